@@ -1,0 +1,47 @@
+/* central.h - per-tier central pools shared by all threads.
+ *
+ * A central pool is a lock-free stack of batches. A batch is a list of free
+ * blocks threaded through their first word; its head block's second word
+ * holds the link to the next batch and the batch's length:
+ *
+ *   top --> [next|link,len] --> [next] --> [next] --> NULL     (one batch)
+ *               |
+ *               v
+ *           [next|link,len] --> ...                            (next batch)
+ *
+ * top is tagged (block index + a 24-bit generation) so a pop that races
+ * with pop+push of the same head fails its CAS (ABA). Pages of the regions
+ * are never unmapped or made inaccessible again, so reading a head that
+ * another thread has meanwhile handed to its user is harmless: the CAS
+ * fails. Fresh blocks are carved from the region at an atomic front.
+ * Every instant is consistent, so a child after fork() uses the pools as
+ * they are; there is no lock to reset.
+ */
+#ifndef TP_CENTRAL_H
+#define TP_CENTRAL_H
+
+#include <stdatomic.h>
+
+#include "layout.h"
+
+typedef struct tp_central_s {
+  _Atomic uint64_t top;         /* tagged batch stack: (gen << 40) | (index + 1) */
+  _Atomic uint64_t carve;       /* bytes carved from the region start */
+  _Atomic uint64_t commit;      /* bytes committed (accessible) from the region start */
+  _Atomic uint64_t blocks;      /* free blocks held in batches */
+  _Atomic uint64_t orphan_get;  /* gets by threads that have no cache (exited) */
+  _Atomic uint64_t orphan_put;  /* puts by threads that have no cache */
+  _Atomic uint64_t orphan_bytes;
+} __attribute__((aligned(64))) tp_central_t;
+
+extern tp_central_t tp_central[TP_MAX_TIERS];
+
+/* Pushes the list head..(len blocks) as one batch. */
+void tp_central_push(unsigned t, void *head, uint32_t len);
+/* Pops one batch; returns its head and stores its length, or NULL. */
+void *tp_central_pop(unsigned t, uint32_t *len);
+/* Carves up to want fresh blocks, contiguous, committed. Returns the first
+ * block and stores how many (0 and NULL when the region is full). */
+void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got);
+
+#endif

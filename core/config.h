@@ -1,0 +1,72 @@
+/* config.h - every TIERPOOL_ environment variable, declared once.
+ *
+ * TP_OPTIONS is the single table of options: type, field, variable, default,
+ * and the line of documentation the README table repeats. The parser
+ * (config.c) reads each variable once, at engine start, with secure_getenv
+ * (so a setuid/AT_SECURE process ignores them all). A value that does not
+ * parse or is out of range prints one warning naming the variable and keeps
+ * the default. Parsing never allocates.
+ */
+#ifndef TP_CONFIG_H
+#define TP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 2 };
+
+#define TP_PATH_MAX 512
+
+/* X(kind, field, NAME, default, min, max, doc)
+ * kinds: SIZE (bytes, K/M/G suffixes, power of two), UINT, BOOL, PATH,
+ * FORMAT, SIGNAL (name like USR2 / SIGUSR2, or a number). */
+#define TP_OPTIONS(X)                                                            \
+  X(SIZE, max_tier, "TIERPOOL_MAX_TIER", 1u << 20, 256, 1u << 30,                \
+    "Largest tier in bytes (power of two, 256 to 1G). Larger requests go to mimalloc.") \
+  X(SIZE, cache_size, "TIERPOOL_CACHE_SIZE", 1u << 20, 4096, 1u << 30,           \
+    "Bytes one thread may cache per tier before it flushes a batch to the central pool (power of two).") \
+  X(SIZE, region_size, "TIERPOOL_REGION_SIZE", 1ull << 32, 1ull << 26, 1ull << 36, \
+    "Address space reserved per tier (power of two, 64M to 64G). A full region forwards to mimalloc.") \
+  X(UINT, ring, "TIERPOOL_RING", 256, 0, 65536,                                  \
+    "Recent request lengths kept per thread (power of two; 0 turns the ring off).") \
+  X(PATH, stats, "TIERPOOL_STATS", 0, 0, 0,                                      \
+    "Where to dump the stats: 'stderr' or a file path ('%p' becomes the pid). Unset: no dump.") \
+  X(FORMAT, format, "TIERPOOL_FORMAT", TP_FORMAT_TEXT, 0, 2,                     \
+    "Dump format: text, json or prometheus.")                                    \
+  X(SIGNAL, signal, "TIERPOOL_SIGNAL", 0, 1, 64,                                 \
+    "Dump when this signal arrives (e.g. USR2). Unset: no signal handler.")      \
+  X(UINT, interval, "TIERPOOL_INTERVAL", 0, 0, 86400,                            \
+    "Dump every N seconds (appending). 0: off.")                                 \
+  X(BOOL, at_exit, "TIERPOOL_AT_EXIT", 1, 0, 1,                                  \
+    "Dump at exit when TIERPOOL_STATS is set (1/0, yes/no, on/off, true/false).") \
+  X(BOOL, live, "TIERPOOL_LIVE", 0, 0, 1,                                        \
+    "Publish the counters in a shared-memory file for 'tierpool top PID'.")
+
+#define TP_FIELD_SIZE(f) uint64_t f;
+#define TP_FIELD_UINT(f) uint64_t f;
+#define TP_FIELD_BOOL(f) bool f;
+#define TP_FIELD_PATH(f) char f[TP_PATH_MAX]; /* empty: unset */
+#define TP_FIELD_FORMAT(f) enum tp_format f;
+#define TP_FIELD_SIGNAL(f) int f; /* 0: unset */
+#define TP_FIELD(kind, field, name, def, lo, hi, doc) TP_FIELD_##kind(field)
+
+typedef struct tp_config_s {
+  TP_OPTIONS(TP_FIELD)
+} tp_config_t;
+
+/* Read-only after tp_config_load. */
+extern tp_config_t tp_config;
+
+/* Loads defaults, then the environment. Idempotent; never allocates. */
+void tp_config_load(void);
+
+/* Parses one value of the given variable into *cfg, as tp_config_load
+ * would: returns false (and warns) when the value is rejected. Exposed for
+ * the tests and the parser fuzzer. */
+bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *value);
+
+/* Writes a line to stderr, prefixed "tierpool: ", without allocating. */
+void tp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+
+#endif

@@ -1,0 +1,96 @@
+/* counters.c - sums the per-thread counters into a snapshot, and merges
+ * the recent-lengths rings. Readers only: relaxed loads, no lock, no
+ * allocation, so a signal handler may call both. */
+#include <string.h>
+
+#include "central.h"
+#include "engine.h"
+#include "snapshot.h"
+
+extern _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
+extern _Atomic uint64_t tp_orphan_disc_count[TIERPOOL_REASON_COUNT];
+extern _Atomic uint64_t tp_orphan_disc_bytes[TIERPOOL_REASON_COUNT];
+extern _Atomic uint64_t tp_orphan_fwd_frees;
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+void tp_stats_collect(tierpool_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  out->version = TIERPOOL_API_VERSION;
+  out->ntiers = tp_layout.ntiers;
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    tierpool_tier_stats_t *ts = &out->tiers[t];
+    tp_central_t *ct = &tp_central[t];
+    ts->size = tp_tier_size(t);
+    ts->get = LOAD(ct->orphan_get);
+    ts->put = LOAD(ct->orphan_put);
+    ts->bytes_requested = LOAD(ct->orphan_bytes);
+    ts->central = LOAD(ct->blocks);
+    ts->carved_bytes = LOAD(ct->carve);
+    ts->committed_bytes = LOAD(ct->commit);
+  }
+  for (int r = 0; r < TIERPOOL_REASON_COUNT; r++) {
+    out->discarded_by_reason[r] = LOAD(tp_orphan_disc_count[r]);
+    out->discarded_bytes_by_reason[r] = LOAD(tp_orphan_disc_bytes[r]);
+  }
+  out->forwarded_frees = LOAD(tp_orphan_fwd_frees);
+  for (tp_cache_t *c = tp_cache_registry(); c; c = c->next_all) {
+    for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+      tierpool_tier_stats_t *ts = &out->tiers[t];
+      ts->get += LOAD(c->bins[t].get);
+      ts->put += LOAD(c->bins[t].put);
+      ts->bytes_requested += LOAD(c->bins[t].bytes);
+      /* count is owner-only and plain: a racy read of a 32-bit field,
+       * good enough for a gauge. */
+      ts->cached += *(volatile uint32_t *)&c->bins[t].count;
+      if (c->bump[t].end > c->bump[t].cur)
+        ts->cached += (c->bump[t].end - c->bump[t].cur) / ts->size;
+    }
+    for (int r = 0; r < TIERPOOL_REASON_COUNT; r++) {
+      out->discarded_by_reason[r] += LOAD(c->disc_count[r]);
+      out->discarded_bytes_by_reason[r] += LOAD(c->disc_bytes[r]);
+    }
+    out->forwarded_frees += LOAD(c->fwd_frees);
+  }
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    tierpool_tier_stats_t *ts = &out->tiers[t];
+    ts->live = (int64_t)(ts->get - ts->put);
+    out->total_get += ts->get;
+    out->total_put += ts->put;
+  }
+  for (int r = 0; r < TIERPOOL_REASON_COUNT; r++) {
+    out->discarded += out->discarded_by_reason[r];
+    out->discarded_bytes += out->discarded_bytes_by_reason[r];
+  }
+  out->threads_started = LOAD(tp_threads_started);
+  out->threads_exited = LOAD(tp_threads_exited);
+  out->fork_lost_blocks = LOAD(tp_fork_lost);
+}
+
+TP_API int tierpool_stats(tierpool_stats_t *out) {
+  if (!out) return -1;
+  tp_stats_collect(out);
+  return 0;
+}
+
+size_t tp_recent_lengths(uint64_t *out, size_t max) {
+  size_t n = 0;
+  /* Round-robin over threads from each one's newest entry back. */
+  for (uint64_t k = 0; n < max; k++) {
+    int any = 0;
+    for (tp_cache_t *c = tp_cache_registry(); c && n < max; c = c->next_all) {
+      uint64_t pos = LOAD(c->ring_pos);
+      uint64_t have = pos < c->ring_capacity ? pos : c->ring_capacity;
+      if (k >= have) continue;
+      any = 1;
+      out[n++] = LOAD(c->ring[(pos - 1 - k) & c->ring_mask]);
+    }
+    if (!any) break;
+  }
+  for (size_t i = 0; i < n / 2; i++) { /* oldest first */
+    uint64_t tmp = out[i];
+    out[i] = out[n - 1 - i];
+    out[n - 1 - i] = tmp;
+  }
+  return n;
+}

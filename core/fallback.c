@@ -1,0 +1,43 @@
+/* fallback.c - requests the pools do not serve go to mimalloc.
+ *
+ * Debian 12's mimalloc 2.0.9 breaks glibc's contract in places: small
+ * blocks only 8-byte aligned, realloc(p, 0) returning a block, no errno on
+ * some failures, and mi_aligned_alloc able to return misaligned memory
+ * (mimalloc issue 700, fixed in 2.1). These wrappers keep the contract
+ * whatever mimalloc does: they ask for at least 16-byte alignment, check the
+ * alignment of what comes back, and set ENOMEM on every NULL.
+ */
+#include <errno.h>
+#include <mimalloc.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+void *tp_fwd_alloc(size_t n, size_t align, int reason) {
+  (void)reason;
+  if (n > PTRDIFF_MAX) goto enomem;
+  if (n == 0) n = 1;
+  void *p = mi_malloc_aligned(n, align);
+  if (p && ((uintptr_t)p & (align - 1))) {
+    /* mimalloc issue 700: retry with room to spare, then give up. */
+    mi_free(p);
+    p = (n + align > n) ? mi_malloc_aligned(n + align, align) : NULL;
+    if (p && ((uintptr_t)p & (align - 1))) {
+      mi_free(p);
+      p = NULL;
+    }
+  }
+  if (p) return p;
+enomem:
+  errno = ENOMEM;
+  return NULL;
+}
+
+void tp_fwd_free(void *p) {
+  /* A pointer that neither the pools nor mimalloc handed out would corrupt
+   * mimalloc's heap: report it like glibc's "free(): invalid pointer". */
+  if (tp_unlikely(!mi_is_in_heap_region(p))) tp_report_bad_free("free of a pointer tierpool did not allocate", p, ~0u);
+  mi_free(p);
+}
+
+size_t tp_fwd_usable(const void *p) { return mi_usable_size(p); }

@@ -1,0 +1,22 @@
+/* hardening.c - reports of bad frees and fatal errors, without allocating. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+
+void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
+  if (tier < tp_layout.ntiers)
+    tp_warn("%s: %p (tier %zu B); aborting. Run the program under valgrind "
+            "to see where the block was freed first.", what, p, tp_tier_size(tier));
+  else
+    tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
+  abort();
+}
+
+void tp_die(const char *file, int line, const char *msg) {
+  tp_warn("internal error at %s:%d: %s", file, line, msg);
+  abort();
+}

@@ -1,0 +1,62 @@
+/* layout.h - the reserved span, its regions, and size -> tier arithmetic.
+ *
+ *   base                                                     base + span
+ *   |  tier 0 (16 B)  |  tier 1 (32 B)  | ... | tier n-1 (max_tier)  |
+ *   '-- region_size --'
+ *
+ * One span of address space is reserved at start (PROT_NONE,
+ * MAP_NORESERVE); tier t owns [base + t*region_size, base + (t+1)*region_size)
+ * and carves blocks of 16<<t bytes at multiples of 16<<t from its start, so
+ * every block is naturally aligned. Whether a pointer is ours is one compare;
+ * its tier is one shift. Nothing here is written after init.
+ */
+#ifndef TP_LAYOUT_H
+#define TP_LAYOUT_H
+
+#include "common.h"
+#include "tierpool.h"
+
+#define TP_MIN_SHIFT 4 /* smallest tier: 16 bytes */
+#define TP_MIN_SIZE ((size_t)1 << TP_MIN_SHIFT)
+#define TP_MAX_TIERS TIERPOOL_MAX_TIERS
+
+typedef struct tp_layout_s {
+  uintptr_t base;        /* start of the span; 0 until reserved */
+  uintptr_t span;        /* ntiers << region_shift; 0 if no pool */
+  size_t max_size;       /* largest pooled request (the largest tier) */
+  unsigned region_shift; /* log2(region size) */
+  unsigned ntiers;       /* tiers 0 .. ntiers-1 */
+} tp_layout_t;
+
+extern tp_layout_t tp_layout;
+
+TP_HOT size_t tp_tier_size(unsigned t) { return TP_MIN_SIZE << t; }
+
+/* n in [1, max_size]: ceil(log2(max(n, 16))) - 4, with one bit scan. */
+TP_HOT unsigned tp_tier_of(size_t n) {
+  return (unsigned)(64 - __builtin_clzll((unsigned long long)((n - 1) | (TP_MIN_SIZE - 1)))) -
+         TP_MIN_SHIFT;
+}
+
+TP_HOT int tp_is_pooled(const void *p) {
+  return (uintptr_t)p - tp_layout.base < tp_layout.span;
+}
+
+TP_HOT unsigned tp_tier_of_ptr(const void *p) {
+  return (unsigned)(((uintptr_t)p - tp_layout.base) >> tp_layout.region_shift);
+}
+
+TP_HOT uintptr_t tp_region_start(unsigned t) {
+  return tp_layout.base + ((uintptr_t)t << tp_layout.region_shift);
+}
+
+/* Reserves the span for the configured tiers (halving the region size
+ * while the kernel refuses, e.g. under ulimit -v). Returns 0, or -1 when no
+ * span could be had: everything then goes to mimalloc. */
+int tp_layout_reserve(void);
+
+/* Makes [start, end) of region t accessible; idempotent, lock-free. Returns
+ * 0, or -1 if the kernel refused (out of memory). */
+int tp_region_commit(unsigned t, uintptr_t start, uintptr_t end);
+
+#endif
