@@ -1,0 +1,211 @@
+/* Unit tests of the engine, called directly (no interposition). */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "central.h"
+#include "config.h"
+#include "engine.h"
+#include "snapshot.h"
+
+static void start(void) { tp_init(); }
+
+TestSuite(engine, .init = start);
+
+Test(engine, tier_mapping) {
+  cr_assert_eq(tp_tier_of(1), 0);
+  cr_assert_eq(tp_tier_of(16), 0);
+  cr_assert_eq(tp_tier_of(17), 1);
+  cr_assert_eq(tp_tier_of(32), 1);
+  cr_assert_eq(tp_tier_of(33), 2);
+  for (unsigned t = 1; t < tp_layout.ntiers; t++) {
+    size_t s = tp_tier_size(t);
+    cr_assert_eq(tp_tier_of(s), t, "size %zu", s);
+    cr_assert_eq(tp_tier_of(s / 2 + 1), t, "size %zu", s / 2 + 1);
+    cr_assert_eq(tp_tier_of(s + 1), t + 1, "size %zu", s + 1);
+  }
+  cr_assert_eq(tp_layout.ntiers, 17, "16 B .. 1 MiB by default");
+  cr_assert_eq(tp_layout.max_size, (size_t)1 << 20);
+}
+
+Test(engine, blocks_are_naturally_aligned_and_in_their_tier) {
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    size_t s = tp_tier_size(t);
+    void *p[8];
+    for (int i = 0; i < 8; i++) {
+      p[i] = tp_malloc(s);
+      cr_assert(tp_is_pooled(p[i]));
+      cr_assert_eq(tp_tier_of_ptr(p[i]), t);
+      cr_assert_eq((uintptr_t)p[i] % s, 0, "block %p of tier %zu", p[i], s);
+      cr_assert_eq(tp_usable_size(p[i]), s);
+      memset(p[i], 0xab, s);
+      for (int j = 0; j < i; j++) cr_assert_neq(p[i], p[j]);
+    }
+    for (int i = 0; i < 8; i++) tp_free(p[i]);
+  }
+}
+
+Test(engine, aligned_requests_pick_a_tier_as_big_as_the_alignment) {
+  for (size_t a = 32; a <= ((size_t)1 << 20); a <<= 1) {
+    void *p = tp_aligned(a, 24);
+    cr_assert(tp_is_pooled(p));
+    cr_assert_eq((uintptr_t)p % a, 0);
+    tp_free(p);
+  }
+  void *q = tp_aligned((size_t)1 << 22, 100); /* past the largest tier */
+  cr_assert_not(tp_is_pooled(q));
+  cr_assert_eq((uintptr_t)q % ((size_t)1 << 22), 0);
+  tp_free(q);
+}
+
+Test(engine, counters_count_gets_and_puts_per_tier) {
+  tierpool_stats_t a, b;
+  tp_stats_collect(&a);
+  void *p[100];
+  for (int i = 0; i < 100; i++) p[i] = tp_malloc(100);
+  for (int i = 0; i < 60; i++) tp_free(p[i]);
+  tp_stats_collect(&b);
+  cr_assert_eq(b.tiers[3].get - a.tiers[3].get, 100); /* 128-byte tier */
+  cr_assert_eq(b.tiers[3].put - a.tiers[3].put, 60);
+  cr_assert_eq(b.tiers[3].bytes_requested - a.tiers[3].bytes_requested, 100 * 100);
+  cr_assert_eq(b.total_get - a.total_get, 100);
+  void *big = tp_malloc(3 << 20);
+  tierpool_stats_t c;
+  tp_stats_collect(&c);
+  cr_assert_eq(c.discarded_by_reason[TIERPOOL_REASON_TOO_LARGE] -
+                   b.discarded_by_reason[TIERPOOL_REASON_TOO_LARGE], 1);
+  cr_assert_eq(c.discarded_bytes - b.discarded_bytes, 3 << 20);
+  tp_free(big);
+  for (int i = 60; i < 100; i++) tp_free(p[i]);
+}
+
+Test(engine, flush_hands_the_list_to_the_central_pool_and_refill_takes_it_back) {
+  unsigned t = tp_tier_of(64);
+  uint32_t bound = tp_tls->bins[t].bound ? tp_tls->bins[t].bound : 2048;
+  size_t n = (size_t)bound * 3;
+  void **p = mmap(NULL, n * sizeof *p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  for (size_t i = 0; i < n; i++) p[i] = tp_malloc(64);
+  uint64_t central_before = atomic_load(&tp_central[t].blocks);
+  for (size_t i = 0; i < n; i++) tp_free(p[i]);
+  cr_assert_leq(tp_tls->bins[t].count, tp_tls->bins[t].bound);
+  cr_assert_geq(atomic_load(&tp_central[t].blocks), central_before + bound, "a flush happened");
+  /* The same blocks come back, not fresh ones. */
+  uint64_t carved = atomic_load(&tp_central[t].carve);
+  for (size_t i = 0; i < n; i++) p[i] = tp_malloc(64);
+  cr_assert_eq(atomic_load(&tp_central[t].carve), carved, "no new carving");
+  for (size_t i = 0; i < n; i++) tp_free(p[i]);
+  munmap(p, n * sizeof *p);
+}
+
+/* ---- several threads against the central pools */
+
+#define NTHREADS 4
+#define ROUNDS 20000
+static _Atomic(void *) mailbox[64];
+
+static void *worker(void *arg) {
+  uintptr_t seed = (uintptr_t)arg * 2654435761u + 1;
+  for (int i = 0; i < ROUNDS; i++) {
+    seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+    size_t n = 1 + (seed >> 5) % 5000;
+    unsigned char *p = tp_malloc(n);
+    cr_assert(p);
+    memset(p, (int)(n & 0xff), n);
+    /* Swap with a mailbox: blocks are freed by other threads. */
+    unsigned char *q = atomic_exchange(&mailbox[(seed >> 20) % 64], p);
+    if (q) {
+      size_t qn = tp_usable_size(q);
+      cr_assert_geq(qn, 16);
+      tp_free(q);
+    }
+  }
+  return NULL;
+}
+
+Test(engine, central_pools_under_several_threads) {
+  tierpool_stats_t a, b;
+  tp_stats_collect(&a);
+  pthread_t th[NTHREADS];
+  for (uintptr_t i = 0; i < NTHREADS; i++) pthread_create(&th[i], NULL, worker, (void *)(i + 1));
+  for (int i = 0; i < NTHREADS; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 64; i++) {
+    void *q = atomic_exchange(&mailbox[i], NULL);
+    if (q) tp_free(q);
+  }
+  tp_stats_collect(&b);
+  cr_assert_eq(b.total_get - a.total_get, (uint64_t)NTHREADS * ROUNDS);
+  cr_assert_eq(b.total_get - a.total_get, b.total_put - a.total_put, "every get has its put");
+  cr_assert_eq(b.threads_exited - a.threads_exited, NTHREADS, "exit flushed each cache");
+}
+
+static void *exit_with_blocks(void *arg) {
+  (void)arg;
+  void *p[10];
+  for (int i = 0; i < 10; i++) p[i] = tp_malloc(256);
+  for (int i = 1; i < 10; i++) tp_free(p[i]); /* 9 blocks in this thread's list */
+  return p[0]; /* freed by the main thread after this one exits */
+}
+
+Test(engine, thread_exit_flushes_its_cache_and_late_frees_still_work) {
+  unsigned t = tp_tier_of(256);
+  uint64_t before = atomic_load(&tp_central[t].blocks);
+  pthread_t th;
+  void *late;
+  pthread_create(&th, NULL, exit_with_blocks, NULL);
+  pthread_join(th, &late);
+  cr_assert_geq(atomic_load(&tp_central[t].blocks), before + 9, "the exiting thread's list went central");
+  tp_free(late);
+  /* The recycled cache serves the next thread. */
+  tierpool_stats_t s;
+  tp_stats_collect(&s);
+  pthread_create(&th, NULL, exit_with_blocks, NULL);
+  pthread_join(th, &late);
+  tp_free(late);
+  tierpool_stats_t s2;
+  tp_stats_collect(&s2);
+  cr_assert_eq(s2.threads_started - s.threads_started, 1);
+}
+
+static void *storm(void *arg) {
+  _Atomic int *stop = arg;
+  while (!atomic_load(stop)) {
+    void *p[32];
+    for (int i = 0; i < 32; i++) p[i] = tp_malloc(16u << (i % 10));
+    for (int i = 0; i < 32; i++) tp_free(p[i]);
+  }
+  return NULL;
+}
+
+Test(engine, fork_while_other_threads_allocate) {
+  _Atomic int stop = 0;
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, storm, &stop);
+  for (int k = 0; k < 50; k++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      tp_fork_child();
+      void *p[1000];
+      for (int i = 0; i < 1000; i++) p[i] = tp_malloc(16u << (i % 12));
+      for (int i = 0; i < 1000; i++) tp_free(p[i]);
+      _exit(0);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  atomic_store(&stop, 1);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+}
+
+Test(engine, ring_keeps_recent_lengths_in_order) {
+  if (tp_config.ring == 0) cr_skip_test("ring off");
+  for (uint64_t i = 1; i <= 10; i++) tp_free(tp_malloc(1000 + i));
+  uint64_t out[10];
+  size_t n = tp_recent_lengths(out, 10);
+  cr_assert_eq(n, 10);
+  for (size_t i = 0; i < 10; i++) cr_assert_eq(out[i], 1001 + i);
+}
