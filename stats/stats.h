@@ -1,10 +1,32 @@
-/* stats.h - the stats layer's hooks for the preload library. */
+/* stats.h - what preload/ calls in stats/: the dump triggers' life cycle.
+ *
+ * The counters themselves live in the engine (core/snapshot.h); stats/
+ * reads them, renders them (render.c, emit.c), writes them where
+ * TIERPOOL_STATS says (dump.c) and publishes them for `tierpool top`
+ * (live.c).
+ */
 #ifndef TP_STATS_H
 #define TP_STATS_H
 
-/* Once, from the preload constructor: exit dump, signal, interval, live file. */
+#include <stdbool.h>
+
+#include "render.h"
+
+/* Called once by the preload constructor, after tp_config is loaded, libc
+ * is up and outside any malloc call. Installs the at-exit dump, the signal
+ * handler (TIERPOOL_SIGNAL), the dump thread "tierpool-dump" (interval
+ * dumps, TIERPOOL_INTERVAL, and the live file, TIERPOOL_LIVE). */
 void tp_stats_start(void);
-/* In the child after fork(). */
+
+/* Called in the child after fork, single-threaded. Forgets the parent's
+ * dump state, restarts the dump thread and makes the child's own live file. */
 void tp_stats_fork_child(void);
+
+/* Writes one dump now, for the given reason, to the configured destination
+ * and format. Never allocates, takes no lock an interrupted malloc could
+ * hold: safe in a signal handler. Returns 0, or -1 if nothing was written
+ * (no destination for an at-exit dump, unwritable path, or a dump of the
+ * same thread already in progress, as when a signal interrupts one). */
+int tp_stats_dump(enum tp_dump_reason reason);
 
 #endif

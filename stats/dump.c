@@ -1,0 +1,328 @@
+/* dump.c - where and when dumps are written: the destination, the four
+ * triggers (exit, signal, interval, API) and the process life of the
+ * stats layer (start, fork child).
+ *
+ * A dump may run in a signal handler that interrupted malloc, or while
+ * another thread sits in malloc with the engine's structures half updated.
+ * So a dump calls only async-signal-safe functions (open, write, close,
+ * rename, readlink, clock_gettime, getpid), never malloc or stdio, and
+ * takes no lock that malloc takes. Its buffers are static, guarded by
+ * `owner`, a thread id taken with compare-and-swap:
+ *   - another thread's dump in progress: wait for it (it finishes: it holds
+ *     nothing and waits on nothing of ours), up to a bound;
+ *   - this thread's own dump (a signal interrupted it): skip, return -1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h> /* rename(2) only: no stdio stream is used */
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config.h"
+#include "live.h"
+#include "snapshot.h"
+#include "stats.h"
+
+/* One dump's output, built whole so that a dump appended to a shared file
+ * is a single write(2) (appends of one write do not interleave). */
+#define TP_DUMP_BUF (64 * 1024)
+
+static struct {
+  _Atomic long owner;       /* thread id holding the buffers below, 0 if none */
+  _Atomic bool started;     /* tp_stats_start ran */
+  _Atomic bool stopping;    /* the exit dump has begun: no more dumps */
+  _Atomic int warned;       /* bit per warning already printed (once each) */
+  bool wrote_once;          /* this process has written a file dump (owner) */
+  bool have_old;            /* old holds the handler we replaced */
+  struct sigaction old;     /* the previous handler of tp_config.signal */
+} tp_dump;
+
+static char tp_dump_buf[TP_DUMP_BUF];
+static tierpool_stats_t tp_dump_snap;
+static uint64_t tp_dump_lengths[TP_DUMP_LENGTHS_MAX];
+
+/* ------------------------------------------------------------ helpers */
+
+static long self_tid(void) { return syscall(SYS_gettid); }
+
+static void pause_ms(long ms) {
+  struct timespec ts = {0, ms * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* Waits up to max_ms for another thread's dump; false if this thread's own
+ * dump is in progress (re-entry from a signal) or the wait ran out. */
+static bool acquire(long max_ms) {
+  long self = self_tid();
+  for (long waited = 0;; waited++) {
+    long expect = 0;
+    if (atomic_compare_exchange_strong(&tp_dump.owner, &expect, self)) return true;
+    if (expect == self || waited >= max_ms) return false;
+    pause_ms(1);
+  }
+}
+
+static void release(void) { atomic_store(&tp_dump.owner, 0); }
+
+enum { WARN_SYMLINK = 1, WARN_OPEN = 2, WARN_WRITE = 4, WARN_SIGNAL = 8, WARN_THREAD = 16 };
+
+/* "tierpool: <a><b><c>\n" to stderr, once per `bit`, async-signal-safe (no
+ * vsnprintf: a dump may run in a signal handler). */
+static void warn_once(int bit, const char *a, const char *b, const char *c) {
+  if (atomic_fetch_or(&tp_dump.warned, bit) & bit) return;
+  char buf[TP_PATH_MAX + 256];
+  tp_out_t o;
+  tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
+  tp_out_str(&o, "tierpool: ");
+  tp_out_str(&o, a);
+  if (b) tp_out_str(&o, b);
+  if (c) tp_out_str(&o, c);
+  tp_out_char(&o, '\n');
+  tp_out_flush(&o);
+}
+
+/* Expands %p (pid) and %% in the TIERPOOL_STATS template into out[cap]. */
+static bool expand_path(const char *tmpl, char *out, size_t cap) {
+  size_t n = 0;
+  char pid[24];
+  size_t np = tp_fmt_u64(pid, (uint64_t)getpid());
+  for (const char *s = tmpl; *s; s++) {
+    const char *piece = s;
+    size_t k = 1;
+    if (s[0] == '%' && s[1] == 'p') { piece = pid; k = np; s++; }
+    else if (s[0] == '%' && s[1] == '%') s++;
+    if (n + k >= cap) return false;
+    memcpy(out + n, piece, k);
+    n += k;
+  }
+  out[n] = '\0';
+  return true;
+}
+
+static bool to_stderr(const tp_config_t *cfg) {
+  return cfg->stats[0] == '\0' || strcmp(cfg->stats, "stderr") == 0;
+}
+
+/* Dumps to a file append (JSON lines) when more than one may come: with
+ * interval or signal dumps on, and after this process's first dump. The
+ * first dump of an exit-only run truncates what an earlier run left. */
+static bool appending(const tp_config_t *cfg) {
+  return cfg->interval > 0 || cfg->signal != 0 || tp_dump.wrote_once;
+}
+
+static int open_dest(const char *path, int mode_flags) {
+  int fd;
+  do {
+    fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | mode_flags, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd >= 0) return fd;
+  if (errno == ELOOP)
+    warn_once(WARN_SYMLINK, "TIERPOOL_STATS: ", path,
+              " is a symbolic link; refusing to follow it, no dump written");
+  else
+    warn_once(WARN_OPEN, "TIERPOOL_STATS: cannot open ", path, ": no dump written");
+  return -1;
+}
+
+/* ------------------------------------------------------------ the dump */
+
+static int dump_locked(enum tp_dump_reason reason) {
+  const tp_config_t *cfg = &tp_config;
+  char path[TP_PATH_MAX + 32], tmp[TP_PATH_MAX + 64];
+  bool file = !to_stderr(cfg);
+  bool prom_file = file && cfg->format == TP_FORMAT_PROMETHEUS;
+  int fd = STDERR_FILENO;
+
+  if (file) {
+    if (!expand_path(cfg->stats, path, sizeof path)) {
+      warn_once(WARN_OPEN, "TIERPOOL_STATS: path too long once %p is expanded", NULL, NULL);
+      return -1;
+    }
+    if (prom_file) {
+      /* Prometheus: a whole exposition replaced atomically (write a
+       * temporary, rename it over), as node_exporter's textfile
+       * collector expects; never appended. */
+      char pid[24];
+      tp_fmt_u64(pid, (uint64_t)getpid());
+      tmp[0] = '\0';
+      size_t n = strlen(path);
+      memcpy(tmp, path, n);
+      tmp[n++] = '.';
+      size_t k = strlen(pid);
+      memcpy(tmp + n, pid, k);
+      memcpy(tmp + n + k, ".tmp", 5);
+      fd = open_dest(tmp, O_TRUNC);
+    } else {
+      fd = open_dest(path, appending(cfg) ? O_APPEND : O_TRUNC);
+    }
+    if (fd < 0) return -1;
+  }
+
+  tp_stats_collect(&tp_dump_snap);
+  size_t want = cfg->ring < TP_DUMP_LENGTHS_MAX ? cfg->ring : TP_DUMP_LENGTHS_MAX;
+  size_t nlen = want ? tp_recent_lengths(tp_dump_lengths, want) : 0;
+
+  char exe[TP_PATH_MAX];
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[k > 0 ? k : 0] = '\0';
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  tp_dump_meta_t meta = {
+      .reason = reason, .pid = getpid(), .exe = exe,
+      .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+      .config = cfg};
+
+  tp_out_t out;
+  tp_out_init(&out, tp_dump_buf, sizeof tp_dump_buf, fd);
+  tp_emitter_t e;
+  tp_emit_init(&e, cfg->format, &out);
+  tp_render(&e, &tp_dump_snap, tp_dump_lengths, nlen, &meta);
+  bool ok = tp_out_flush(&out);
+  if (file) {
+    ok &= close(fd) == 0 || errno == EINTR;
+    if (prom_file) {
+      if (ok) ok = rename(tmp, path) == 0;
+      if (!ok) unlink(tmp);
+    }
+    tp_dump.wrote_once = true;
+  }
+  if (!ok) warn_once(WARN_WRITE, "TIERPOOL_STATS: writing the dump failed", NULL, NULL);
+  return ok ? 0 : -1;
+}
+
+int tp_stats_dump(enum tp_dump_reason reason) {
+  int saved = errno; /* a signal handler or an API call must not change errno */
+  int rc = -1;
+  if (reason != TP_DUMP_EXIT && atomic_load(&tp_dump.stopping)) goto out;
+  /* A signal handler waits less: it holds up the program's own thread. */
+  if (!acquire(reason == TP_DUMP_SIGNAL ? 2000 : 10000)) goto out;
+  /* Checked again under owner: no dump may follow the exit dump. */
+  if (reason == TP_DUMP_EXIT || !atomic_load(&tp_dump.stopping)) rc = dump_locked(reason);
+  release();
+out:
+  errno = saved;
+  return rc;
+}
+
+TP_API int tierpool_dump(void) { return tp_stats_dump(TP_DUMP_API); }
+
+/* ------------------------------------------------------------ triggers */
+
+static void on_signal(int sig, siginfo_t *info, void *uctx) {
+  int saved = errno;
+  tp_stats_dump(TP_DUMP_SIGNAL);
+  if (tp_dump.have_old) {
+    const struct sigaction *old = &tp_dump.old;
+    if (old->sa_flags & SA_SIGINFO) {
+      old->sa_sigaction(sig, info, uctx);
+    } else if (old->sa_handler == SIG_DFL &&
+               (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)) {
+      /* Dump, then die as the signal would have made us: re-raise it with
+       * the default action; it is delivered when this handler returns. */
+      signal(sig, SIG_DFL);
+      raise(sig);
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+      old->sa_handler(sig);
+    }
+  }
+  errno = saved;
+}
+
+static void install_signal(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, &tp_dump.old) == 0) {
+    tp_dump.have_old = true;
+  } else {
+    warn_once(WARN_SIGNAL, "TIERPOOL_SIGNAL: cannot install the handler; no signal dumps",
+              NULL, NULL);
+  }
+}
+
+/* The dump thread: interval dumps and the live file's refresh. It blocks
+ * every signal (the program's signals go to the program's threads), never
+ * calls malloc, and has no thread cache. */
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *dump_thread(void *arg) {
+  (void)arg;
+  pthread_setname_np(pthread_self(), "tierpool-dump");
+  const uint64_t sec = 1000000000u;
+  uint64_t interval = tp_config.interval * sec;
+  uint64_t tick = tp_config.live ? sec : interval;
+  uint64_t next_tick = mono_ns(), next_dump = next_tick + interval;
+  if (tp_config.live) tp_live_publish();
+  for (;;) {
+    next_tick += tick;
+    struct timespec ts = {(time_t)(next_tick / sec), (long)(next_tick % sec)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+    if (atomic_load(&tp_dump.stopping)) break;
+    if (tp_config.live) tp_live_publish();
+    if (interval && mono_ns() + tick / 2 >= next_dump) {
+      tp_stats_dump(TP_DUMP_INTERVAL);
+      next_dump += interval;
+    }
+  }
+  return NULL;
+}
+
+static void start_thread(void) {
+  if (!tp_config.interval && !tp_config.live) return;
+  /* Block everything before creating it, so the thread never runs a
+   * handler, not even between its start and a pthread_sigmask of its own. */
+  sigset_t all, prev;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &prev);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t t;
+  int rc = pthread_create(&t, &attr, dump_thread, NULL);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &prev, NULL);
+  if (rc != 0)
+    warn_once(WARN_THREAD, "cannot start the dump thread: no interval dumps, no live file",
+              NULL, NULL);
+}
+
+/* The exit dump runs from the library's destructor, late: after main
+ * returned, after the program's atexit handlers and after the destructors
+ * of objects loaded after the library, so frees made on the way out are
+ * counted. A process that ends in _exit or by a signal has no exit dump. */
+__attribute__((destructor)) static void tp_stats_stop(void) {
+  if (!atomic_load(&tp_dump.started)) return;
+  atomic_store(&tp_dump.stopping, true);
+  if (tp_config.at_exit && tp_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
+  tp_live_stop();
+}
+
+void tp_stats_start(void) {
+  if (atomic_exchange(&tp_dump.started, true)) return;
+  if (tp_config.signal) install_signal(tp_config.signal);
+  if (tp_config.live) tp_live_start();
+  start_thread();
+}
+
+void tp_stats_fork_child(void) {
+  if (!atomic_load(&tp_dump.started)) return;
+  /* The parent's threads are gone: a dump one of them had begun will not
+   * finish, and the child's files are its own (%p). */
+  atomic_store(&tp_dump.owner, 0);
+  tp_dump.wrote_once = false;
+  if (tp_config.live) tp_live_fork_child();
+  start_thread();
+}

@@ -1,0 +1,120 @@
+/* live.c - the shared-memory file behind `tierpool top PID` (see live.h).
+ *
+ * One writer (the dump thread), any number of readers in other processes.
+ * The writer never allocates and never blocks: the file is mapped once, and
+ * each refresh is a snapshot copied word by word under the sequence lock.
+ */
+#include "live.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "emit.h"
+#include "snapshot.h"
+
+#define TP_LIVE_WORDS (TP_LIVE_HEADER_WORDS + TIERPOOL_MAX_TIERS * TP_LIVE_TIER_WORDS)
+
+static struct {
+  _Atomic uint64_t *words; /* the mapping, NULL when there is no file */
+  char path[64];           /* /dev/shm/tierpool.<pid> */
+  uint64_t updates;
+} tp_live;
+
+static void live_path(char *buf) {
+  static const char prefix[] = TP_LIVE_DIR "/tierpool.";
+  memcpy(buf, prefix, sizeof prefix - 1);
+  tp_fmt_u64(buf + sizeof prefix - 1, (uint64_t)getpid());
+}
+
+static void put(size_t i, uint64_t v) {
+  atomic_store_explicit(&tp_live.words[i], v, memory_order_relaxed);
+}
+
+void tp_live_start(void) {
+  size_t bytes = TP_LIVE_WORDS * sizeof(uint64_t);
+  live_path(tp_live.path);
+  int fd = open(tp_live.path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    tp_warn("TIERPOOL_LIVE: cannot create %s (%s); no live view", tp_live.path,
+            errno == ELOOP ? "a symbolic link is in the way" : strerrorname_np(errno));
+    tp_live.path[0] = '\0';
+    return;
+  }
+  void *p = MAP_FAILED;
+  if (ftruncate(fd, (off_t)bytes) == 0)
+    p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) {
+    tp_warn("TIERPOOL_LIVE: cannot map %s; no live view", tp_live.path);
+    unlink(tp_live.path);
+    tp_live.path[0] = '\0';
+    return;
+  }
+  tp_live.words = p;
+  tp_live.updates = 0;
+  put(TP_LIVE_W_VERSION, TP_LIVE_VERSION);
+  put(TP_LIVE_W_PID, (uint64_t)getpid());
+  put(TP_LIVE_W_SEQ, 0);
+  /* magic last: a reader that sees it sees a complete header */
+  atomic_store_explicit(&tp_live.words[TP_LIVE_W_MAGIC], TP_LIVE_MAGIC, memory_order_release);
+}
+
+void tp_live_publish(void) {
+  if (!tp_live.words) return;
+  tierpool_stats_t st;
+  tp_stats_collect(&st);
+  struct timespec rt, mono;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+
+  uint64_t seq = atomic_load_explicit(&tp_live.words[TP_LIVE_W_SEQ], memory_order_relaxed);
+  put(TP_LIVE_W_SEQ, seq + 1); /* odd: writing */
+  atomic_thread_fence(memory_order_release);
+  put(TP_LIVE_W_TIME_NS, (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec);
+  put(TP_LIVE_W_MONO_NS, (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec);
+  uint32_t n = st.ntiers <= TIERPOOL_MAX_TIERS ? st.ntiers : TIERPOOL_MAX_TIERS;
+  put(TP_LIVE_W_NTIERS, n);
+  put(TP_LIVE_W_TOTAL_GET, st.total_get);
+  put(TP_LIVE_W_TOTAL_PUT, st.total_put);
+  put(TP_LIVE_W_DISCARDED, st.discarded);
+  put(TP_LIVE_W_DISCARDED_BYTES, st.discarded_bytes);
+  put(TP_LIVE_W_FORWARDED_FREES, st.forwarded_frees);
+  put(TP_LIVE_W_THREADS_STARTED, st.threads_started);
+  put(TP_LIVE_W_THREADS_EXITED, st.threads_exited);
+  put(TP_LIVE_W_FORK_LOST, st.fork_lost_blocks);
+  put(TP_LIVE_W_UPDATES, ++tp_live.updates);
+  for (uint32_t t = 0; t < n; t++) {
+    const tierpool_tier_stats_t *ts = &st.tiers[t];
+    size_t w = TP_LIVE_HEADER_WORDS + (size_t)t * TP_LIVE_TIER_WORDS;
+    put(w + TP_LIVE_T_SIZE, ts->size);
+    put(w + TP_LIVE_T_GET, ts->get);
+    put(w + TP_LIVE_T_PUT, ts->put);
+    put(w + TP_LIVE_T_LIVE, (uint64_t)ts->live); /* two's complement: may be negative */
+    put(w + TP_LIVE_T_REQUESTED, ts->bytes_requested);
+    put(w + TP_LIVE_T_CACHED, ts->cached);
+    put(w + TP_LIVE_T_CENTRAL, ts->central);
+    put(w + TP_LIVE_T_CARVED, ts->carved_bytes);
+    put(w + TP_LIVE_T_COMMITTED, ts->committed_bytes);
+  }
+  atomic_thread_fence(memory_order_release);
+  put(TP_LIVE_W_SEQ, seq + 2); /* even: consistent */
+}
+
+void tp_live_fork_child(void) {
+  /* The mapping is the parent's file: writing it would corrupt the
+   * parent's view. Drop it and make the child's own. */
+  if (tp_live.words) munmap((void *)tp_live.words, TP_LIVE_WORDS * sizeof(uint64_t));
+  tp_live.words = NULL;
+  tp_live_start();
+}
+
+void tp_live_stop(void) {
+  if (tp_live.path[0]) unlink(tp_live.path);
+  tp_live.path[0] = '\0';
+}
