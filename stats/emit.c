@@ -208,19 +208,51 @@ tp_out_t *tp_emit_text_out(tp_emitter_t *e) {
 
 /* ---- JSON */
 
+/* Length of the well-formed UTF-8 sequence at p (1 to 4), 0 if it is not
+ * one (stray continuation, overlong form, surrogate, past U+10FFFF). */
+static size_t utf8_len(const unsigned char *p) {
+  unsigned c = p[0];
+  size_t n;
+  unsigned min;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000;
+  else return 0;
+  unsigned cp = c & (0xffu >> (n + 1));
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+    cp = cp << 6 | (p[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+/* Paths are bytes, JSON and Prometheus text are UTF-8: a byte that is not
+ * part of a well-formed sequence is written as U+FFFD, so a strange file
+ * name cannot make the dump unparsable. */
+static const char tp_replacement[] = "\xef\xbf\xbd";
+
 static void json_string(tp_out_t *o, const char *s) {
   static const char hex[] = "0123456789abcdef";
   tp_out_char(o, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
     unsigned char c = *p;
-    if (c == '"' || c == '\\') {
+    size_t n = utf8_len(p);
+    if (n == 0) {
+      tp_out_str(o, tp_replacement);
+      p++;
+    } else if (c == '"' || c == '\\') {
       tp_out_char(o, '\\');
       tp_out_char(o, (char)c);
+      p++;
     } else if (c < 0x20 || c == 0x7f) {
       char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
       tp_out_mem(o, esc, 6);
+      p++;
     } else {
-      tp_out_char(o, (char)c); /* UTF-8 passes through; paths are bytes */
+      tp_out_mem(o, (const char *)p, n);
+      p += n;
     }
   }
   tp_out_char(o, '"');
@@ -378,11 +410,14 @@ static void text_table(tp_emitter_t *e, const tp_table_t *t) {
 /* ---- Prometheus */
 
 static void prom_escape(tp_out_t *o, const char *s, bool label) {
-  for (; *s; s++) {
-    if (*s == '\\') tp_out_str(o, "\\\\");
-    else if (*s == '\n') tp_out_str(o, "\\n");
-    else if (*s == '"' && label) tp_out_str(o, "\\\"");
-    else tp_out_char(o, *s);
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = utf8_len(p);
+    if (n == 0) tp_out_str(o, tp_replacement), n = 1;
+    else if (*p == '\\') tp_out_str(o, "\\\\");
+    else if (*p == '\n') tp_out_str(o, "\\n");
+    else if (*p == '"' && label) tp_out_str(o, "\\\"");
+    else tp_out_mem(o, (const char *)p, n);
+    p += n;
   }
 }
 

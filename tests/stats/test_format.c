@@ -355,3 +355,21 @@ Test(writer, fd_sink_writes_everything_and_reports_errors) {
   cr_assert_not(tp_out_flush(&out));
   cr_assert(out.failed);
 }
+
+Test(writer, invalid_utf8_becomes_replacement_character) {
+  static const tp_field_t f = {"k", NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT};
+  static char buf[64];
+  tp_out_t out;
+  tp_out_init(&out, buf, sizeof buf, -1);
+  out.sink = capture_sink;
+  ncaptured = 0;
+  tp_emitter_t e;
+  tp_emit_init(&e, TP_FORMAT_JSON, &out);
+  tp_emit_begin(&e);
+  /* valid é and €, then a stray continuation, an overlong '/', a truncated sequence */
+  tp_emit_scalar(&e, &f, tp_v_str("\xc3\xa9\xe2\x82\xac|\x80|\xc0\xaf|\xe2\x82"));
+  tp_emit_end(&e);
+  tp_out_flush(&out);
+  cr_assert_str_eq(captured, "{\"k\":\"\xc3\xa9\xe2\x82\xac|\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|"
+                             "\xef\xbf\xbd\xef\xbf\xbd\"}\n");
+}

@@ -76,6 +76,7 @@ static int storm(void) {
 static int forks(int n) {
   pattern();
   for (int i = 0; i < n; i++) {
+    fflush(stdout); /* or each child would print the parent's buffer again */
     pid_t pid = fork();
     if (pid == 0) {
       for (int k = 0; k < 100 * (i + 1); k++) free(sink = malloc(64));
