@@ -217,6 +217,26 @@ def case_signal_storm(tmp):
     check(ds[-1]["threads_started"] >= 3, "threads_started %d" % ds[-1]["threads_started"])
 
 
+def case_signal_term(tmp):
+    """TIERPOOL_SIGNAL=TERM on a program that left TERM at its default: the
+    process dumps, then dies of the signal as it would have."""
+    out = tmp + "/term.json"
+    p = subprocess.Popen([A.prog, "sleep", "20000"], env=env(stats=out, format="json", signal="TERM"),
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        int(p.stdout.readline())  # the pattern is done
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(rc == -signal.SIGTERM, "want death by SIGTERM, got status %d" % rc)
+    ds = dumps_of(out)
+    check([d["reason"] for d in ds] == ["signal"], "want one signal dump: %r" % ds)
+    check_pattern(ds[0], out)
+
+
 def case_interval(tmp):
     out = tmp + "/iv.%p.json"
     r = run([A.prog, "sleep", "2600"], env(stats=out, format="json", interval=1))
@@ -291,7 +311,7 @@ def case_live(tmp):
             time.sleep(0.01)
         check(os.path.exists(path), "no live file %s" % path)
         check(stat.S_IMODE(os.lstat(path).st_mode) == 0o600, "live file mode is not 0600")
-        r = subprocess.run([A.tierpool, "top", str(pid), "--count", "2", "--delay", "1.1"],
+        r = subprocess.run([A.tierpool, "top", str(pid), "--count", "2", "--delay", "1"],
                            capture_output=True, text=True, timeout=TIMEOUT)
         check(r.returncode == 0, "tierpool top failed: %s" % r.stderr)
         frames = r.stdout.split("tierpool top: pid %d" % pid)
