@@ -43,6 +43,10 @@ static struct {
   struct sigaction old;     /* the previous handler of tp_config.signal */
 } tp_dump;
 
+/* TIERPOOL_STATS made absolute at start: a program that changes directory
+ * still dumps where it was asked to. */
+static char tp_dump_template[2 * TP_PATH_MAX];
+
 static char tp_dump_buf[TP_DUMP_BUF];
 static tierpool_stats_t tp_dump_snap;
 static uint64_t tp_dump_lengths[TP_DUMP_LENGTHS_MAX];
@@ -134,13 +138,14 @@ static int open_dest(const char *path, int mode_flags) {
 
 static int dump_locked(enum tp_dump_reason reason) {
   const tp_config_t *cfg = &tp_config;
-  char path[TP_PATH_MAX + 32], tmp[TP_PATH_MAX + 64];
+  char path[2 * TP_PATH_MAX + 32], tmp[2 * TP_PATH_MAX + 64];
   bool file = !to_stderr(cfg);
   bool prom_file = file && cfg->format == TP_FORMAT_PROMETHEUS;
   int fd = STDERR_FILENO;
 
   if (file) {
-    if (!expand_path(cfg->stats, path, sizeof path)) {
+    const char *tmpl = tp_dump_template[0] ? tp_dump_template : cfg->stats;
+    if (!expand_path(tmpl, path, sizeof path)) {
       warn_once(WARN_OPEN, "TIERPOOL_STATS: path too long once %p is expanded", NULL, NULL);
       return -1;
     }
@@ -310,8 +315,22 @@ __attribute__((destructor)) static void tp_stats_stop(void) {
   tp_live_stop();
 }
 
+static void resolve_template(const tp_config_t *cfg) {
+  tp_dump_template[0] = '\0';
+  if (to_stderr(cfg) || cfg->stats[0] == '/') return;
+  size_t n, k = strlen(cfg->stats);
+  if (!getcwd(tp_dump_template, sizeof tp_dump_template - 1) ||
+      (n = strlen(tp_dump_template)) + 1 + k >= sizeof tp_dump_template) {
+    tp_dump_template[0] = '\0'; /* keep it relative */
+    return;
+  }
+  tp_dump_template[n] = '/';
+  memcpy(tp_dump_template + n + 1, cfg->stats, k + 1);
+}
+
 void tp_stats_start(void) {
   if (atomic_exchange(&tp_dump.started, true)) return;
+  resolve_template(&tp_config);
   if (tp_config.signal) install_signal(tp_config.signal);
   if (tp_config.live) tp_live_start();
   start_thread();
