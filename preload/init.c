@@ -22,7 +22,3 @@ __attribute__((constructor)) static void tp_preload_start(void) {
   tp_stats_start();
 }
 
-/* Defaults until stats/ provides the hooks (TEMPORARY: removed when the
- * stats layer lands). */
-__attribute__((weak)) void tp_stats_start(void) {}
-__attribute__((weak)) void tp_stats_fork_child(void) {}
