@@ -12,6 +12,9 @@
  *     nothing and waits on nothing of ours), up to a bound;
  *   - this thread's own dump (a signal interrupted it): skip, return -1.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -47,7 +50,11 @@ static struct {
  * still dumps where it was asked to. */
 static char tp_dump_template[2 * TP_PATH_MAX];
 
+/* The dump's working storage, static rather than on the stack: a signal
+ * dump may run on a small alternate signal stack (SA_ONSTACK). */
 static char tp_dump_buf[TP_DUMP_BUF];
+static char tp_dump_path[2 * TP_PATH_MAX + 32], tp_dump_tmp[2 * TP_PATH_MAX + 64];
+static char tp_dump_exe[TP_PATH_MAX];
 static tierpool_stats_t tp_dump_snap;
 static uint64_t tp_dump_lengths[TP_DUMP_LENGTHS_MAX];
 
@@ -138,14 +145,14 @@ static int open_dest(const char *path, int mode_flags) {
 
 static int dump_locked(enum tp_dump_reason reason) {
   const tp_config_t *cfg = &tp_config;
-  char path[2 * TP_PATH_MAX + 32], tmp[2 * TP_PATH_MAX + 64];
+  char *path = tp_dump_path, *tmp = tp_dump_tmp, *exe = tp_dump_exe;
   bool file = !to_stderr(cfg);
   bool prom_file = file && cfg->format == TP_FORMAT_PROMETHEUS;
   int fd = STDERR_FILENO;
 
   if (file) {
     const char *tmpl = tp_dump_template[0] ? tp_dump_template : cfg->stats;
-    if (!expand_path(tmpl, path, sizeof path)) {
+    if (!expand_path(tmpl, path, sizeof tp_dump_path)) {
       warn_once(WARN_OPEN, "TIERPOOL_STATS: path too long once %p is expanded", NULL, NULL);
       return -1;
     }
@@ -173,8 +180,7 @@ static int dump_locked(enum tp_dump_reason reason) {
   size_t want = cfg->ring < TP_DUMP_LENGTHS_MAX ? cfg->ring : TP_DUMP_LENGTHS_MAX;
   size_t nlen = want ? tp_recent_lengths(tp_dump_lengths, want) : 0;
 
-  char exe[TP_PATH_MAX];
-  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof tp_dump_exe - 1);
   exe[k > 0 ? k : 0] = '\0';
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);

@@ -4,6 +4,9 @@
  * The writer never allocates and never blocks: the file is mapped once, and
  * each refresh is a snapshot copied word by word under the sequence lock.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerrorname_np */
+#endif
 #include "live.h"
 
 #include <errno.h>
