@@ -8,7 +8,7 @@ import random
 rng = random.Random(20240501)
 letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 with open("lines.txt", "w") as f:
-    for i in range(600000):
+    for i in range(800000):
         word = "".join(rng.choice(letters) for _ in range(rng.randint(3, 24)))
         f.write("%s %d %.6f %s\n" % (word, rng.randint(-10**6, 10**6), rng.random(), "x" * (i % 13)))
 PY
