@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,9 +44,18 @@ static uint64_t now_ms(void) {
 static atomic_bool stop;
 static atomic_int running;
 
+/* Signal handlers of the storm run on a small alternate stack, as in
+ * programs (Rust's, for one) that set one per thread: a dump must fit. */
+static void small_altstack(void) {
+  static _Thread_local char altstack[12 * 1024];
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  sigaltstack(&ss, NULL);
+}
+
 static void *storm_thread(void *arg) {
   uint64_t x = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
   void *slots[64] = {0};
+  small_altstack();
   atomic_fetch_add(&running, 1);
   while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: deterministic per thread */
@@ -59,6 +69,7 @@ static void *storm_thread(void *arg) {
 }
 
 static int storm(void) {
+  small_altstack();
   pthread_t t[2];
   for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, storm_thread, (void *)(uintptr_t)(i + 1));
   while (atomic_load(&running) < 2) usleep(1000);
