@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -358,4 +359,63 @@ Test(contract, free_sized_exists_and_frees) {
   expect_delta(b, a, tiers[tp_probe_tier(&b, 4096)].put, 1, "free_aligned_sized(q, 4096, 4096)");
   expect_delta(b, a, total_put, 2, "two pooled sized frees");
   expect_delta(b, a, forwarded_frees, 2, "two forwarded sized frees");
+}
+
+/* ------------------------------------------------------------------ */
+/* blocks freed by another thread                                      */
+
+enum { XT_N = 1500 };
+
+struct xt_arg {
+  size_t size;
+  void *blocks[XT_N];
+};
+
+/* Dirties and frees blocks in a thread that then exits: they travel to
+ * the central pool, where the main thread's refills find them. */
+static void *dirty_and_free(void *arg) {
+  struct xt_arg *a = arg;
+  for (int i = 0; i < XT_N; i++) {
+    a->blocks[i] = malloc(opaque(a->size));
+    if (a->blocks[i])
+      memset(a->blocks[i], 0xC3, a->size);
+  }
+  for (int i = 0; i < XT_N; i++)
+    free(a->blocks[i]);
+  return NULL;
+}
+
+static int cmp_ptr(const void *x, const void *y) {
+  uintptr_t a = (uintptr_t) * (void *const *)x, b = (uintptr_t) * (void *const *)y;
+  return a < b ? -1 : a > b;
+}
+
+Test(contract, calloc_zeroes_blocks_freed_by_other_threads) {
+  static struct xt_arg arg;
+  for (size_t n = 16; n <= 16 * KiB; n *= 4) {
+    arg.size = n;
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, dirty_and_free, &arg), 0);
+    pthread_join(t, NULL);
+    qsort(arg.blocks, XT_N, sizeof *arg.blocks, cmp_ptr);
+    /* This thread's cache may hold free blocks of the tier already (a
+     * refill carves a batch); take those too, then the exited thread's. */
+    tierpool_stats_t s;
+    snap(&s);
+    size_t want = XT_N + (size_t)s.tiers[tp_probe_tier(&s, n)].cached + 64;
+    void **mine = calloc(want, sizeof *mine);
+    cr_assert_not_null(mine);
+    int recycled = 0;
+    for (size_t i = 0; i < want; i++) {
+      mine[i] = calloc(1, opaque(n));
+      cr_assert_not_null(mine[i]);
+      size_t z = first_nonzero(mine[i], n);
+      cr_expect_eq(z, n, "calloc(1, %zu) #%zu: byte %zu is not zero", n, i, z);
+      recycled += bsearch(&mine[i], arg.blocks, XT_N, sizeof *arg.blocks, cmp_ptr) != NULL;
+    }
+    cr_expect_gt(recycled, 0, "size %zu: no block of the exited thread was reused", n);
+    for (size_t i = 0; i < want; i++)
+      free(mine[i]);
+    free(mine);
+  }
 }

@@ -132,3 +132,55 @@ Test(contract, forwarded_alignments_hold) {
     }
   }
 }
+
+/* glibc's malloc family leaves errno alone when it succeeds, and programs
+ * lean on that (errno = 0; call; if (errno) ...). Checked on the first
+ * forwarded request of the process too, where the fallback sets itself up. */
+Test(contract, success_leaves_errno_alone) {
+  const size_t sizes[] = {3 * MiB, 100, 0, MiB, 5 * MiB + 3};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    size_t n = sizes[i];
+    void *p[8] = {0};
+    int e[10];
+    errno = EDOM;
+    p[0] = malloc(opaque(n));
+    e[0] = errno;
+    errno = EDOM;
+    p[1] = calloc(1, opaque(n));
+    e[1] = errno;
+    errno = EDOM;
+    p[2] = realloc(NULL, opaque(n));
+    e[2] = errno;
+    errno = EDOM;
+    p[3] = aligned_alloc(opaque(4 * MiB), opaque(n));
+    e[3] = errno;
+    errno = EDOM;
+    p[4] = memalign(opaque(64), opaque(n));
+    e[4] = errno;
+    errno = EDOM;
+    e[5] = posix_memalign(&p[5], opaque(2 * MiB), opaque(n)) ? -1 : errno;
+    errno = EDOM;
+    p[6] = valloc(opaque(n));
+    e[6] = errno;
+    errno = EDOM;
+    p[7] = realloc(p[0], opaque(n + 2 * MiB));
+    e[7] = errno;
+    if (p[7])
+      p[0] = NULL;
+    errno = EDOM;
+    (void)malloc_usable_size(p[1]);
+    e[8] = errno;
+    errno = EDOM;
+    for (int j = 0; j < 8; j++)
+      free(p[j]);
+    e[9] = errno;
+    static const char *const what[10] = {"malloc", "calloc", "realloc(NULL)", "aligned_alloc",
+                                         "memalign", "posix_memalign", "valloc", "realloc(grow)",
+                                         "malloc_usable_size", "free"};
+    for (int j = 0; j < 10; j++)
+      cr_expect_eq(e[j], EDOM, "%s of %zu bytes succeeded but changed errno to %d", what[j], n,
+                   e[j]);
+    for (int j = 1; j < 8; j++)
+      cr_expect(j == 0 || p[j] || j == 7, "call %d of %zu bytes failed", j, n);
+  }
+}
