@@ -8,7 +8,7 @@
 #include "config.h"
 #include "engine.h"
 
-/* Sentinels: all lists empty, all bounds 0, so every operation misses. */
+/* Sentinels: all lists empty, all rooms 0, so every operation misses. */
 static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
 static tp_cache_t tp_dead_cache = {.kind = TP_CACHE_DEAD};
 
@@ -33,7 +33,7 @@ void tp_cache_key_create(void) { pthread_key_create(&tp_exit_key, tp_thread_exit
 /* How many free blocks a thread keeps per tier: TIERPOOL_CACHE_SIZE bytes,
  * at least 2 blocks, at most 2048 (a flush hands the whole list over as one
  * batch, so a long list costs one CAS, not a walk). */
-static uint32_t bound_for(unsigned t) {
+uint32_t tp_bound_for(unsigned t) {
   uint64_t b = tp_config.cache_size >> (t + TP_MIN_SHIFT);
   return b < 2 ? 2 : b > 2048 ? 2048 : (uint32_t)b;
 }
@@ -41,7 +41,7 @@ static uint32_t bound_for(unsigned t) {
 /* Fresh blocks carved per refill: about 64 KiB, at least one. */
 static uint32_t carve_for(unsigned t) {
   uint64_t n = ((uint64_t)64 << 10) >> (t + TP_MIN_SHIFT);
-  uint32_t b = bound_for(t);
+  uint32_t b = tp_bound_for(t);
   return n < 1 ? 1 : n > b ? b : (uint32_t)n;
 }
 
@@ -56,12 +56,11 @@ static tp_cache_t *cache_acquire(void) {
       return c;
   }
   uint64_t ring = tp_config.ring;
-  size_t bytes = (sizeof(tp_cache_t) + ring * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+  size_t bytes = (sizeof(tp_cache_t) + (ring ? ring : 1) * sizeof(uint64_t) + 4095) & ~(size_t)4095;
   tp_cache_t *c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (c == MAP_FAILED) return NULL;
   c->owned = 1;
   c->ring_capacity = ring;
-  c->ring = ring ? (_Atomic uint64_t *)(c + 1) : &c->ring_off;
   c->ring_mask = ring ? ring - 1 : 0;
   tp_cache_t *head = atomic_load_explicit(&tp_all_caches, memory_order_relaxed);
   do c->next_all = head;
@@ -78,7 +77,11 @@ static tp_cache_t *thread_setup(void) {
   if (c->kind == TP_CACHE_DEAD || atomic_load(&tp_state) != TP_READY) return NULL;
   c = cache_acquire();
   if (!c) return NULL;
-  for (unsigned t = 0; t < tp_layout.ntiers; t++) c->bins[t].bound = bound_for(t);
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    c->bins[t].room = tp_bound_for(t);
+    c->bins[t].mask = (uint32_t)(tp_tier_size(t) - 1);
+  }
+  c->key = tp_free_key;
   c->exit_rounds = 0;
   c->kind = TP_CACHE_LIVE;
   tp_tls = c; /* before pthread_setspecific, which may itself allocate */
@@ -91,9 +94,13 @@ static tp_cache_t *thread_setup(void) {
 
 static void bin_flush(tp_cache_t *c, unsigned t) {
   tp_bin_t *b = &c->bins[t];
-  if (b->head) tp_central_push(t, b->head, b->count);
+  if (b->head) {
+    uint32_t len = tp_bound_for(t) - b->room;
+    tp_central_push(t, b->head, len);
+    TP_ADD(b->net_in, -(int64_t)len);
+  }
   b->head = NULL;
-  b->count = 0;
+  b->room = tp_bound_for(t);
 }
 
 /* Unused fresh blocks: give the range back to the carve front if nobody
@@ -158,9 +165,11 @@ void tp_cache_fork_child(void) {
     if (c == me || atomic_load(&c->owned) == 0) continue;
     uint64_t lost = 0;
     for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-      lost += c->bins[t].count;
+      uint32_t len = c->bins[t].head ? tp_bound_for(t) - c->bins[t].room : 0;
+      lost += len;
+      c->bins[t].net_in -= len;
       c->bins[t].head = NULL;
-      c->bins[t].count = 0;
+      c->bins[t].room = tp_bound_for(t);
       c->bump[t].cur = c->bump[t].end = 0;
     }
     atomic_fetch_add(&tp_fork_lost, lost);
@@ -173,8 +182,8 @@ void tp_cache_fork_child(void) {
 
 static void count_discard(tp_cache_t *c, int reason, size_t n) {
   if (c->kind == TP_CACHE_LIVE) {
-    TP_BUMP(c->disc_count[reason], 1);
-    TP_BUMP(c->disc_bytes[reason], n);
+    TP_ADD(c->disc_count[reason], 1);
+    TP_ADD(c->disc_bytes[reason], n);
   } else {
     atomic_fetch_add_explicit(&tp_orphan_disc_count[reason], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&tp_orphan_disc_bytes[reason], n, memory_order_relaxed);
@@ -211,19 +220,22 @@ static void *bin_refill(tp_cache_t *c, unsigned t) {
   if (bp->cur < bp->end) {
     void *blk = (void *)bp->cur;
     bp->cur += size;
+    TP_ADD(c->bins[t].net_in, 1);
     return blk;
   }
   uint32_t len;
   void **blk = tp_central_pop(t, &len);
   if (blk) {
     c->bins[t].head = blk[0];
-    c->bins[t].count = len - 1;
+    c->bins[t].room = tp_bound_for(t) - (len - 1);
+    TP_ADD(c->bins[t].net_in, len);
     return blk;
   }
   blk = tp_central_carve(t, carve_for(t), &len);
   if (!blk) return NULL;
   bp->cur = (uintptr_t)blk + size;
   bp->end = (uintptr_t)blk + (uintptr_t)len * size;
+  TP_ADD(c->bins[t].net_in, 1);
   return blk;
 }
 
@@ -240,13 +252,7 @@ void *tp_malloc_slow(size_t n) {
   if (!blk) return tp_forward(n, TP_MIN_SIZE, TIERPOOL_REASON_POOL_FULL);
   if (c) {
     blk[1] = NULL;
-#if TP_COUNTERS
-    TP_BUMP(c->bins[t].get, 1);
-    TP_BUMP(c->bins[t].bytes, n);
-    uint64_t pos = atomic_load_explicit(&c->ring_pos, TP_RELAXED);
-    atomic_store_explicit(&c->ring[pos & c->ring_mask], n, TP_RELAXED);
-    atomic_store_explicit(&c->ring_pos, pos + 1, TP_RELAXED);
-#endif
+    tp_count_get(c, t, n);
   }
   return blk;
 }
@@ -255,7 +261,8 @@ void *tp_malloc_slow(size_t n) {
  * this thread's list (other threads' lists cannot be walked safely). */
 static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
   uint32_t n = 0;
-  for (void **q = c->bins[t].head; q && n <= c->bins[t].count; q = q[0], n++)
+  uint32_t len = tp_bound_for(t) - c->bins[t].room;
+  for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
     if (q == p) tp_report_bad_free("double free", p, t);
 }
 
@@ -263,7 +270,7 @@ void tp_free_slow(void *p) {
   if (!p) return;
   if (!tp_is_pooled(p)) {
     tp_cache_t *c = tp_tls;
-    if (c->kind == TP_CACHE_LIVE) TP_BUMP(c->fwd_frees, 1);
+    if (c->kind == TP_CACHE_LIVE) TP_ADD(c->fwd_frees, 1);
     else atomic_fetch_add_explicit(&tp_orphan_fwd_frees, 1, memory_order_relaxed);
     tp_fwd_free(p);
     return;
@@ -276,7 +283,7 @@ void tp_free_slow(void *p) {
     tp_report_bad_free("free of a pointer that was never allocated", p, t);
   void **blk = p;
   tp_cache_t *c = thread_setup();
-  if (blk[1] == (void *)tp_free_key && c) check_double_free(c, t, blk);
+  if (c && blk[1] == (void *)c->key) check_double_free(c, t, blk);
   if (!c) {
     blk[0] = NULL;
     tp_central_push(t, blk, 1);
@@ -284,12 +291,12 @@ void tp_free_slow(void *p) {
     return;
   }
   tp_bin_t *b = &c->bins[t];
-  if (b->count >= b->bound) bin_flush(c, t);
+  if (b->room == 0) bin_flush(c, t);
   blk[0] = b->head;
-  blk[1] = (void *)tp_free_key;
+  blk[1] = (void *)c->key;
   b->head = blk;
-  b->count++;
+  b->room--;
 #if TP_COUNTERS
-  TP_BUMP(b->put, 1);
+  TP_ADD(b->put, 1);
 #endif
 }

@@ -10,7 +10,7 @@
  * compile to ordinary moves.
  *
  * Every thread's pointer starts at tp_empty_cache, whose lists are empty
- * and whose bounds are 0: the first malloc misses, the first free finds the
+ * and whose room is 0: the first malloc misses, the first free finds the
  * list "full", and both fall to the slow path, which sets the thread up.
  * There is no "initialised?" test on the fast path.
  *
@@ -26,14 +26,22 @@
 
 #include "layout.h"
 
+/* Internal: hidden, so the library reaches it without the GOT. */
+#pragma GCC visibility push(hidden)
+
 typedef struct tp_bin_s {
-  void *head;                     /* free list (owner only) */
-  uint32_t count;                 /* blocks in the list (owner only) */
-  uint32_t bound;                 /* list length that triggers a flush; 0 in sentinels */
-  _Atomic uint64_t get;           /* blocks handed out (owner writes, relaxed) */
-  _Atomic uint64_t put;           /* blocks taken back (owner writes, relaxed) */
-  _Atomic uint64_t bytes;         /* requested bytes of the gets (owner writes, relaxed) */
-} tp_bin_t;
+  void *head;    /* free list (owner only) */
+  uint32_t room; /* pushes left before the list is handed over; 0 in sentinels (owner only) */
+  uint32_t mask; /* block size - 1: a freed pointer must have these bits clear */
+  uint64_t put;  /* blocks taken back (owner writes with TP_ADD; readers TP_LOAD) */
+  int64_t net_in; /* blocks the slow path moved into the list (refills, fresh
+                   * blocks) minus those it moved out (flushes) (owner, TP_ADD) */
+} tp_bin_t;      /* 32 bytes: the tier index scales with one shift */
+
+/* The fast path counts puts only. Gets follow from the list's length,
+ * which every get shortens and every put lengthens:
+ *   length = net_in - get + put   =>   get = put + net_in - length,
+ * with length = bound - room. So a pooled malloc pays for no get counter. */
 
 typedef struct tp_bump_s {
   uintptr_t cur, end; /* fresh blocks carved for this thread, not yet used */
@@ -44,72 +52,90 @@ enum tp_cache_kind { TP_CACHE_EMPTY = 0, TP_CACHE_LIVE = 1, TP_CACHE_DEAD = 2 };
 typedef struct tp_cache_s {
   /* --- hot: touched by every pooled malloc/free of the owner */
   tp_bin_t bins[TP_MAX_TIERS];
-  _Atomic uint64_t ring_pos;      /* requests recorded so far (owner writes, relaxed) */
-  uint64_t ring_mask;             /* ring size - 1; 0 with the ring off (writes hit ring_off) */
-  _Atomic uint64_t *ring;         /* the recent-lengths ring */
+  uint64_t bytes[TP_MAX_TIERS]; /* requested bytes of the gets, per tier (owner, TP_ADD) */
+  uint64_t key;                 /* tp_free_key, copied here to save a load */
+  uint64_t ring_pos;            /* requests recorded so far (owner, TP_ADD) */
+  uint64_t ring_mask;           /* ring size - 1; 0 with the ring off (all writes hit ring[0]) */
   /* --- cold: slow paths and readers */
   tp_bump_t bump[TP_MAX_TIERS];
-  _Atomic uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, relaxed) */
-  _Atomic uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
-  _Atomic uint64_t fwd_frees;     /* frees of mimalloc blocks (owner, relaxed) */
-  struct tp_cache_s *next_all;    /* registry of every cache ever made (push-only) */
-  _Atomic int owned;              /* 1 while a thread uses it; recycled at 0 */
-  int kind;                       /* enum tp_cache_kind */
-  int exit_rounds;                /* key-destructor rounds seen at thread exit */
-  uint64_t ring_capacity;         /* entries in ring (0 with the ring off) */
-  _Atomic uint64_t ring_off;      /* sink for ring writes when the ring is off */
+  uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, TP_ADD) */
+  uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
+  uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */
+  struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
+  _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
+  int kind;                     /* enum tp_cache_kind */
+  int exit_rounds;              /* key-destructor rounds seen at thread exit */
+  uint64_t ring_capacity;       /* entries in ring (0 with the ring off) */
+  uint64_t ring[];              /* the recent-lengths ring, at least one entry */
 } tp_cache_t;
 
 extern __thread tp_cache_t *tp_tls __attribute__((tls_model("initial-exec")));
 extern uint64_t tp_free_key; /* random per process, read-only after init */
 
-#define TP_RELAXED memory_order_relaxed
-/* Owner-only increment of a counter that other threads may read. */
-#define TP_BUMP(field, v)                                                      \
-  atomic_store_explicit(&(field), atomic_load_explicit(&(field), TP_RELAXED) + (v), TP_RELAXED)
+/* Counters are written only by their owner thread and read by anyone
+ * (stats, dumps, signal handlers). The owner adds with one plain,
+ * non-locked instruction: no other thread writes the word, and an aligned
+ * 8-byte store is never seen torn, so readers' relaxed loads see either the
+ * old or the new value. This is the "plain per-thread increment" of
+ * DESIGN.md, without the load/add/store triple that a relaxed C11 atomic
+ * costs. */
+#if defined(__x86_64__)
+#define TP_ADD(field, v) __asm__ volatile("addq %1, %0" : "+m"(field) : "er"((uint64_t)(v)))
+#else
+#define TP_ADD(field, v) __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+#endif
+#define TP_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 void *tp_malloc_slow(size_t n) TP_COLD;
 void tp_free_slow(void *p) TP_COLD;
+
+/* Counts the bytes of a pooled get of n bytes from tier t and records n
+ * in the ring (the get itself is counted by the list, see tp_bin_t). */
+TP_HOT void tp_count_get(tp_cache_t *c, size_t t, size_t n) {
+#if TP_COUNTERS
+  TP_ADD(c->bytes[t], n);
+  uint64_t pos = c->ring_pos;
+  c->ring[pos & c->ring_mask] = n;
+  TP_ADD(c->ring_pos, 1);
+#else
+  (void)c, (void)t, (void)n;
+#endif
+}
 
 /* Pooled get of n bytes (1 <= n <= max_size) from this thread's cache. */
 TP_HOT void *tp_malloc(size_t n) {
   tp_cache_t *c = tp_tls;
   if (tp_likely(n - 1 < tp_layout.max_size)) {
-    unsigned t = tp_tier_of(n);
+    size_t t = tp_tier_of(n);
     tp_bin_t *b = &c->bins[t];
     void **blk = (void **)b->head;
     if (tp_likely(blk != NULL)) {
       b->head = blk[0];
-      b->count--;
+      b->room++;
       blk[1] = NULL; /* clear the free key */
-#if TP_COUNTERS
-      TP_BUMP(b->get, 1);
-      TP_BUMP(b->bytes, n);
-      uint64_t pos = atomic_load_explicit(&c->ring_pos, TP_RELAXED);
-      atomic_store_explicit(&c->ring[pos & c->ring_mask], n, TP_RELAXED);
-      atomic_store_explicit(&c->ring_pos, pos + 1, TP_RELAXED);
-#endif
+      tp_count_get(c, t, n);
       return blk;
     }
   }
   return tp_malloc_slow(n);
 }
 
-/* Frees p: a pooled block goes back to this thread's cache. */
+/* Frees p: a pooled block goes back to this thread's cache. The slow path
+ * takes a full list, a sentinel cache, a misaligned pointer and a block
+ * that already holds the free key (a probable double free). */
 TP_HOT void tp_free(void *p) {
   if (tp_likely(tp_is_pooled(p))) {
     tp_cache_t *c = tp_tls;
-    unsigned t = tp_tier_of_ptr(p);
-    tp_bin_t *b = &c->bins[t];
+    tp_bin_t *b = &c->bins[tp_tier_of_ptr(p)];
     void **blk = (void **)p;
-    if (tp_likely(b->count < b->bound && ((uintptr_t)p & (tp_tier_size(t) - 1)) == 0 &&
-                  blk[1] != (void *)tp_free_key)) {
+    if (tp_likely(b->room != 0 && ((uint32_t)(uintptr_t)p & b->mask) == 0 &&
+                  blk[1] != (void *)c->key)) {
       blk[0] = b->head;
-      blk[1] = (void *)tp_free_key;
+      blk[1] = (void *)c->key;
       b->head = blk;
-      b->count++;
+      b->room--;
 #if TP_COUNTERS
-      TP_BUMP(b->put, 1);
+      TP_ADD(b->put, 1);
 #endif
       return;
     }
@@ -123,5 +149,9 @@ void tp_cache_fork_child(void);
 tp_cache_t *tp_cache_registry(void);
 /* Gives the calling thread's cached blocks back to the central pools. */
 void tp_cache_flush_current(void);
+/* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE). */
+uint32_t tp_bound_for(unsigned t);
+
+#pragma GCC visibility pop
 
 #endif

@@ -24,6 +24,9 @@
 
 #include "layout.h"
 
+/* Internal: hidden, so the library reaches it without the GOT. */
+#pragma GCC visibility push(hidden)
+
 typedef struct tp_central_s {
   _Atomic uint64_t top;         /* tagged batch stack: (gen << 40) | (index + 1) */
   _Atomic uint64_t carve;       /* bytes carved from the region start */
@@ -43,5 +46,7 @@ void *tp_central_pop(unsigned t, uint32_t *len);
 /* Carves up to want fresh blocks, contiguous, committed. Returns the first
  * block and stores how many (0 and NULL when the region is full). */
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got);
+
+#pragma GCC visibility pop
 
 #endif

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Internal: hidden, so the library reaches it without the GOT. */
+#pragma GCC visibility push(hidden)
+
 enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 2 };
 
 #define TP_PATH_MAX 512
@@ -68,5 +71,7 @@ bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *valu
 
 /* Writes a line to stderr, prefixed "tierpool: ", without allocating. */
 void tp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+
+#pragma GCC visibility pop
 
 #endif

@@ -37,20 +37,23 @@ void tp_stats_collect(tierpool_stats_t *out) {
   for (tp_cache_t *c = tp_cache_registry(); c; c = c->next_all) {
     for (unsigned t = 0; t < tp_layout.ntiers; t++) {
       tierpool_tier_stats_t *ts = &out->tiers[t];
-      ts->get += LOAD(c->bins[t].get);
-      ts->put += LOAD(c->bins[t].put);
-      ts->bytes_requested += LOAD(c->bins[t].bytes);
-      /* count is owner-only and plain: a racy read of a 32-bit field,
-       * good enough for a gauge. */
-      ts->cached += *(volatile uint32_t *)&c->bins[t].count;
+      /* Owner-only fields read while the owner runs: each value is whole,
+       * but together they may be off by the operations in flight. */
+      uint64_t put = TP_LOAD(c->bins[t].put);
+      uint32_t room = TP_LOAD(c->bins[t].room);
+      uint64_t len = TP_LOAD(c->bins[t].head) && room < tp_bound_for(t) ? tp_bound_for(t) - room : 0;
+      ts->get += put + (uint64_t)TP_LOAD(c->bins[t].net_in) - len;
+      ts->put += put;
+      ts->cached += len;
+      ts->bytes_requested += TP_LOAD(c->bytes[t]);
       if (c->bump[t].end > c->bump[t].cur)
         ts->cached += (c->bump[t].end - c->bump[t].cur) / ts->size;
     }
     for (int r = 0; r < TIERPOOL_REASON_COUNT; r++) {
-      out->discarded_by_reason[r] += LOAD(c->disc_count[r]);
-      out->discarded_bytes_by_reason[r] += LOAD(c->disc_bytes[r]);
+      out->discarded_by_reason[r] += TP_LOAD(c->disc_count[r]);
+      out->discarded_bytes_by_reason[r] += TP_LOAD(c->disc_bytes[r]);
     }
-    out->forwarded_frees += LOAD(c->fwd_frees);
+    out->forwarded_frees += TP_LOAD(c->fwd_frees);
   }
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
     tierpool_tier_stats_t *ts = &out->tiers[t];
@@ -79,11 +82,11 @@ size_t tp_recent_lengths(uint64_t *out, size_t max) {
   for (uint64_t k = 0; n < max; k++) {
     int any = 0;
     for (tp_cache_t *c = tp_cache_registry(); c && n < max; c = c->next_all) {
-      uint64_t pos = LOAD(c->ring_pos);
+      uint64_t pos = TP_LOAD(c->ring_pos);
       uint64_t have = pos < c->ring_capacity ? pos : c->ring_capacity;
       if (k >= have) continue;
       any = 1;
-      out[n++] = LOAD(c->ring[(pos - 1 - k) & c->ring_mask]);
+      out[n++] = TP_LOAD(c->ring[(pos - 1 - k) & c->ring_mask]);
     }
     if (!any) break;
   }

@@ -6,6 +6,9 @@
 
 #include "cache.h"
 
+/* Internal: hidden, so the library reaches it without the GOT. */
+#pragma GCC visibility push(hidden)
+
 void *tp_calloc(size_t n, size_t m);
 void *tp_realloc(void *p, size_t n);
 void *tp_reallocarray(void *p, size_t n, size_t m);
@@ -32,5 +35,7 @@ size_t tp_fwd_usable(const void *p);
 
 /* Bad pointers (hardening.c): report on stderr and abort like glibc. */
 void tp_report_bad_free(const char *what, const void *p, unsigned tier) __attribute__((noreturn, cold));
+
+#pragma GCC visibility pop
 
 #endif

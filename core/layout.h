@@ -16,6 +16,9 @@
 #include "common.h"
 #include "tierpool.h"
 
+/* Internal: hidden, so the library reaches it without the GOT. */
+#pragma GCC visibility push(hidden)
+
 #define TP_MIN_SHIFT 4 /* smallest tier: 16 bytes */
 #define TP_MIN_SIZE ((size_t)1 << TP_MIN_SHIFT)
 #define TP_MAX_TIERS TIERPOOL_MAX_TIERS
@@ -33,8 +36,10 @@ extern tp_layout_t tp_layout;
 TP_HOT size_t tp_tier_size(unsigned t) { return TP_MIN_SIZE << t; }
 
 /* n in [1, max_size]: ceil(log2(max(n, 16))) - 4, with one bit scan. */
-TP_HOT unsigned tp_tier_of(size_t n) {
-  return (unsigned)(64 - __builtin_clzll((unsigned long long)((n - 1) | (TP_MIN_SIZE - 1)))) -
+/* size_t, not unsigned: the 64-bit index lets the compiler fold the "- 4"
+ * into the displacement of the bin address on the fast path. */
+TP_HOT size_t tp_tier_of(size_t n) {
+  return (size_t)(63 - __builtin_clzll((unsigned long long)((n - 1) | (TP_MIN_SIZE - 1)))) + 1 -
          TP_MIN_SHIFT;
 }
 
@@ -42,8 +47,8 @@ TP_HOT int tp_is_pooled(const void *p) {
   return (uintptr_t)p - tp_layout.base < tp_layout.span;
 }
 
-TP_HOT unsigned tp_tier_of_ptr(const void *p) {
-  return (unsigned)(((uintptr_t)p - tp_layout.base) >> tp_layout.region_shift);
+TP_HOT size_t tp_tier_of_ptr(const void *p) {
+  return ((uintptr_t)p - tp_layout.base) >> tp_layout.region_shift;
 }
 
 TP_HOT uintptr_t tp_region_start(unsigned t) {
@@ -58,5 +63,7 @@ int tp_layout_reserve(void);
 /* Makes [start, end) of region t accessible; idempotent, lock-free. Returns
  * 0, or -1 if the kernel refused (out of memory). */
 int tp_region_commit(unsigned t, uintptr_t start, uintptr_t end);
+
+#pragma GCC visibility pop
 
 #endif

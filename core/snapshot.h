@@ -4,6 +4,9 @@
 
 #include "tierpool.h"
 
+/* Internal: hidden, so the library reaches it without the GOT. */
+#pragma GCC visibility push(hidden)
+
 /* Sums every thread's counters (living, exited and recycled caches) and the
  * central pools into *out. Never allocates, takes no lock: safe in a signal
  * handler. */
@@ -15,5 +18,7 @@ void tp_stats_collect(tierpool_stats_t *out);
  * their newest entries back, so the result is in approximate time order.
  * Never allocates. */
 size_t tp_recent_lengths(uint64_t *out, size_t max);
+
+#pragma GCC visibility pop
 
 #endif

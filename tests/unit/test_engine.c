@@ -85,13 +85,13 @@ Test(engine, counters_count_gets_and_puts_per_tier) {
 
 Test(engine, flush_hands_the_list_to_the_central_pool_and_refill_takes_it_back) {
   unsigned t = tp_tier_of(64);
-  uint32_t bound = tp_tls->bins[t].bound ? tp_tls->bins[t].bound : 2048;
+  uint32_t bound = tp_bound_for(t);
   size_t n = (size_t)bound * 3;
   void **p = mmap(NULL, n * sizeof *p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   for (size_t i = 0; i < n; i++) p[i] = tp_malloc(64);
   uint64_t central_before = atomic_load(&tp_central[t].blocks);
   for (size_t i = 0; i < n; i++) tp_free(p[i]);
-  cr_assert_leq(tp_tls->bins[t].count, tp_tls->bins[t].bound);
+  cr_assert_leq(tp_tls->bins[t].room, bound);
   cr_assert_geq(atomic_load(&tp_central[t].blocks), central_before + bound, "a flush happened");
   /* The same blocks come back, not fresh ones. */
   uint64_t carved = atomic_load(&tp_central[t].carve);
