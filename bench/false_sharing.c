@@ -38,7 +38,7 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  bench_args_t a = bench_parse(argc, argv, NAME, 2, 2000000, "blocks per thread");
+  bench_args_t a = bench_parse(argc, argv, NAME, 2, 1500000, "blocks per thread");
   void **given = bench_xmalloc(sizeof(void *) * (size_t)a.threads);
   for (int i = 0; i < a.threads; i++) given[i] = bench_xmalloc(OBJ);
   uint64_t ops, check;

@@ -27,7 +27,7 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  bench_args_t a = bench_parse(argc, argv, "large_blocks", 1, 5000, "allocations per thread");
+  bench_args_t a = bench_parse(argc, argv, "large_blocks", 1, 2500, "allocations per thread");
   uint64_t ops, check;
   double t0 = bench_now();
   bench_run_threads(a.threads, a.size, NULL, run, &ops, &check);

@@ -36,7 +36,7 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  bench_args_t a = bench_parse(argc, argv, "prodcons", 2, 2000000, "blocks per pair");
+  bench_args_t a = bench_parse(argc, argv, "prodcons", 2, 5000000, "blocks per pair");
   int threads = a.threads < 2 ? 2 : a.threads / 2 * 2;
   shared_t sh;
   sh.rings = aligned_alloc(64, sizeof(bench_ring_t) * (size_t)(threads / 2));

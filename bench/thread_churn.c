@@ -36,7 +36,7 @@ static void *churn(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  bench_args_t a = bench_parse(argc, argv, "thread_churn", 2, 40000, "threads started in all");
+  bench_args_t a = bench_parse(argc, argv, "thread_churn", 2, 20000, "threads started in all");
   lane_t *lanes = calloc((size_t)a.threads, sizeof *lanes);
   pthread_t *tid = calloc((size_t)a.threads, sizeof *tid);
   if (!lanes || !tid) bench_die("calloc");

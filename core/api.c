@@ -94,8 +94,9 @@ void *tp_realloc(void *p, size_t n) {
     if (n > tp_layout.max_size) {
       /* Stays in mimalloc: let it grow in place when it can. */
       if (n > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+      int saved = errno;
       void *q = mi_realloc_aligned(p, n, TP_MIN_SIZE);
-      if (!q) errno = ENOMEM;
+      errno = q ? saved : ENOMEM;
       return q;
     }
     have = tp_fwd_usable(p);

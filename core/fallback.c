@@ -17,6 +17,7 @@ void *tp_fwd_alloc(size_t n, size_t align, int reason) {
   (void)reason;
   if (n > PTRDIFF_MAX) goto enomem;
   if (n == 0) n = 1;
+  int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
   void *p = mi_malloc_aligned(n, align);
   if (p && ((uintptr_t)p & (align - 1))) {
     /* mimalloc issue 700: retry with room to spare, then give up. */
@@ -27,7 +28,10 @@ void *tp_fwd_alloc(size_t n, size_t align, int reason) {
       p = NULL;
     }
   }
-  if (p) return p;
+  if (p) {
+    errno = saved;
+    return p;
+  }
 enomem:
   errno = ENOMEM;
   return NULL;
@@ -36,6 +40,10 @@ enomem:
 /* No check that mimalloc owns p: mi_is_in_heap_region() of 2.0.9 answers
  * only for segments inside its address map and says "no" for valid blocks
  * mapped elsewhere (seen under ASan), so it cannot gate an abort. */
-void tp_fwd_free(void *p) { mi_free(p); }
+void tp_fwd_free(void *p) {
+  int saved = errno; /* POSIX.1-2024: free() leaves errno alone */
+  mi_free(p);
+  errno = saved;
+}
 
 size_t tp_fwd_usable(const void *p) { return mi_usable_size(p); }
