@@ -51,14 +51,19 @@ def _resolve(root, ref):
     return node
 
 
-def validate(instance, schema, root=None, path="$"):
-    """Raises SchemaError naming the first place that does not match."""
+def validate(instance, schema, root=None, path="$", strict=True):
+    """Raises SchemaError naming the first place that does not match.
+
+    strict: an object schema with "properties" and no "additionalProperties"
+    rejects keys it does not list. The schema leaves extra keys open for
+    readers (keys may be added in later versions); the tests use strict mode
+    so that every key a dump holds is documented in the schema."""
     root = schema if root is None else root
     unknown = set(schema) - _KEYWORDS
     if unknown:
         raise SchemaError("%s: schema keywords not supported: %s" % (path, sorted(unknown)))
     if "$ref" in schema:
-        validate(instance, _resolve(root, schema["$ref"]), root, path)
+        validate(instance, _resolve(root, schema["$ref"]), root, path, strict)
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_type_ok(instance, t) for t in types):
@@ -80,17 +85,17 @@ def validate(instance, schema, root=None, path="$"):
             if key not in instance:
                 raise SchemaError("%s: required key %r missing" % (path, key))
         props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
+        extra = schema.get("additionalProperties", not (strict and "properties" in schema))
         for key, value in instance.items():
             if key in props:
-                validate(value, props[key], root, "%s.%s" % (path, key))
+                validate(value, props[key], root, "%s.%s" % (path, key), strict)
             elif extra is False:
                 raise SchemaError("%s: key %r is not in the schema" % (path, key))
             elif isinstance(extra, dict):
-                validate(value, extra, root, "%s.%s" % (path, key))
+                validate(value, extra, root, "%s.%s" % (path, key), strict)
     if isinstance(instance, list) and "items" in schema:
         for i, item in enumerate(instance):
-            validate(item, schema["items"], root, "%s[%d]" % (path, i))
+            validate(item, schema["items"], root, "%s[%d]" % (path, i), strict)
 
 
 # ------------------------------------------------------------- Prometheus
