@@ -5,7 +5,12 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -183,4 +188,86 @@ Test(contract, success_leaves_errno_alone) {
     for (int j = 1; j < 8; j++)
       cr_expect(j == 0 || p[j] || j == 7, "call %d of %zu bytes failed", j, n);
   }
+}
+
+/* A request larger than the machine can ever back. glibc's mmap is
+ * refused by the kernel's overcommit check (modes 0 and 2), so glibc
+ * returns NULL with ENOMEM; mimalloc 2.0.9 maps with MAP_NORESERVE, which
+ * skips that check, and returns a block that the first touch of its pages
+ * turns into an OOM kill (calloc touches them all). */
+static size_t beyond_the_machine(void) {
+  FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+  int mode = -1;
+  if (f) {
+    if (fscanf(f, "%d", &mode) != 1)
+      mode = -1;
+    fclose(f);
+  }
+  if (mode == 1)
+    cr_skip_test("vm.overcommit_memory is 1: the kernel accepts any size, glibc too");
+  struct sysinfo si;
+  cr_assert_eq(sysinfo(&si), 0);
+  return 4 * ((size_t)si.totalram + (size_t)si.totalswap) * si.mem_unit;
+}
+
+Test(contract, larger_than_the_machine_is_enomem) {
+  size_t n = beyond_the_machine();
+  void *p;
+  errno = 0;
+  p = malloc(opaque(n));
+  cr_expect(p == NULL && errno == ENOMEM, "malloc(%zu) = %p, errno %d", n, p, errno);
+  free(p);
+  unsigned char *q = malloc(opaque(100));
+  cr_assert_not_null(q);
+  fill(q, 100, 8);
+  errno = 0;
+  p = realloc(launder(q), opaque(n));
+  cr_expect(p == NULL && errno == ENOMEM, "realloc(p, %zu) = %p, errno %d", n, p, errno);
+  if (p)
+    q = p;
+  else
+    cr_expect_eq(check(q, 100, 8), 100, "failed realloc damaged the block");
+  free(q);
+  errno = 0;
+  p = aligned_alloc(opaque(4096), opaque(n));
+  cr_expect(p == NULL && errno == ENOMEM, "aligned_alloc(4096, %zu) = %p, errno %d", n, p, errno);
+  free(p);
+  errno = 0;
+  p = memalign(opaque(4 * MiB), opaque(n));
+  cr_expect(p == NULL && errno == ENOMEM, "memalign(4 MiB, %zu) = %p, errno %d", n, p, errno);
+  free(p);
+  p = NULL;
+  int rc = posix_memalign(&p, opaque(64), opaque(n));
+  cr_expect_eq(rc, ENOMEM, "posix_memalign(64, %zu) = %d (%p)", n, rc, p);
+  if (rc == 0)
+    free(p);
+  errno = 0;
+  p = valloc(opaque(n));
+  cr_expect(p == NULL && errno == ENOMEM, "valloc(%zu) = %p, errno %d", n, p, errno);
+  free(p);
+}
+
+/* calloc of such a size, in a child stopped after one second: an
+ * allocator that accepts the request and zeroes it page by page would
+ * otherwise eat the machine's memory until the OOM killer steps in. */
+Test(contract, calloc_larger_than_the_machine_is_enomem) {
+  size_t n = beyond_the_machine();
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    alarm(1);
+    errno = 0;
+    void *p = calloc(opaque(n / MiB), opaque(MiB));
+    _exit(p == NULL && errno == ENOMEM ? 0 : p ? 1 : 2);
+  }
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_expect(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM),
+            "calloc(%zu, %zu) did not return within 1 s (it is touching the memory)", n / MiB, MiB);
+  cr_expect(!WIFEXITED(st) || WEXITSTATUS(st) != 1, "calloc(%zu, %zu) returned a block", n / MiB,
+            MiB);
+  cr_expect(!WIFEXITED(st) || WEXITSTATUS(st) != 2, "calloc(%zu, %zu): NULL but errno not ENOMEM",
+            n / MiB, MiB);
+  cr_expect(WIFEXITED(st) || WTERMSIG(st) == SIGALRM, "the child died of signal %d",
+            WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
