@@ -419,3 +419,39 @@ Test(contract, calloc_zeroes_blocks_freed_by_other_threads) {
     free(mine);
   }
 }
+
+/* ------------------------------------------------------------------ */
+/* glibc's __libc_ aliases                                             */
+
+/* Some programs and libraries call glibc's __libc_malloc family by name
+ * and hand the blocks to free, or the other way round (rpmalloc PR #374):
+ * both names must reach the same allocator. */
+void *__libc_malloc(size_t);
+void *__libc_calloc(size_t, size_t);
+void *__libc_realloc(void *, size_t);
+void *__libc_memalign(size_t, size_t);
+void __libc_free(void *);
+
+Test(contract, libc_aliases_are_the_same_allocator) {
+  tierpool_stats_t a, b, c;
+  snap(&a);
+  void *p = __libc_malloc(opaque(100));
+  void *q = __libc_calloc(1, opaque(100));
+  void *r = __libc_realloc(NULL, opaque(100));
+  void *m = __libc_memalign(opaque(64), opaque(100));
+  void *x = malloc(opaque(100));
+  snap(&b);
+  cr_assert(p && q && r && m && x);
+  cr_expect_eq(malloc_usable_size(p), 128);
+  cr_expect_eq(first_nonzero(q, 100), 100);
+  cr_expect(aligned_to(m, 64));
+  free(p);
+  free(q);
+  free(r);
+  free(m);
+  __libc_free(x);
+  snap(&c);
+  int t = tp_probe_tier(&a, 100);
+  expect_delta(b, a, tiers[t].get, 5, "__libc_malloc, __libc_calloc, __libc_realloc, __libc_memalign, malloc");
+  expect_delta(c, b, tiers[t].put, 5, "free x 4, __libc_free");
+}
