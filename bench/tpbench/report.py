@@ -359,13 +359,16 @@ def _failures(data, cases):
 
 
 METHOD = """\
-- Each run is a fresh process in its own session; the allocator is swapped in with
-  `LD_PRELOAD` (glibc: nothing preloaded) and every `TIERPOOL_*` variable is removed, so
-  tierpool runs with its defaults: counters and ring on, no dump.
-- wall: fork to reaping. user+sys: `ru_utime + ru_stime` from `wait4` of the child, which
-  includes every descendant it waited for. peak RSS: `ru_maxrss` from the same `wait4`:
-  the largest peak of any single process in the tree (the child or a waited-for
-  descendant, the `RUSAGE_CHILDREN` meaning), not a sum over processes alive together.
+- Each run is a fresh process in its own session, started by `bench/launch.c`; the
+  allocator is swapped in with `LD_PRELOAD` (glibc: nothing preloaded) and every
+  `TIERPOOL_*` variable is removed, so tierpool runs with its defaults: counters and ring
+  on, no dump. The workloads are the same binaries for every allocator and link none.
+- wall: fork to reaping. user+sys: `ru_utime + ru_stime` from `wait4` of the command,
+  which includes every descendant it waited for. peak RSS: `ru_maxrss` from the same
+  `wait4`: the largest peak of any single process in the tree (the command or a
+  waited-for descendant, the `RUSAGE_CHILDREN` meaning), not a sum over processes alive
+  together. The launcher is small, so the floor it leaves in a child's peak is about
+  1 MiB for every allocator.
 - redis: `redis-server` (preloaded) on a free port of 127.0.0.1, driven by
   `redis-benchmark` (not preloaded) with a fixed request count; wall is the client's run,
   user+sys and peak RSS are the server's. Debian links redis-server with jemalloc, so its
@@ -412,7 +415,7 @@ def chart(data, path):
     names = [a["name"] for a in data["allocators"] if a["name"] != BASE]
     if not cases or not names:
         return "nothing to draw"
-    labels = [c["name"] for c in cases] + ["geomean"]
+    labels = [c["name"] for c in cases] + ["geomean (all)"]
     fig, axes = plt.subplots(1, 2, figsize=(13, 1.2 + 0.42 * len(labels) * (len(names) / 4 + 0.4)),
                              sharey=True)
     h = 0.8 / len(names)
@@ -424,6 +427,10 @@ def chart(data, path):
             ys = [j + (i - (len(names) - 1) / 2) * h for j in range(len(labels))]
             ax.barh(ys, vals, height=h, label=a)
         ax.axvline(1.0, color="black", linewidth=0.8)
+        progs = [j for j, c in enumerate(cases) if c["kind"] == "program"]
+        if progs:  # bench/ workloads above the line, real programs below
+            ax.axhline(progs[0] - 0.5, color="grey", linewidth=0.8, linestyle="--")
+        ax.axhline(len(cases) - 0.5, color="grey", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         ax.set_title(title + " (log scale, < 1 is better)")
         ax.grid(axis="x", which="both", alpha=0.3)
@@ -433,7 +440,7 @@ def chart(data, path):
     axes[1].legend(loc="lower right", fontsize="small")
     fig.suptitle("tierpool vs glibc, mimalloc, jemalloc, tcmalloc — %s, %s" %
                  (data["machine"]["cpu"], data["machine"]["date"]), fontsize="medium")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return None
