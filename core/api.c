@@ -12,6 +12,7 @@
 #include "central.h"
 #include "config.h"
 #include "engine.h"
+#include "guard.h"
 
 _Atomic int tp_state = TP_UNINIT;
 uint64_t tp_free_key;
@@ -37,7 +38,9 @@ void tp_init(void) {
     atomic_store(&tp_init_tid, syscall(SYS_gettid));
     tp_config_load();
     tp_free_key = make_key();
+    tp_fwd_init();
     int ok = tp_layout_reserve() == 0;
+    tp_guard_init();
     tp_cache_key_create();
     atomic_store_explicit(&tp_state, ok ? TP_READY : TP_NO_POOL, memory_order_release);
     return;
@@ -63,9 +66,21 @@ void *tp_calloc(size_t n, size_t m) {
     errno = ENOMEM;
     return NULL;
   }
+  if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
+  if (bytes > tp_layout.max_size) {
+    /* Past the tiers: mimalloc zeroes only what is not fresh. */
+    if (!tp_guard_admit(bytes)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    void *p = tp_forward(bytes, TP_MIN_SIZE,
+                         tp_layout.span ? TIERPOOL_REASON_TOO_LARGE : TIERPOOL_REASON_NO_POOL, true);
+    tp_guard_got(p, bytes);
+    return p;
+  }
   void *p = tp_malloc(bytes);
   if (tp_unlikely(!p)) return NULL;
-  memset(p, 0, bytes); /* pooled and mimalloc blocks alike may be recycled */
+  memset(p, 0, bytes); /* a pooled block may be recycled (or forwarded, pool full) */
   return p;
 }
 
@@ -91,8 +106,9 @@ void *tp_realloc(void *p, size_t n) {
     if (n <= size && (n > size / 2 || size == TP_MIN_SIZE)) return p;
     have = size;
   } else {
-    if (n > tp_layout.max_size) {
-      /* Stays in mimalloc: let it grow in place when it can. */
+    if (n > tp_layout.max_size && !tp_slow_mode) {
+      /* Stays in mimalloc: let it grow in place when it can. (In slow
+       * mode it moves, so the guards see a get and a put.) */
       if (n > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
       int saved = errno;
       void *q = mi_realloc_aligned(p, n, TP_MIN_SIZE);
@@ -126,10 +142,17 @@ void *tp_aligned(size_t align, size_t n) {
    * big as the alignment. */
   if (align <= tp_layout.max_size && n <= tp_layout.max_size)
     return tp_malloc(n > align ? n : align);
-  return tp_forward(n, align,
-                    !tp_layout.span ? TIERPOOL_REASON_NO_POOL
-                    : n > tp_layout.max_size ? TIERPOOL_REASON_TOO_LARGE
-                                             : TIERPOOL_REASON_ALIGNMENT);
+  if (!tp_guard_admit(n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void *p = tp_forward(n, align,
+                       !tp_layout.span ? TIERPOOL_REASON_NO_POOL
+                       : n > tp_layout.max_size ? TIERPOOL_REASON_TOO_LARGE
+                                                : TIERPOOL_REASON_ALIGNMENT,
+                       false);
+  tp_guard_got(p, n);
+  return p;
 }
 
 /* ------------------------------------------------------------ trim */

@@ -1,4 +1,5 @@
 /* cache.c - thread cache slow paths: set-up, refill, flush, thread exit, fork. */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "central.h"
 #include "config.h"
 #include "engine.h"
+#include "guard.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
 static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
@@ -190,9 +192,9 @@ static void count_discard(tp_cache_t *c, int reason, size_t n) {
   }
 }
 
-void *tp_forward(size_t n, size_t align, int reason) {
+void *tp_forward(size_t n, size_t align, int reason, bool zero) {
   count_discard(tp_tls, reason, n);
-  return tp_fwd_alloc(n, align, reason);
+  return tp_fwd_alloc(n, align, zero);
 }
 
 /* A get for a thread without a cache: one block straight from the central
@@ -239,22 +241,35 @@ static void *bin_refill(tp_cache_t *c, unsigned t) {
   return blk;
 }
 
-void *tp_malloc_slow(size_t n) {
-  if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
-  if (n == 0) n = 1; /* malloc(0): a unique 16-byte block */
+/* One get of n bytes (n >= 1), pooled or forwarded, unguarded. */
+static void *get_block(size_t n) {
   if (n > tp_layout.max_size)
     return tp_forward(n, TP_MIN_SIZE,
-                      tp_layout.span ? TIERPOOL_REASON_TOO_LARGE : TIERPOOL_REASON_NO_POOL);
-  unsigned t = tp_tier_of(n);
+                      tp_layout.span ? TIERPOOL_REASON_TOO_LARGE : TIERPOOL_REASON_NO_POOL, false);
+  size_t t = tp_tier_of(n);
   tp_cache_t *c = thread_setup();
-  if (c && c->bins[t].head) return tp_malloc(n); /* set up just now: take the fast path */
-  void **blk = c ? bin_refill(c, t) : orphan_get(t, n);
-  if (!blk) return tp_forward(n, TP_MIN_SIZE, TIERPOOL_REASON_POOL_FULL);
+  void **blk;
+  if (c && (blk = tp_bin_pop(c, t, n))) return blk; /* slow mode, or set up just now */
+  blk = c ? bin_refill(c, (unsigned)t) : orphan_get((unsigned)t, n);
+  if (!blk) return tp_forward(n, TP_MIN_SIZE, TIERPOOL_REASON_POOL_FULL, false);
   if (c) {
     blk[1] = NULL;
     tp_count_get(c, t, n);
   }
   return blk;
+}
+
+void *tp_malloc_slow(size_t n) {
+  if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
+  if (n == 0) n = 1; /* malloc(0): a unique 16-byte block */
+  if (!tp_slow_mode) return get_block(n);
+  if (!tp_guard_admit(n > tp_layout.max_size ? n : tp_tier_size((unsigned)tp_tier_of(n)))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void *p = get_block(n);
+  tp_guard_got(p, n);
+  return p;
 }
 
 /* A pointer whose word 1 holds the free key: a double free if it is in
@@ -269,6 +284,7 @@ static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
 void tp_free_slow(void *p) {
   if (!p) return;
   if (!tp_is_pooled(p)) {
+    if (tp_slow_mode) tp_guard_put(p);
     tp_cache_t *c = tp_tls;
     if (c->kind == TP_CACHE_LIVE) TP_ADD(c->fwd_frees, 1);
     else atomic_fetch_add_explicit(&tp_orphan_fwd_frees, 1, memory_order_relaxed);
@@ -281,6 +297,7 @@ void tp_free_slow(void *p) {
     tp_report_bad_free("free of a pointer into the middle of a block", p, t);
   if (off >= atomic_load_explicit(&tp_central[t].carve, memory_order_relaxed))
     tp_report_bad_free("free of a pointer that was never allocated", p, t);
+  if (tp_slow_mode) tp_guard_put(p);
   void **blk = p;
   tp_cache_t *c = thread_setup();
   if (c && blk[1] == (void *)c->key) check_double_free(c, t, blk);

@@ -65,6 +65,7 @@ typedef struct tp_cache_s {
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
   int kind;                     /* enum tp_cache_kind */
   int exit_rounds;              /* key-destructor rounds seen at thread exit */
+  int in_hook;                  /* inside a tp_hooks_t call: nested gets/puts are not hooked */
   uint64_t ring_capacity;       /* entries in ring (0 with the ring off) */
   uint64_t ring[];              /* the recent-lengths ring, at least one entry */
 } tp_cache_t;
@@ -102,20 +103,24 @@ TP_HOT void tp_count_get(tp_cache_t *c, size_t t, size_t n) {
 #endif
 }
 
+/* Pops a block of tier t (for n bytes) from cache c's list; NULL if empty. */
+TP_HOT void *tp_bin_pop(tp_cache_t *c, size_t t, size_t n) {
+  tp_bin_t *b = &c->bins[t];
+  void **blk = (void **)b->head;
+  if (tp_likely(blk != NULL)) {
+    b->head = blk[0];
+    b->room++;
+    blk[1] = NULL; /* clear the free key */
+    tp_count_get(c, t, n);
+  }
+  return blk;
+}
+
 /* Pooled get of n bytes (1 <= n <= max_size) from this thread's cache. */
 TP_HOT void *tp_malloc(size_t n) {
-  tp_cache_t *c = tp_tls;
-  if (tp_likely(n - 1 < tp_layout.max_size)) {
-    size_t t = tp_tier_of(n);
-    tp_bin_t *b = &c->bins[t];
-    void **blk = (void **)b->head;
-    if (tp_likely(blk != NULL)) {
-      b->head = blk[0];
-      b->room++;
-      blk[1] = NULL; /* clear the free key */
-      tp_count_get(c, t, n);
-      return blk;
-    }
+  if (tp_likely(n - 1 < tp_layout.fast_max)) {
+    void *blk = tp_bin_pop(tp_tls, tp_tier_of(n), n);
+    if (tp_likely(blk != NULL)) return blk;
   }
   return tp_malloc_slow(n);
 }
@@ -124,7 +129,7 @@ TP_HOT void *tp_malloc(size_t n) {
  * takes a full list, a sentinel cache, a misaligned pointer and a block
  * that already holds the free key (a probable double free). */
 TP_HOT void tp_free(void *p) {
-  if (tp_likely(tp_is_pooled(p))) {
+  if (tp_likely(tp_is_fast_pooled(p))) {
     tp_cache_t *c = tp_tls;
     tp_bin_t *b = &c->bins[tp_tier_of_ptr(p)];
     void **blk = (void **)p;

@@ -90,6 +90,77 @@ static bool parse_format(const char *s, enum tp_format *out) {
   return true;
 }
 
+static bool parse_harden(const char *s, enum tp_harden *out) {
+  if (!strcasecmp(s, "default")) *out = TP_HARDEN_DEFAULT;
+  else if (!strcasecmp(s, "full")) *out = TP_HARDEN_FULL;
+  else return false;
+  return true;
+}
+
+/* "0.25", "1", "0.000001" -> parts per million; no strtod (it may allocate). */
+static bool parse_ppm(const char *s, const char **end, uint64_t *out) {
+  uint64_t whole = 0, frac = 0, scale = 1000000;
+  if (*s < '0' || *s > '9') return false;
+  while (*s >= '0' && *s <= '9') {
+    whole = whole * 10 + (uint64_t)(*s++ - '0');
+    if (whole > 1) return false;
+  }
+  if (*s == '.') {
+    s++;
+    while (*s >= '0' && *s <= '9') {
+      if (scale > 1) {
+        scale /= 10;
+        frac += (uint64_t)(*s - '0') * scale;
+      }
+      s++;
+    }
+  }
+  uint64_t v = whole * 1000000 + frac;
+  if (v > 1000000) return false;
+  *out = v;
+  *end = s;
+  return true;
+}
+
+/* key=value[,key=value]: nth=N | every=N[,after=S] | random=P[,seed=S]. */
+static bool parse_fail(const char *text, tp_fail_spec_t *out) {
+  const char *s = text;
+  tp_fail_spec_t f = {0};
+  f.seed = 1;
+  char key[16];
+  while (*s) {
+    size_t k = 0;
+    while (*s && *s != '=' && k < sizeof key - 1) key[k++] = *s++;
+    key[k] = '\0';
+    if (*s++ != '=') return false;
+    char num[32];
+    size_t m = 0;
+    while (*s && *s != ',' && m < sizeof num - 1) num[m++] = *s++;
+    num[m] = '\0';
+    if (*s == ',') s++;
+    else if (*s) return false;
+    uint64_t v;
+    const char *e;
+    if (!strcmp(key, "random")) {
+      if (f.mode || !parse_ppm(num, &e, &f.ppm) || *e) return false;
+      f.mode = TP_FAIL_RANDOM;
+      continue;
+    }
+    if (!parse_size(num, &v)) return false;
+    if (!strcmp(key, "nth") && !f.mode && v > 0) { f.mode = TP_FAIL_NTH; f.n = v; }
+    else if (!strcmp(key, "every") && !f.mode && v > 0) { f.mode = TP_FAIL_EVERY; f.n = v; }
+    else if (!strcmp(key, "after") && f.mode == TP_FAIL_EVERY) f.after = v;
+    else if (!strcmp(key, "seed") && f.mode == TP_FAIL_RANDOM) f.seed = v;
+    else return false;
+  }
+  if (!f.mode) return false;
+  size_t len = strlen(text);
+  if (len >= sizeof f.text) return false;
+  memcpy(f.text, text, len + 1);
+  *out = f;
+  return true;
+}
+
 static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi; }
 
@@ -103,6 +174,10 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v
                      (&cfg->field != &cfg->ring || v == 0 || is_pow2(v));      \
     if (ok) cfg->field = v; }
 #define TP_PARSE_BOOL(field, lo, hi) ok = parse_bool(value, &cfg->field);
+#define TP_PARSE_BYTES(field, lo, hi)                                          \
+  { uint64_t v; ok = parse_size(value, &v) && in_range(v, lo, hi); if (ok) cfg->field = v; }
+#define TP_PARSE_HARDEN(field, lo, hi) ok = parse_harden(value, &cfg->field);
+#define TP_PARSE_FAIL(field, lo, hi) ok = parse_fail(value, &cfg->field);
 #define TP_PARSE_PATH(field, lo, hi)                                           \
   { size_t n = strlen(value); ok = n > 0 && n < TP_PATH_MAX;                   \
     if (ok) memcpy(cfg->field, value, n + 1); }
@@ -115,6 +190,20 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v
 #define TP_HINT_PATH "'stderr' or a file path shorter than 512 bytes"
 #define TP_HINT_FORMAT "text, json or prometheus"
 #define TP_HINT_SIGNAL "a signal name such as USR2, or its number"
+#define TP_HINT_BYTES "a size in bytes, K/M/G suffixes allowed"
+#define TP_HINT_HARDEN "default or full"
+#define TP_HINT_FAIL "nth=N, every=N[,after=S] or random=P[,seed=S] (P from 0 to 1)"
+
+/* Which kinds have a numeric range worth naming in a warning. */
+#define TP_RANGED_SIZE 1
+#define TP_RANGED_BYTES 1
+#define TP_RANGED_UINT 1
+#define TP_RANGED_BOOL 0
+#define TP_RANGED_PATH 0
+#define TP_RANGED_FORMAT 0
+#define TP_RANGED_SIGNAL 0
+#define TP_RANGED_HARDEN 0
+#define TP_RANGED_FAIL 0
 
 bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *value) {
   bool ok = false;
@@ -122,9 +211,12 @@ bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *valu
   if (!strcmp(name, vname)) {                                                  \
     TP_PARSE_##kind(field, lo, hi);                                            \
     if (!ok) {                                                                 \
-      tp_warn("ignoring %s='%.64s%s': expected %s between %llu and %llu; "     \
-              "keeping the default", vname, value, strlen(value) > 64 ? "..." : "", \
-              TP_HINT_##kind, (unsigned long long)(lo), (unsigned long long)(hi)); \
+      char range[64] = "";                                                     \
+      if (TP_RANGED_##kind)                                                    \
+        snprintf(range, sizeof range, " from %llu to %llu",                    \
+                 (unsigned long long)(lo), (unsigned long long)(hi));          \
+      tp_warn("ignoring %s='%.64s%s': expected %s%s; keeping the default",     \
+              vname, value, strlen(value) > 64 ? "..." : "", TP_HINT_##kind, range); \
     }                                                                          \
     return ok;                                                                 \
   }
@@ -141,6 +233,9 @@ static void set_defaults(tp_config_t *cfg) {
 #define TP_DEF_PATH(field, def)
 #define TP_DEF_FORMAT(field, def) cfg->field = (enum tp_format)(def);
 #define TP_DEF_SIGNAL(field, def) cfg->field = (def);
+#define TP_DEF_BYTES(field, def) cfg->field = (def);
+#define TP_DEF_HARDEN(field, def) cfg->field = (enum tp_harden)(def);
+#define TP_DEF_FAIL(field, def)
 #define TP_DEF(kind, field, name, def, lo, hi, doc) TP_DEF_##kind(field, def)
   TP_OPTIONS(TP_DEF)
 #undef TP_DEF

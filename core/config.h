@@ -18,12 +18,26 @@
 #pragma GCC visibility push(hidden)
 
 enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 2 };
+enum tp_harden { TP_HARDEN_DEFAULT = 0, TP_HARDEN_FULL = 1 };
+
+/* TIERPOOL_FAIL: which allocations fail on purpose. */
+enum tp_fail_mode { TP_FAIL_OFF = 0, TP_FAIL_NTH, TP_FAIL_EVERY, TP_FAIL_RANDOM };
+typedef struct tp_fail_spec_s {
+  enum tp_fail_mode mode;
+  uint64_t n;     /* NTH: the Nth allocation (1-based); EVERY: every Nth */
+  uint64_t after; /* EVERY: only after this many allocations */
+  uint64_t ppm;   /* RANDOM: probability in parts per million */
+  uint64_t seed;  /* RANDOM: PRNG seed */
+  char text[64];  /* the value as given, for dumps */
+} tp_fail_spec_t;
 
 #define TP_PATH_MAX 512
 
 /* X(kind, field, NAME, default, min, max, doc)
- * kinds: SIZE (bytes, K/M/G suffixes, power of two), UINT, BOOL, PATH,
- * FORMAT, SIGNAL (name like USR2 / SIGUSR2, or a number). */
+ * kinds: SIZE (bytes, K/M/G suffixes, power of two), BYTES (the same, any
+ * value), UINT, BOOL, PATH, FORMAT, SIGNAL (name like USR2 / SIGUSR2, or a
+ * number), HARDEN (default/full), FAIL (nth=N, every=N[,after=S],
+ * random=P[,seed=S]). */
 #define TP_OPTIONS(X)                                                            \
   X(SIZE, max_tier, "TIERPOOL_MAX_TIER", 1u << 20, 256, 1u << 30,                \
     "Largest tier in bytes (power of two, 256 to 1G). Larger requests go to mimalloc.") \
@@ -44,7 +58,15 @@ enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 
   X(BOOL, at_exit, "TIERPOOL_AT_EXIT", 1, 0, 1,                                  \
     "Dump at exit when TIERPOOL_STATS is set (1/0, yes/no, on/off, true/false).") \
   X(BOOL, live, "TIERPOOL_LIVE", 0, 0, 1,                                        \
-    "Publish the counters in a shared-memory file for 'tierpool top PID'.")
+    "Publish the counters in a shared-memory file for 'tierpool top PID'.")      \
+  X(HARDEN, harden, "TIERPOOL_HARDEN", TP_HARDEN_DEFAULT, 0, 1,                  \
+    "default: cheap checks of frees; full: exact double-free detection with a state bit per block.") \
+  X(BYTES, limit, "TIERPOOL_LIMIT", 0, 0, UINT64_MAX,                            \
+    "Cap on the bytes in use (pooled blocks at their tier size, plus forwarded blocks); past it allocation fails with ENOMEM. 0: no cap.") \
+  X(FAIL, fail, "TIERPOOL_FAIL", 0, 0, 0,                                        \
+    "Make chosen allocations fail with ENOMEM: nth=N, every=N[,after=S] or random=P[,seed=S].") \
+  X(BYTES, retain, "TIERPOOL_RETAIN", 64u << 20, 0, UINT64_MAX,                  \
+    "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives pages back (madvise).")
 
 #define TP_FIELD_SIZE(f) uint64_t f;
 #define TP_FIELD_UINT(f) uint64_t f;
@@ -52,6 +74,9 @@ enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 
 #define TP_FIELD_PATH(f) char f[TP_PATH_MAX]; /* empty: unset */
 #define TP_FIELD_FORMAT(f) enum tp_format f;
 #define TP_FIELD_SIGNAL(f) int f; /* 0: unset */
+#define TP_FIELD_BYTES(f) uint64_t f;
+#define TP_FIELD_HARDEN(f) enum tp_harden f;
+#define TP_FIELD_FAIL(f) tp_fail_spec_t f;
 #define TP_FIELD(kind, field, name, def, lo, hi, doc) TP_FIELD_##kind(field)
 
 typedef struct tp_config_s {

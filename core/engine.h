@@ -4,6 +4,8 @@
 #ifndef TP_ENGINE_H
 #define TP_ENGINE_H
 
+#include <stdbool.h>
+
 #include "cache.h"
 
 /* Internal: hidden, so the library reaches it without the GOT. */
@@ -27,9 +29,12 @@ void tp_init(void);
 void tp_fork_child(void);
 
 /* Forwarding to mimalloc, keeping glibc's contract (fallback.c). */
-void *tp_fwd_alloc(size_t n, size_t align, int reason);
+/* zero: the memory must read as zero (calloc). */
+void *tp_fwd_alloc(size_t n, size_t align, bool zero);
 /* Counts a discard for this thread, then tp_fwd_alloc. */
-void *tp_forward(size_t n, size_t align, int reason);
+void *tp_forward(size_t n, size_t align, int reason, bool zero);
+/* At init: the largest request the fallback will try (RAM + swap). */
+void tp_fwd_init(void);
 void tp_fwd_free(void *p);
 size_t tp_fwd_usable(const void *p);
 

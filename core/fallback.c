@@ -8,21 +8,43 @@
  * alignment of what comes back, and set ENOMEM on every NULL.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <mimalloc.h>
 #include <stdint.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "engine.h"
 
-void *tp_fwd_alloc(size_t n, size_t align, int reason) {
-  (void)reason;
-  if (n > PTRDIFF_MAX) goto enomem;
+/* glibc's mmap of a request larger than RAM + swap fails under the
+ * kernel's default (heuristic) overcommit; mimalloc maps with
+ * MAP_NORESERVE and would hand out 100 GiB on a 24 GiB machine. Keep
+ * glibc's answer: such a request is ENOMEM, unless overcommit is "always". */
+static size_t tp_fwd_ceiling = SIZE_MAX;
+
+void tp_fwd_init(void) {
+  char mode = '0';
+  int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &mode, 1) != 1) mode = '0';
+    close(fd);
+  }
+  struct sysinfo si;
+  if (mode != '1' && sysinfo(&si) == 0)
+    tp_fwd_ceiling = ((size_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
+  if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) goto enomem;
   if (n == 0) n = 1;
   int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
-  void *p = mi_malloc_aligned(n, align);
+  /* Zeroed memory from mimalloc itself: it knows which pages are fresh
+   * and need no memset (a sparse calloc stays sparse). */
+  void *p = zero ? mi_zalloc_aligned(n, align) : mi_malloc_aligned(n, align);
   if (p && ((uintptr_t)p & (align - 1))) {
     /* mimalloc issue 700: retry with room to spare, then give up. */
     mi_free(p);
-    p = (n + align > n) ? mi_malloc_aligned(n + align, align) : NULL;
+    p = (n + align > n) ? (zero ? mi_zalloc_aligned : mi_malloc_aligned)(n + align, align) : NULL;
     if (p && ((uintptr_t)p & (align - 1))) {
       mi_free(p);
       p = NULL;

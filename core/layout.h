@@ -27,6 +27,11 @@ typedef struct tp_layout_s {
   uintptr_t base;        /* start of the span; 0 until reserved */
   uintptr_t span;        /* ntiers << region_shift; 0 if no pool */
   size_t max_size;       /* largest pooled request (the largest tier) */
+  /* What the fast paths compare against: max_size and span, or 0 and 0 in
+   * slow mode (guards or hooks on), which sends every call to the slow
+   * paths at no cost to the fast ones. */
+  size_t fast_max;
+  uintptr_t fast_span;
   unsigned region_shift; /* log2(region size) */
   unsigned ntiers;       /* tiers 0 .. ntiers-1 */
 } tp_layout_t;
@@ -45,6 +50,11 @@ TP_HOT size_t tp_tier_of(size_t n) {
 
 TP_HOT int tp_is_pooled(const void *p) {
   return (uintptr_t)p - tp_layout.base < tp_layout.span;
+}
+
+/* The fast path's view: false for every pointer in slow mode. */
+TP_HOT int tp_is_fast_pooled(const void *p) {
+  return (uintptr_t)p - tp_layout.base < tp_layout.fast_span;
 }
 
 TP_HOT size_t tp_tier_of_ptr(const void *p) {

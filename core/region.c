@@ -35,7 +35,9 @@ int tp_layout_reserve(void) {
     tp_layout.region_shift = shift;
     tp_layout.ntiers = ntiers;
     tp_layout.max_size = tp_config.max_tier;
-    tp_layout.span = span; /* last: tp_is_pooled is false until here */
+    tp_layout.span = span; /* tp_is_pooled is false until here */
+    tp_layout.fast_max = tp_layout.max_size;
+    tp_layout.fast_span = span;
     if (shift != (unsigned)(63 - __builtin_clzll(tp_config.region_size)))
       tp_warn("could reserve only %zu MiB per tier (TIERPOOL_REGION_SIZE asked for %llu MiB)",
               region >> 20, (unsigned long long)(tp_config.region_size >> 20));

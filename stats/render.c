@@ -211,6 +211,9 @@ static void render_config(tp_emitter_t *e, const tp_config_t *cfg) {
 #define TP_CFG_PATH(f) (cfg->f[0] ? tp_v_str(cfg->f) : tp_v_null())
 #define TP_CFG_FORMAT(f) tp_v_str(tp_format_name(cfg->f))
 #define TP_CFG_SIGNAL(f) (cfg->f ? tp_v_u64((uint64_t)cfg->f) : tp_v_null())
+#define TP_CFG_BYTES(f) tp_v_u64(cfg->f)
+#define TP_CFG_HARDEN(f) tp_v_str(cfg->f == TP_HARDEN_FULL ? "full" : "default")
+#define TP_CFG_FAIL(f) (cfg->f.mode ? tp_v_str(cfg->f.text) : tp_v_null())
 #define TP_CFG(kind, field, name, def, lo, hi, doc)                              \
   {                                                                            \
     static const tp_field_t f = {#field, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT}; \

@@ -1,0 +1,128 @@
+/* guard.c - limit, fault injection, exact double-free detection and hooks
+ * (slow mode, see guard.h). Nothing here runs unless the user asked. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "central.h"
+#include "config.h"
+#include "engine.h"
+#include "guard.h"
+
+bool tp_slow_mode;
+static tp_hooks_t tp_hooks;
+static bool tp_hooked;
+static _Atomic uint64_t tp_in_use;   /* bytes charged against TIERPOOL_LIMIT */
+static _Atomic uint64_t tp_gets;     /* allocations seen, for TIERPOOL_FAIL */
+static _Atomic uint64_t tp_rng;      /* TIERPOOL_FAIL=random state */
+/* TIERPOOL_HARDEN=full: one bit per block, set while the block is in use. */
+static _Atomic uint64_t *tp_state_bits[TP_MAX_TIERS];
+
+static void slow_mode_on(void) {
+  tp_slow_mode = true;
+  tp_layout.fast_max = 0;
+  tp_layout.fast_span = 0;
+}
+
+void tp_guard_init(void) {
+  if (!tp_layout.span) return;
+  if (tp_config.harden == TP_HARDEN_FULL) {
+    for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+      size_t blocks = ((size_t)1 << tp_layout.region_shift) / tp_tier_size(t);
+      size_t bytes = (blocks / 8 + 4095) & ~(size_t)4095;
+      void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (m == MAP_FAILED) {
+        tp_warn("TIERPOOL_HARDEN=full: no memory for the state bits; using the default checks");
+        break;
+      }
+      tp_state_bits[t] = m;
+    }
+  }
+  tp_rng = tp_config.fail.seed * 0x9E3779B97F4A7C15ull + 1;
+  if (tp_state_bits[0] || tp_config.limit || tp_config.fail.mode) slow_mode_on();
+}
+
+void tp_set_hooks(const tp_hooks_t *hooks) {
+  tp_hooks = *hooks;
+  tp_hooked = true;
+  slow_mode_on();
+}
+
+/* ------------------------------------------------------------ admit */
+
+static bool fail_injected(void) {
+  const tp_fail_spec_t *f = &tp_config.fail;
+  if (!f->mode) return false;
+  uint64_t k = atomic_fetch_add_explicit(&tp_gets, 1, memory_order_relaxed) + 1;
+  switch (f->mode) {
+  case TP_FAIL_NTH: return k == f->n;
+  case TP_FAIL_EVERY: return k > f->after && (k - f->after) % f->n == 0;
+  case TP_FAIL_RANDOM: {
+    /* splitmix64 over a shared counter: the same seed fails the same
+     * allocations in a single-threaded program. */
+    uint64_t z = atomic_fetch_add_explicit(&tp_rng, 0x9E3779B97F4A7C15ull, memory_order_relaxed);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z % 1000000 < f->ppm;
+  }
+  default: return false;
+  }
+}
+
+bool tp_guard_admit(size_t charge) {
+  if (!tp_slow_mode) return true;
+  tp_cache_t *c = tp_tls;
+  if (c->in_hook) return true; /* the hooks' own allocations never fail */
+  if (fail_injected()) return false;
+  if (tp_config.limit &&
+      atomic_load_explicit(&tp_in_use, memory_order_relaxed) + charge > tp_config.limit)
+    return false;
+  return true;
+}
+
+/* ------------------------------------------------------------ get/put */
+
+static size_t charge_of(void *p, bool pooled) {
+  return pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p);
+}
+
+static void state_bit(void *p, bool set) {
+  size_t t = tp_tier_of_ptr(p);
+  _Atomic uint64_t *bits = tp_state_bits[t];
+  if (!bits) return;
+  size_t i = ((uintptr_t)p - tp_region_start((unsigned)t)) >> (t + TP_MIN_SHIFT);
+  uint64_t m = (uint64_t)1 << (i & 63);
+  if (set) {
+    atomic_fetch_or_explicit(&bits[i >> 6], m, memory_order_relaxed);
+  } else if (!(atomic_fetch_and_explicit(&bits[i >> 6], ~m, memory_order_relaxed) & m)) {
+    tp_report_bad_free("double free (or free of a block never handed out)", p, (unsigned)t);
+  }
+}
+
+void tp_guard_got(void *p, size_t n) {
+  if (!tp_slow_mode || !p) return;
+  bool pooled = tp_is_pooled(p);
+  if (pooled) state_bit(p, true);
+  if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
+  tp_cache_t *c = tp_tls;
+  if (tp_hooked && c->kind == TP_CACHE_LIVE && !c->in_hook) {
+    c->in_hook = 1;
+    tp_hooks.get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled);
+    c->in_hook = 0;
+  }
+}
+
+void tp_guard_put(void *p) {
+  if (!tp_slow_mode) return;
+  bool pooled = tp_is_pooled(p);
+  if (pooled) state_bit(p, false);
+  if (tp_config.limit) atomic_fetch_sub_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
+  tp_cache_t *c = tp_tls;
+  if (tp_hooked && c->kind == TP_CACHE_LIVE && !c->in_hook) {
+    c->in_hook = 1;
+    tp_hooks.put(p, pooled);
+    c->in_hook = 0;
+  }
+}
