@@ -157,9 +157,17 @@ void *tp_aligned(size_t align, size_t n) {
 
 /* ------------------------------------------------------------ trim */
 
+/* malloc_trim: the calling thread's cache goes central, the central pools
+ * of page-sized tiers give their pages back, mimalloc collects. Other
+ * threads' caches are theirs: they are not touched. pad is ignored (there
+ * is no heap top to keep). */
 int tp_trim(size_t pad) {
   (void)pad;
+  if (atomic_load(&tp_state) != TP_READY) return 0;
+  int saved = errno;
   tp_cache_flush_current();
+  size_t released = tp_central_trim();
   mi_collect(true);
-  return 0;
+  errno = saved;
+  return released > 0;
 }

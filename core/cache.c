@@ -94,11 +94,58 @@ static tp_cache_t *thread_setup(void) {
 
 /* ------------------------------------------------------------ flush */
 
+/* Tiers of two pages or more give the pages of free blocks back to the
+ * system (all but the first page, which holds the list links). */
+#define TP_RELEASE_MIN_SIZE 8192
+
+static size_t release_list(unsigned t, void **head) {
+  size_t size = tp_tier_size(t), released = 0;
+  int saved = errno; /* free() leaves errno alone */
+  for (void **q = head; q; q = q[0])
+    if (madvise((char *)q + 4096, size - 4096, MADV_DONTNEED) == 0) released += size - 4096;
+  errno = saved;
+  return released;
+}
+
+/* Hands a list of len free blocks (which the caller owns) to the central
+ * pool; past TIERPOOL_RETAIN bytes held there, their pages go back first. */
+static void central_give(unsigned t, void *head, uint32_t len) {
+  size_t size = tp_tier_size(t);
+  if (size >= TP_RELEASE_MIN_SIZE &&
+      atomic_load_explicit(&tp_central[t].blocks, memory_order_relaxed) * size >= tp_config.retain)
+    release_list(t, head);
+  tp_central_push(t, head, len);
+}
+
+size_t tp_central_trim(void) {
+  size_t released = 0;
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    if (tp_tier_size(t) < TP_RELEASE_MIN_SIZE) continue;
+    /* Take every batch (so no other thread uses the blocks meanwhile),
+     * release, give back. Batches pushed meanwhile wait for the next trim. */
+    void **batches = NULL;
+    uint32_t len;
+    void **b;
+    while ((b = tp_central_pop(t, &len)) != NULL) {
+      released += release_list(t, b);
+      b[1] = (void *)((uintptr_t)batches | ((uint64_t)len << 48));
+      batches = b;
+    }
+    while (batches) {
+      uint64_t link = (uint64_t)(uintptr_t)batches[1];
+      void **next = (void **)(uintptr_t)(link & ((UINT64_C(1) << 48) - 1));
+      tp_central_push(t, batches, (uint32_t)(link >> 48));
+      batches = next;
+    }
+  }
+  return released;
+}
+
 static void bin_flush(tp_cache_t *c, unsigned t) {
   tp_bin_t *b = &c->bins[t];
   if (b->head) {
     uint32_t len = tp_bound_for(t) - b->room;
-    tp_central_push(t, b->head, len);
+    central_give(t, b->head, len);
     TP_ADD(b->net_in, -(int64_t)len);
   }
   b->head = NULL;
@@ -120,7 +167,7 @@ static void bump_flush(tp_cache_t *c, unsigned t) {
       prev = (void **)a;
     }
     prev[0] = NULL;
-    tp_central_push(t, first, n);
+    central_give(t, first, n);
   }
   bp->cur = bp->end = 0;
 }
@@ -303,7 +350,7 @@ void tp_free_slow(void *p) {
   if (c && blk[1] == (void *)c->key) check_double_free(c, t, blk);
   if (!c) {
     blk[0] = NULL;
-    tp_central_push(t, blk, 1);
+    central_give(t, blk, 1);
     atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
     return;
   }

@@ -152,6 +152,9 @@ TP_HOT void tp_free(void *p) {
 void tp_thread_exit(void *arg);
 void tp_cache_fork_child(void);
 tp_cache_t *tp_cache_registry(void);
+/* Gives the pages of every free block in the central pools of the tiers
+ * of 8 KiB or more back to the system; returns the bytes released. */
+size_t tp_central_trim(void);
 /* Gives the calling thread's cached blocks back to the central pools. */
 void tp_cache_flush_current(void);
 /* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE). */
