@@ -2,7 +2,7 @@
  *
  * Usage: tp_stress [-t threads] [-s seconds] [-r seed]   (defaults 4, 8, 1)
  *
- * Each thread owns SLOTS blocks and, until the time budget runs out, picks
+ * Each worker owns SLOTS blocks and, until the time budget runs out, picks
  * a slot at random and either allocates into it (malloc, calloc, realloc
  * from NULL, reallocarray, memalign, aligned_alloc, posix_memalign,
  * valloc), or, when it is full, frees it (free, free_sized,
@@ -12,6 +12,9 @@
  * go past the largest tier. Every block is filled with a pattern derived
  * from its address and size, and the pattern is verified before the block
  * is freed, reallocated (the kept prefix must survive) or handed over.
+ * A worker's thread exits now and then and a new thread carries on with
+ * its blocks, so thread exit happens under load and blocks outlive the
+ * thread that made them.
  *
  * The PRNG is xorshift64* seeded from -r and the thread number, so a seed
  * replays the same choices (the interleaving of threads is the OS's).
@@ -21,6 +24,7 @@
  *
  * Exit status 0 when everything held, 1 with a message on stderr when not.
  */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -68,6 +72,9 @@ typedef struct worker_s {
   pthread_t thread;
   int id;
   uint64_t rng;
+  bool alive;         /* a thread of this worker runs (main thread only) */
+  bool done;          /* the last generation freed every block */
+  uint64_t generations; /* threads this worker has run so far */
   uint64_t ops, frees, reallocs, swaps, received;
   uint64_t pooled_allocs;    /* non-realloc allocations the pools must serve */
   uint64_t forwarded_allocs; /* allocations past the largest tier */
@@ -290,9 +297,14 @@ static void swap(worker_t *w, blk_t *b) {
   }
 }
 
+/* One generation of a worker: a thread that runs a random number of
+ * bursts, then exits and leaves its blocks to the thread that succeeds it
+ * (so blocks outlive the thread that made them, and thread exit runs
+ * under load). The last generation, once time is up, frees them all. */
 static void *run(void *arg) {
   worker_t *w = arg;
-  while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+  uint64_t bursts = 2 + next(w) % 40;
+  while (!atomic_load_explicit(&stop, memory_order_relaxed) && bursts-- > 0) {
     for (int burst = 0; burst < 256; burst++, w->ops++) {
       blk_t *b = &w->slot[next(w) % SLOTS];
       uint64_t r = next(w) % 100;
@@ -308,14 +320,24 @@ static void *run(void *arg) {
     if (elapsed() >= budget)
       atomic_store(&stop, true);
   }
+  if (!atomic_load(&stop))
+    return NULL;
   for (int i = 0; i < SLOTS; i++)
     if (w->slot[i].p)
       release(w, &w->slot[i]);
+  w->done = true;
   return NULL;
 }
 
 /* ------------------------------------------------------------------ */
 /* driver                                                              */
+
+static void start(worker_t *w) {
+  w->alive = true;
+  w->generations++;
+  if (pthread_create(&w->thread, NULL, run, w) != 0)
+    fail(NULL, "pthread_create failed");
+}
 
 static void run_threads(worker_t *ws, int nthreads, uint64_t seed, double seconds) {
   budget = seconds;
@@ -325,11 +347,26 @@ static void run_threads(worker_t *ws, int nthreads, uint64_t seed, double second
     memset(&ws[i], 0, sizeof ws[i]);
     ws[i].id = i;
     ws[i].rng = (seed + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(i + 1) * 0xD1B54A32D192ED03ull;
-    if (pthread_create(&ws[i].thread, NULL, run, &ws[i]) != 0)
-      fail(NULL, "pthread_create failed");
+    start(&ws[i]);
   }
-  for (int i = 0; i < nthreads; i++)
-    pthread_join(ws[i].thread, NULL);
+  /* Replace each thread that ends a generation until time is up. */
+  for (int running = nthreads; running > 0;) {
+    running = 0;
+    for (int i = 0; i < nthreads; i++) {
+      if (!ws[i].alive)
+        continue;
+      if (pthread_tryjoin_np(ws[i].thread, NULL) != 0) {
+        running++;
+        continue;
+      }
+      ws[i].alive = false;
+      if (!atomic_load(&stop) || !ws[i].done) {
+        start(&ws[i]);
+        running++;
+      }
+    }
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
   for (int i = 0; i < XCHG; i++)
     if (xchg[i].b.p) {
       check_block(NULL, &xchg[i].b, "left in the exchange", true);
@@ -384,7 +421,7 @@ int main(int argc, char **argv) {
   run_threads(ws, nthreads, seed, seconds);
   snap(&s1);
 
-  uint64_t ops = 0, frees = 0, reallocs = 0, swaps = 0, received = 0, pooled = 0, fwd = 0;
+  uint64_t ops = 0, frees = 0, reallocs = 0, swaps = 0, received = 0, pooled = 0, fwd = 0, gens = 0;
   for (int i = 0; i < nthreads; i++) {
     ops += ws[i].ops;
     frees += ws[i].frees;
@@ -393,9 +430,10 @@ int main(int argc, char **argv) {
     received += ws[i].received;
     pooled += ws[i].pooled_allocs;
     fwd += ws[i].forwarded_allocs;
+    gens += ws[i].generations;
   }
-  printf("stress: %llu ops, %llu frees, %llu reallocs, %llu swaps (%llu blocks received)\n",
-         (unsigned long long)ops, (unsigned long long)frees, (unsigned long long)reallocs,
+  printf("stress: %llu threads, %llu ops, %llu frees, %llu reallocs, %llu swaps (%llu blocks "
+         "received)\n", (unsigned long long)gens, (unsigned long long)ops, (unsigned long long)frees, (unsigned long long)reallocs,
          (unsigned long long)swaps, (unsigned long long)received);
   int64_t live0 = (int64_t)(s0.total_get - s0.total_put);
   int64_t live1 = (int64_t)(s1.total_get - s1.total_put);
@@ -446,9 +484,9 @@ int main(int argc, char **argv) {
             (unsigned long long)fwd, (unsigned long long)(s1.discarded - s0.discarded));
     bad = 1;
   }
-  if (s1.threads_exited - s0.threads_exited < (uint64_t)nthreads) {
-    fprintf(stderr, "stress: %d threads joined, threads_exited grew by %llu\n", nthreads,
-            (unsigned long long)(s1.threads_exited - s0.threads_exited));
+  if (s1.threads_exited - s0.threads_exited < gens) {
+    fprintf(stderr, "stress: %llu threads joined, threads_exited grew by %llu\n",
+            (unsigned long long)gens, (unsigned long long)(s1.threads_exited - s0.threads_exited));
     bad = 1;
   }
   if (!free_sized || !free_aligned_sized) {
