@@ -44,8 +44,13 @@ TP_HOT size_t tp_tier_size(unsigned t) { return TP_MIN_SIZE << t; }
 /* size_t, not unsigned: the 64-bit index lets the compiler fold the "- 4"
  * into the displacement of the bin address on the fast path. */
 TP_HOT size_t tp_tier_of(size_t n) {
-  return (size_t)(63 - __builtin_clzll((unsigned long long)((n - 1) | (TP_MIN_SIZE - 1)))) + 1 -
-         TP_MIN_SHIFT;
+  size_t x = (n - 1) | (TP_MIN_SIZE - 1), msb;
+#if defined(__x86_64__)
+  __asm__("bsrq %1, %0" : "=r"(msb) : "rm"(x)); /* x != 0; no int sign-extension */
+#else
+  msb = 63 ^ (size_t)__builtin_clzll(x);
+#endif
+  return msb + 1 - TP_MIN_SHIFT;
 }
 
 TP_HOT int tp_is_pooled(const void *p) {
