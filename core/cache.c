@@ -354,13 +354,6 @@ void tp_free_slow(void *p) {
     atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
     return;
   }
-  tp_bin_t *b = &c->bins[t];
-  if (b->room == 0) bin_flush(c, t);
-  blk[0] = b->head;
-  blk[1] = (void *)c->key;
-  b->head = blk;
-  b->room--;
-#if TP_COUNTERS
-  TP_ADD(b->put, 1);
-#endif
+  if (c->bins[t].room == 0) bin_flush(c, t);
+  tp_bin_push(&c->bins[t], blk, c->key);
 }

@@ -116,6 +116,18 @@ TP_HOT void *tp_bin_pop(tp_cache_t *c, size_t t, size_t n) {
   return blk;
 }
 
+/* Pushes a free block on a list with room, marks it with the free key,
+ * counts the put. */
+TP_HOT void tp_bin_push(tp_bin_t *b, void **blk, uint64_t key) {
+  blk[0] = b->head;
+  blk[1] = (void *)key;
+  b->head = blk;
+  b->room--;
+#if TP_COUNTERS
+  TP_ADD(b->put, 1);
+#endif
+}
+
 /* Pooled get of n bytes (1 <= n <= max_size) from this thread's cache. */
 TP_HOT void *tp_malloc(size_t n) {
   if (tp_likely(n - 1 < tp_layout.fast_max)) {
@@ -135,13 +147,7 @@ TP_HOT void tp_free(void *p) {
     void **blk = (void **)p;
     if (tp_likely(b->room != 0 && ((uint32_t)(uintptr_t)p & b->mask) == 0 &&
                   blk[1] != (void *)c->key)) {
-      blk[0] = b->head;
-      blk[1] = (void *)c->key;
-      b->head = blk;
-      b->room--;
-#if TP_COUNTERS
-      TP_ADD(b->put, 1);
-#endif
+      tp_bin_push(b, blk, c->key);
       return;
     }
   }
