@@ -66,7 +66,15 @@ typedef struct tp_fail_spec_s {
   X(FAIL, fail, "TIERPOOL_FAIL", 0, 0, 0,                                        \
     "Make chosen allocations fail with ENOMEM: nth=N, every=N[,after=S] or random=P[,seed=S].") \
   X(BYTES, retain, "TIERPOOL_RETAIN", 64u << 20, 0, UINT64_MAX,                  \
-    "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives pages back (madvise).")
+    "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives pages back (madvise).") \
+  X(PATH, leaks, "TIERPOOL_LEAKS", 0, 0, 0,                                       \
+    "Leak attribution: all (the stack of every get) or sample (sampled by bytes). Unset or off: none (slow mode when set).") \
+  X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 16, 1, 64,                         \
+    "Frames kept per captured stack (1 to 64).")                                 \
+  X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30,       \
+    "TIERPOOL_LEAKS=sample: mean bytes between two captured gets (1 to 1G).")     \
+  X(UINT, leaks_top, "TIERPOOL_LEAKS_TOP", 20, 0, 1000000,                        \
+    "Stacks a leak report shows, most bytes first (0: all).")
 
 #define TP_FIELD_SIZE(f) uint64_t f;
 #define TP_FIELD_UINT(f) uint64_t f;

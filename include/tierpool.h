@@ -75,6 +75,37 @@ int tierpool_stats(tierpool_stats_t *out);
  * Returns 0 on success, -1 if it could not be written. */
 int tierpool_dump(void);
 
+/* ---- leak checks, per test case (TIERPOOL_LEAKS=all or sample) ----
+ *
+ *   tierpool_mark_t m = tierpool_mark();      before the test
+ *   ... the test ...
+ *   tierpool_leaks_t l;
+ *   if (tierpool_leaks_since(m, &l, 2) == 0 && l.blocks) fail("leaked");
+ *
+ * A mark starts a new period: blocks allocated from then on, by any thread,
+ * are told apart from older ones, so frees of older blocks and blocks that
+ * other code allocated before the mark do not count. */
+
+/* A point in the allocation history, from tierpool_mark(). */
+typedef uint64_t tierpool_mark_t;
+
+/* What is left of the blocks allocated since a mark. */
+typedef struct tierpool_leaks_s {
+  uint64_t blocks; /* blocks allocated since the mark and not freed yet */
+  uint64_t bytes;  /* the bytes those blocks asked for */
+  uint64_t stacks; /* distinct call stacks that allocated them */
+  int estimated;   /* 1 with TIERPOOL_LEAKS=sample: scaled-up estimates */
+} tierpool_leaks_t;
+
+/* Starts a new period and returns its mark; 0 when leak tracking is off. */
+tierpool_mark_t tierpool_mark(void);
+
+/* Fills *out with what is still live of the blocks allocated since mark.
+ * With report_fd >= 0, also writes the text report of their stacks there
+ * (most bytes first, TIERPOOL_LEAKS_TOP of them). Returns 0, or -1 when
+ * leak tracking is off (TIERPOOL_LEAKS unset) or out is NULL. */
+int tierpool_leaks_since(tierpool_mark_t mark, tierpool_leaks_t *out, int report_fd);
+
 #ifdef __cplusplus
 }
 #endif

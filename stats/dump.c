@@ -28,6 +28,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "leak.h"
 #include "live.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -193,7 +194,8 @@ static int dump_locked(enum tp_dump_reason reason) {
   tp_out_init(&out, tp_dump_buf, sizeof tp_dump_buf, fd);
   tp_emitter_t e;
   tp_emit_init(&e, cfg->format, &out);
-  tp_render(&e, &tp_dump_snap, tp_dump_lengths, nlen, &meta);
+  tp_render_ex(&e, &tp_dump_snap, tp_dump_lengths, nlen, &meta,
+               tp_leak_mode ? tp_leak_render : NULL, NULL);
   bool ok = tp_out_flush(&out);
   if (file) {
     ok &= close(fd) == 0 || errno == EINTR;
@@ -318,6 +320,7 @@ __attribute__((destructor)) static void tp_stats_stop(void) {
   if (!atomic_load(&tp_dump.started)) return;
   atomic_store(&tp_dump.stopping, true);
   if (tp_config.at_exit && tp_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
+  else if (tp_config.at_exit) tp_leak_report_exit(); /* TIERPOOL_LEAKS alone: the leaks, if any */
   tp_live_stop();
 }
 
@@ -337,6 +340,7 @@ static void resolve_template(const tp_config_t *cfg) {
 void tp_stats_start(void) {
   if (atomic_exchange(&tp_dump.started, true)) return;
   resolve_template(&tp_config);
+  tp_leak_start(); /* before any thread of ours: it installs the engine's hooks */
   if (tp_config.signal) install_signal(tp_config.signal);
   if (tp_config.live) tp_live_start();
   start_thread();
@@ -348,6 +352,7 @@ void tp_stats_fork_child(void) {
    * finish, and the child's files are its own (%p). */
   atomic_store(&tp_dump.owner, 0);
   tp_dump.wrote_once = false;
+  tp_leak_fork_child();
   if (tp_config.live) tp_live_fork_child();
   start_thread();
 }

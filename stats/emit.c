@@ -306,6 +306,16 @@ void tp_emit_object_end(tp_emitter_t *e) {
   else if (e->depth > 0) e->depth--;
 }
 
+void tp_emit_array_begin(tp_emitter_t *e, const char *key) {
+  if (e->format == TP_FORMAT_JSON) json_open(e, key, '[');
+  else e->depth++;
+}
+
+void tp_emit_array_end(tp_emitter_t *e) {
+  if (e->format == TP_FORMAT_JSON) json_close(e, ']');
+  else if (e->depth > 0) e->depth--;
+}
+
 void tp_emit_table(tp_emitter_t *e, const tp_table_t *t) {
   tp_out_t *o = e->out;
   char b[48];

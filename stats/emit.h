@@ -103,6 +103,10 @@ void tp_emit_scalar(tp_emitter_t *e, const tp_field_t *f, tp_value_t v);
 /* A JSON object; its members are JSON-only (no text, no metrics). */
 void tp_emit_object_begin(tp_emitter_t *e, const char *key);
 void tp_emit_object_end(tp_emitter_t *e);
+/* A JSON array (JSON-only, like objects): its elements are objects opened
+ * with tp_emit_object_begin(e, NULL), or scalars of fields without a key. */
+void tp_emit_array_begin(tp_emitter_t *e, const char *key);
+void tp_emit_array_end(tp_emitter_t *e);
 void tp_emit_table(tp_emitter_t *e, const tp_table_t *t);
 /* A list of integers: JSON array; text "label (n, oldest first): a b c",
  * the last text_max only; not in Prometheus. */

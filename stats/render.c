@@ -2,7 +2,8 @@
  *
  * Order of a dump: who and when (version, pid, exe, time, reason), the
  * options in effect, the tiers table, the totals, the discards by reason,
- * threads, the recent lengths, and the balance verdict. The JSON keys are
+ * threads, the recent lengths, a layer's section (the leak report), and
+ * the balance verdict. The JSON keys are
  * the schema (docs/schema/tierpool-stats.schema.json); renaming one is an
  * incompatible change: bump TP_STATS_SCHEMA_VERSION.
  */
@@ -256,6 +257,12 @@ static void render_verdict(tp_emitter_t *e, const tierpool_stats_t *st, int64_t 
 
 void tp_render(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *lengths,
                size_t nlengths, const tp_dump_meta_t *meta) {
+  tp_render_ex(e, st, lengths, nlengths, meta, NULL, NULL);
+}
+
+void tp_render_ex(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *lengths,
+                  size_t nlengths, const tp_dump_meta_t *meta, tp_render_section_fn section,
+                  const void *section_ctx) {
   char pid[24], when[40], version[24];
   tp_fmt_u64(pid, (uint64_t)meta->pid);
   tp_fmt_time(when, meta->time_ns);
@@ -332,6 +339,7 @@ void tp_render(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *leng
   tp_emit_scalar(e, &f_fork_lost, tp_v_u64(st->fork_lost_blocks));
 
   tp_emit_list(e, &f_recent, lengths, nlengths, TP_TEXT_LENGTHS);
+  if (section) section(e, section_ctx);
   render_verdict(e, st, live, live_bytes);
   tp_emit_end(e);
 }

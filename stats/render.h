@@ -45,4 +45,14 @@ typedef struct tp_dump_meta_s {
 void tp_render(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *lengths,
                size_t nlengths, const tp_dump_meta_t *meta);
 
+/* A section a layer adds to the dump (the leak report): called once, after
+ * the recent lengths and before the balance verdict, at the top level of
+ * the dump (JSON: it may add keys; text: lines). */
+typedef void (*tp_render_section_fn)(tp_emitter_t *e, const void *ctx);
+
+/* tp_render with an extra section (NULL: none). */
+void tp_render_ex(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *lengths,
+                  size_t nlengths, const tp_dump_meta_t *meta, tp_render_section_fn section,
+                  const void *section_ctx);
+
 #endif

@@ -1,0 +1,417 @@
+/* leak.c - leak tracking's life and hooks (see leak.h): the options, the
+ * get and put hooks, sampling by bytes, the per-block side arrays, the table
+ * of forwarded blocks, fork, and tierpool_mark / tierpool_leaks_since.
+ *
+ * Per block, one word says which stack holds it:
+ *
+ *   pooled:    side[tier][block number] = (stack id << 32) | length asked
+ *   forwarded: an entry {pointer, length, stack id} in tp_lk.fwd
+ *
+ * 0 (or no entry) means "not charged": a block got before the hooks were
+ * installed (ld.so, libc start-up), or not sampled. Its put is ignored.
+ *
+ * Sampling (TIERPOOL_LEAKS=sample) is by bytes, as in tcmalloc and
+ * heapprofd: each thread counts down the bytes it asks for, and the get
+ * that crosses zero is captured; the next countdown is drawn from an
+ * exponential distribution of mean TIERPOOL_LEAKS_SAMPLE. A block of n
+ * bytes is then captured with probability p = 1 - exp(-n / mean), and
+ * stands for 1/p blocks and n/p bytes: the report's counts are unbiased
+ * estimates. The put recomputes the same weights from n, so they cancel
+ * exactly.
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "central.h"
+#include "config.h"
+#include "guard.h"
+#include "leak_int.h"
+#include "tierpool.h"
+
+enum tp_leak_mode tp_leak_mode;
+
+/* Per-thread state, found from the thread's cache (its TLS pointer): the
+ * design keeps tierpool's TLS to that one pointer. A recycled cache hands
+ * its state to the next thread, which is harmless: a countdown and a seed. */
+typedef struct tp_leak_thread_s {
+  _Atomic uintptr_t owner; /* the tp_cache_t it belongs to; 0: free */
+  int64_t countdown;       /* sample: bytes until the next capture (owner) */
+  uint64_t rng;            /* xorshift64* state (owner) */
+  uint32_t warm;           /* libunwind has run on this thread (owner) */
+} __attribute__((aligned(32))) tp_leak_thread_t;
+
+#define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
+#define TP_LEAK_FWD_SLOTS (1u << 20)
+
+/* A forwarded block being tracked. */
+typedef struct tp_fwd_s {
+  uintptr_t p;  /* 0: empty slot */
+  uint64_t n;   /* length asked */
+  uint32_t id;  /* stack */
+  uint32_t unused;
+} tp_fwd_t;
+
+static struct {
+  uint64_t *side[TP_MAX_TIERS];  /* per tier, per block: (id << 32) | length */
+  tp_fwd_t *fwd;                 /* [TP_LEAK_FWD_SLOTS], linear probing */
+  uint32_t fwd_used;             /* entries in fwd (fwd_lock) */
+  _Atomic int fwd_lock;          /* taken by hook code only, never by a dump */
+  tp_leak_thread_t *threads;     /* [TP_LEAK_THREADS + 1] */
+  double mean;                   /* sample: mean interval in bytes */
+} tp_lk;
+
+/* ------------------------------------------------------------ numbers */
+
+/* No libm (the library does not link it): ln and 1 - exp(-x), to about
+ * seven digits, which is plenty for drawing intervals and weights. */
+static double tp_ln(double x) { /* x > 0 */
+  union { double d; uint64_t u; } v = {x};
+  int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+  v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* mantissa in [1, 2) */
+  double z = (v.d - 1) / (v.d + 1), z2 = z * z; /* ln m = 2 atanh z, z < 1/3 */
+  double s = z * (2 + z2 * (2.0 / 3 + z2 * (2.0 / 5 + z2 * (2.0 / 7 + z2 * (2.0 / 9 + z2 * (2.0 / 11))))));
+  return e * 0.69314718055994530942 + s;
+}
+
+static double one_minus_exp_neg(double x) { /* x >= 0 */
+  if (x < 0.5) { /* the series, which keeps its precision for small x */
+    double term = x, sum = 0;
+    for (int k = 2; k <= 14; k++) {
+      sum += term;
+      term *= -x / k;
+    }
+    return sum;
+  }
+  if (x > 40) return 1;
+  int k = (int)(x / 0.69314718055994530942);
+  double r = x - k * 0.69314718055994530942, e = 1, term = 1;
+  for (int i = 1; i <= 16; i++) {
+    term *= -r / i;
+    e += term;
+  }
+  while (k-- > 0) e *= 0.5;
+  return 1 - e;
+}
+
+static uint64_t next_random(tp_leak_thread_t *th) {
+  uint64_t x = th->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  th->rng = x;
+  return x * 0x2545f4914f6cdd1dull;
+}
+
+/* Bytes until the next capture: exponential, mean tp_lk.mean. */
+static int64_t next_interval(tp_leak_thread_t *th) {
+  double u = (double)((next_random(th) >> 11) + 1) * 0x1p-53; /* (0, 1] */
+  double v = -tp_ln(u) * tp_lk.mean;
+  return v < 1 ? 1 : v > 0x1p62 ? (int64_t)1 << 62 : (int64_t)v;
+}
+
+/* What one block of n bytes stands for: count (x count_scale) and bytes. */
+static void weights(uint64_t n, int64_t *count, int64_t *bytes) {
+  if (tp_leak_mode != TP_LEAKS_SAMPLE) {
+    *count = 1;
+    *bytes = (int64_t)n;
+    return;
+  }
+  double p = one_minus_exp_neg((double)n / tp_lk.mean);
+  *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
+  *bytes = (int64_t)((double)n / p + 0.5);
+}
+
+/* ------------------------------------------------------------ threads */
+
+static tp_leak_thread_t *thread_state(void) {
+  uintptr_t c = (uintptr_t)tp_tls;
+  uint64_t h = (c >> 12) * 0x9e3779b97f4a7c15ull;
+  size_t i = (size_t)(h >> 52) & (TP_LEAK_THREADS - 1);
+  for (int probe = 0; probe < 64; probe++, i = (i + 1) & (TP_LEAK_THREADS - 1)) {
+    tp_leak_thread_t *th = &tp_lk.threads[i];
+    uintptr_t owner = atomic_load_explicit(&th->owner, memory_order_acquire);
+    if (owner == c) return th;
+    if (owner == 0 && atomic_compare_exchange_strong(&th->owner, &owner, c)) {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      th->rng = (c ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32)) | 1;
+      th->countdown = next_interval(th);
+      return th;
+    }
+  }
+  return &tp_lk.threads[TP_LEAK_THREADS];
+}
+
+/* ------------------------------------------------------------ charges */
+
+static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
+  tp_stack_t *s = &tp_leak_tab.stacks[id];
+  int64_t count, bytes;
+  weights(n, &count, &bytes);
+  atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
+  atomic_fetch_add_explicit(&s->count, sign * count, memory_order_relaxed);
+  atomic_fetch_add_explicit(&s->bytes, sign * bytes, memory_order_relaxed);
+  if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
+    atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
+}
+
+static uint64_t *side_slot(const void *p, size_t t) {
+  return &tp_lk.side[t][((uintptr_t)p - tp_region_start((unsigned)t)) >> (t + TP_MIN_SHIFT)];
+}
+
+/* Empties a side slot and returns what it held. Atomic because a report
+ * may settle the same slot (tp_leak_settle): exactly one of them gets the
+ * charge back. The load first keeps the common empty case cheap. */
+static uint64_t take(uint64_t *slot) {
+  _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
+  if (!atomic_load_explicit(a, memory_order_relaxed)) return 0;
+  return atomic_exchange_explicit(a, 0, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------ settling */
+
+/* The engine calls the put hook only from a thread with a live cache, so
+ * some puts are never seen: the first free of a thread that has not
+ * allocated yet, and frees after the thread's cache was flushed at exit
+ * (glibc's own thread clean-up runs after every key destructor). The get
+ * hook settles such a block when it is handed out again; a report settles
+ * the rest before it counts, by recognising free blocks:
+ *   - a block in a thread list or inside a central batch holds the free
+ *     key in its word 1 (cache.h); a live block never does (the get clears
+ *     it);
+ *   - a batch head holds the link instead: those are found by walking each
+ *     tier's stack of batches (format in central.h: top = generation << 40
+ *     | (16-byte index + 1); a head's word 1 = next head | length << 48).
+ * Reads of other threads' blocks may race with them; every address is
+ * checked against the carved part of the region before it is read. */
+static void settle_block(unsigned t, uintptr_t blk) {
+  size_t i = (blk - tp_region_start(t)) >> (t + TP_MIN_SHIFT);
+  uint64_t v = take(&tp_lk.side[t][i]);
+  if (v) charge((uint32_t)(v >> 32), v & 0xffffffffu, t, -1);
+}
+
+void tp_leak_settle(void) {
+  if (!tp_leak_mode || !tp_layout.span) return;
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    if (!tp_lk.side[t]) continue;
+    uintptr_t start = tp_region_start(t), size = tp_tier_size(t);
+    uint64_t carved = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
+    uint64_t top = atomic_load_explicit(&tp_central[t].top, memory_order_acquire);
+    uint64_t idx = top & ((UINT64_C(1) << 40) - 1);
+    uintptr_t head = idx ? tp_layout.base + ((idx - 1) << TP_MIN_SHIFT) : 0;
+    for (uint64_t steps = 0; head && steps < (UINT64_C(1) << 24); steps++) {
+      if (head - start >= carved || (head - start) & (size - 1)) break;
+      settle_block(t, head);
+      head = (uintptr_t)(((_Atomic uint64_t *)head)[1] & ((UINT64_C(1) << 48) - 1));
+    }
+    uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
+    const uint64_t *side = tp_lk.side[t];
+    for (uint64_t i = 0; i < nblocks; i++) {
+      if (!side[i]) continue;
+      const _Atomic uint64_t *blk = (const _Atomic uint64_t *)(start + i * size);
+      if (atomic_load_explicit(&blk[1], memory_order_relaxed) == tp_free_key)
+        settle_block(t, (uintptr_t)blk);
+    }
+  }
+}
+
+/* ------------------------------------------------------------ forwarded */
+
+static void fwd_lock(void) {
+  int expect = 0;
+  while (!atomic_compare_exchange_weak_explicit(&tp_lk.fwd_lock, &expect, 1, memory_order_acquire,
+                                                memory_order_relaxed)) {
+    expect = 0;
+    sched_yield();
+  }
+}
+
+static void fwd_unlock(void) { atomic_store_explicit(&tp_lk.fwd_lock, 0, memory_order_release); }
+
+static size_t fwd_home(uintptr_t p) {
+  return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> 44) & (TP_LEAK_FWD_SLOTS - 1);
+}
+
+/* Tracks p; an entry p already had (its put was not seen) is handed back
+ * in *old to be settled. False when the table is full. */
+static bool fwd_insert(uintptr_t p, uint32_t id, uint64_t n, tp_fwd_t *old) {
+  fwd_lock();
+  size_t i = fwd_home(p);
+  while (tp_lk.fwd[i].p && tp_lk.fwd[i].p != p) i = (i + 1) & (TP_LEAK_FWD_SLOTS - 1);
+  *old = tp_lk.fwd[i];
+  bool ok = old->p || tp_lk.fwd_used < TP_LEAK_FWD_SLOTS / 4 * 3;
+  if (ok) {
+    if (!old->p) tp_lk.fwd_used++;
+    tp_lk.fwd[i] = (tp_fwd_t){.p = p, .n = n, .id = id};
+  }
+  fwd_unlock();
+  return ok;
+}
+
+/* Removes p's entry (backward-shift deletion keeps every probe chain whole:
+ * no tombstones); false if p was not tracked. */
+static bool fwd_remove(uintptr_t p, uint32_t *id, uint64_t *n) {
+  const size_t mask = TP_LEAK_FWD_SLOTS - 1;
+  fwd_lock();
+  size_t i = fwd_home(p);
+  while (tp_lk.fwd[i].p && tp_lk.fwd[i].p != p) i = (i + 1) & mask;
+  bool found = tp_lk.fwd[i].p == p;
+  if (found) {
+    *id = tp_lk.fwd[i].id;
+    *n = tp_lk.fwd[i].n;
+    for (size_t j = (i + 1) & mask; tp_lk.fwd[j].p; j = (j + 1) & mask) {
+      size_t home = fwd_home(tp_lk.fwd[j].p);
+      /* Move j into the hole at i unless its home lies in (i, j]. */
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        tp_lk.fwd[i] = tp_lk.fwd[j];
+        i = j;
+      }
+    }
+    tp_lk.fwd[i].p = 0;
+    tp_lk.fwd_used--;
+  }
+  fwd_unlock();
+  return found;
+}
+
+/* ------------------------------------------------------------ hooks */
+
+/* Runs with the thread's cache marked in_hook: what libunwind allocates
+ * here is served but not hooked. */
+static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
+  (void)usable;
+  uint64_t *slot = NULL;
+  unsigned bit = TP_LEAK_FWD_BIT;
+  if (pooled) {
+    size_t t = tp_tier_of_ptr(p);
+    slot = side_slot(p, t);
+    bit = (unsigned)t;
+    uint64_t old = take(slot);
+    if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1); /* put not seen */
+  }
+  tp_leak_thread_t *th = thread_state();
+  if (tp_leak_mode == TP_LEAKS_SAMPLE) {
+    th->countdown -= (int64_t)n;
+    if (th->countdown > 0) {
+      uint32_t id;
+      uint64_t m;
+      if (!pooled && fwd_remove((uintptr_t)p, &id, &m)) charge(id, m, bit, -1); /* not seen put */
+      return;
+    }
+    th->countdown = next_interval(th);
+  }
+  if (!th->warm) { /* libunwind's first run on a thread sets up its caches */
+    th->warm = 1;
+    tp_stack_warm_up();
+  }
+  uint32_t id = tp_stack_capture();
+  if (pooled) {
+    atomic_store_explicit((_Atomic uint64_t *)slot, (uint64_t)id << 32 | n, memory_order_relaxed);
+  } else {
+    tp_fwd_t old;
+    if (!fwd_insert((uintptr_t)p, id, n, &old)) {
+      atomic_fetch_add_explicit(&tp_leak_tab.dropped, 1, memory_order_relaxed);
+      return;
+    }
+    if (old.p) charge(old.id, old.n, bit, -1);
+  }
+  charge(id, n, bit, +1);
+}
+
+static void hook_put(void *p, bool pooled) {
+  if (pooled) {
+    size_t t = tp_tier_of_ptr(p);
+    uint64_t v = take(side_slot(p, t));
+    if (v) charge((uint32_t)(v >> 32), v & 0xffffffffu, (unsigned)t, -1);
+    return;
+  }
+  uint32_t id;
+  uint64_t n;
+  if (fwd_remove((uintptr_t)p, &id, &n)) charge(id, n, TP_LEAK_FWD_BIT, -1);
+}
+
+/* ------------------------------------------------------------ life */
+
+static void *map(size_t bytes) {
+  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  return m == MAP_FAILED ? NULL : m;
+}
+
+static bool tables_init(void) {
+  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
+    size_t blocks = ((size_t)1 << tp_layout.region_shift) >> (t + TP_MIN_SHIFT);
+    if (!(tp_lk.side[t] = map(blocks * sizeof(uint64_t)))) return false;
+  }
+  tp_lk.fwd = map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS);
+  tp_lk.threads = map(sizeof(tp_leak_thread_t) * (TP_LEAK_THREADS + 1));
+  return tp_lk.fwd && tp_lk.threads && tp_stack_init() && tp_leak_report_init();
+}
+
+void tp_leak_start(void) {
+  const char *v = tp_config.leaks;
+  if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return;
+  enum tp_leak_mode mode;
+  if (!strcasecmp(v, "all")) {
+    mode = TP_LEAKS_ALL;
+  } else if (!strcasecmp(v, "sample")) {
+    mode = TP_LEAKS_SAMPLE;
+  } else {
+    tp_warn("ignoring TIERPOOL_LEAKS='%.64s': expected all, sample or off; leak tracking off", v);
+    return;
+  }
+  if (!tables_init()) {
+    tp_warn("TIERPOOL_LEAKS: no address space for the leak tables; leak tracking off");
+    return;
+  }
+  tp_leak_tab.depth = (unsigned)tp_config.leaks_depth;
+  if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
+  tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
+  tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
+  tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
+  tp_leak_mode = mode;
+  static const tp_hooks_t hooks = {hook_get, hook_put};
+  tp_set_hooks(&hooks);
+}
+
+void tp_leak_fork_child(void) {
+  if (!tp_leak_mode) return;
+  /* Another thread may have held these at the fork; it does not exist here. */
+  atomic_store(&tp_lk.fwd_lock, 0);
+  tp_stack_fork_child();
+  tp_leak_report_fork_child();
+  /* The child reports what it allocates itself: the parent's live blocks
+   * are the parent's to report (a child that simply exits has not leaked
+   * them). They stay charged to the parent's period. */
+  tp_leak_tab.report_from = atomic_fetch_add(&tp_leak_tab.epoch, 1) + 1;
+}
+
+/* ------------------------------------------------------------ the API */
+
+TP_API tierpool_mark_t tierpool_mark(void) {
+  if (!tp_leak_mode) return 0;
+  return atomic_fetch_add(&tp_leak_tab.epoch, 1) + 1;
+}
+
+TP_API int tierpool_leaks_since(tierpool_mark_t mark, tierpool_leaks_t *out, int report_fd) {
+  if (!tp_leak_mode || !out || mark > UINT32_MAX) return -1;
+  if (!tp_leak_report_acquire()) return -1;
+  static char buf[8192]; /* report lock held */
+  tp_out_t o;
+  tp_out_init(&o, buf, sizeof buf, report_fd);
+  tp_leak_sum_t sum;
+  tp_leak_collect((uint32_t)mark, &sum, report_fd >= 0 ? &o : NULL, tp_config.leaks_top);
+  if (report_fd >= 0) tp_out_flush(&o);
+  tp_leak_report_release();
+  out->blocks = sum.blocks;
+  out->bytes = sum.bytes;
+  out->stacks = sum.stacks;
+  out->estimated = tp_leak_mode == TP_LEAKS_SAMPLE;
+  return 0;
+}

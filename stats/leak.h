@@ -1,0 +1,59 @@
+/* leak.h - leak attribution: which call stacks hold the blocks that were
+ * taken and not given back (TIERPOOL_LEAKS=all|sample).
+ *
+ * With leak tracking on, stats/ installs the engine's hooks (core/guard.h):
+ * every get, pooled or forwarded to mimalloc, captures its call stack with
+ * libunwind (all of them, or a sample by bytes), interns it in a stack table
+ * and charges the block to it; every put takes the charge back. A block's
+ * stack id lives in a per-tier side array indexed by block number (pooled
+ * blocks carry no header) or, for forwarded blocks, in a table keyed by
+ * pointer. A dump then lists the stacks that still hold blocks.
+ *
+ *   leak.c          options, the hooks, sampling, side arrays, the
+ *                   forwarded-block table, fork, tierpool_mark/_leaks_since
+ *   leak_stack.c    capture (libunwind), the stack table, the module table
+ *   leak_report.c   the report: collect, merge, sort, render (text, JSON)
+ *   leak_elf.c      function names from the modules' ELF symbol tables
+ *
+ * Everything lives in mmap'd memory: leak tracking never calls malloc, so
+ * it cannot recurse into itself, and a dump can read it from a signal
+ * handler.
+ */
+#ifndef TP_STATS_LEAK_H
+#define TP_STATS_LEAK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emit.h"
+
+#pragma GCC visibility push(hidden)
+
+enum tp_leak_mode { TP_LEAKS_OFF = 0, TP_LEAKS_ALL = 1, TP_LEAKS_SAMPLE = 2 };
+
+/* The mode in effect; read-only after tp_leak_start. */
+extern enum tp_leak_mode tp_leak_mode;
+
+/* From tp_stats_start (the preload constructor, single-threaded): parses
+ * TIERPOOL_LEAKS, maps the tables, warms libunwind up and installs the
+ * hooks. Does nothing when TIERPOOL_LEAKS is unset. */
+void tp_leak_start(void);
+
+/* In the child after fork: resets what a lock guards and starts the
+ * child's own period, so the child reports the blocks it allocated (its
+ * parent reports its own). */
+void tp_leak_fork_child(void);
+
+/* The leak section of a dump (tp_render_ex's callback): the stacks of the
+ * current period still holding blocks, most bytes first. ctx is unused.
+ * Safe in a signal handler: it skips itself (emits nothing) when another
+ * report of this thread is in progress. */
+void tp_leak_render(tp_emitter_t *e, const void *ctx);
+
+/* At exit when leak tracking is on but TIERPOOL_STATS is unset: writes the
+ * text leak report to stderr if anything is left. */
+void tp_leak_report_exit(void);
+
+#pragma GCC visibility pop
+
+#endif

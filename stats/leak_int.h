@@ -1,0 +1,144 @@
+/* leak_int.h - what the leak_*.c files share: the stack table, the module
+ * table and the report's scratch space (see leak.h for the overview).
+ *
+ * The stack table:
+ *
+ *   index[]  (2^19 words)          stacks[] (dense, by id)        frame pool
+ *   +------------------+           +---------------------+        +-------+
+ *   | key>>32 | id     | --------> | key, fhash, epoch   | -----> | ip    |
+ *   +------------------+           | frame0, depth       |        | ip    |
+ *   | 0 (empty)        |           | live, count, bytes  |        | ...   |
+ *                                  +---------------------+        +-------+
+ *
+ * index is open addressing, linear probing, insert-only: a slot goes from 0
+ * to (high half of the key, id) once, by CAS, after the stack entry and its
+ * frames are written, so a reader that finds a slot finds a whole entry.
+ * Ids are handed out by an atomic counter; entries are never removed. All
+ * of it is mapped MAP_NORESERVE: only the pages touched count.
+ */
+#ifndef TP_STATS_LEAK_INT_H
+#define TP_STATS_LEAK_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leak.h"
+#include "out.h"
+
+#pragma GCC visibility push(hidden)
+
+#define TP_LEAK_MAX_DEPTH 64             /* most frames a stack keeps */
+#define TP_LEAK_MAX_STACKS (1u << 18)    /* distinct stacks (ids) */
+#define TP_LEAK_INDEX_SLOTS (1u << 19)   /* index load stays under 1/2 */
+#define TP_LEAK_MAX_FRAMES (1u << 22)    /* frames of all stacks together */
+#define TP_LEAK_MAX_MODULES 4096
+#define TP_LEAK_PATH_BYTES (1u << 20)    /* module paths, NUL-terminated */
+#define TP_LEAK_NO_MODULE 0xffffu        /* a frame outside every module (JIT code) */
+#define TP_STACK_NONE 0u                 /* id 0: no stack (not charged) */
+#define TP_STACK_OVERFLOW 1u             /* charged when the table is full */
+#define TP_LEAK_FWD_BIT 63               /* tp_stack_t.tiers: forwarded blocks */
+
+/* One interned stack. Written once before it is published (key .. depth),
+ * then only its counters change, by atomic add from any thread. */
+typedef struct tp_stack_s {
+  uint64_t key;                /* hash of the frames and the epoch */
+  uint64_t fhash;              /* hash of the frames alone (merges periods) */
+  uint32_t epoch;              /* the period it was captured in (marks, fork) */
+  uint32_t frame0;             /* first frame in the pool */
+  uint16_t depth;              /* frames kept */
+  uint16_t unused16;
+  uint32_t unused32;
+  _Atomic int64_t live;        /* blocks charged now (sampled blocks in sample mode) */
+  _Atomic int64_t count;       /* live blocks, x tp_leak_tab.count_scale (an estimate in sample mode) */
+  _Atomic int64_t bytes;       /* live bytes requested (an estimate in sample mode) */
+  _Atomic uint64_t tiers;      /* bit t: tier t charged once; TP_LEAK_FWD_BIT: forwarded */
+} tp_stack_t;                  /* 64 bytes */
+
+/* One loaded object as it was when a stack first ran through it. Entries
+ * are never removed: a library closed before exit is still named. */
+typedef struct tp_module_s {
+  uintptr_t base;              /* load bias (dl_iterate_phdr's dlpi_addr) */
+  uintptr_t lo, hi;            /* its PT_LOAD span, absolute addresses */
+  uint32_t path;               /* offset of its path in tp_leak_tab.paths */
+  uint32_t unused;
+  /* ELF symbols, loaded at report time by leak_elf.c (report lock held) */
+  int elf_state;               /* 0 not tried, 1 loaded, -1 none */
+  const char *strtab;          /* the symbols' names (a mapping of the file) */
+  struct tp_elf_sym_s *syms;   /* function symbols sorted by address */
+  size_t nsyms;
+} tp_module_t;
+
+typedef struct tp_leak_tab_s {
+  tp_stack_t *stacks;          /* [TP_LEAK_MAX_STACKS] */
+  _Atomic uint32_t nstacks;    /* ids handed out so far */
+  _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS] */
+  uintptr_t *ips;              /* frame pool: return addresses */
+  uint16_t *mods;              /* frame pool: module of each frame */
+  _Atomic uint32_t nframes;
+  tp_module_t *modules;        /* [TP_LEAK_MAX_MODULES] */
+  _Atomic uint32_t nmodules;   /* published after the entry is written */
+  char *paths;                 /* [TP_LEAK_PATH_BYTES] */
+  uint32_t npaths;             /* bytes used (module lock) */
+  _Atomic int module_lock;     /* guards appends to modules/paths (hook code only) */
+  _Atomic uint32_t epoch;      /* the current period; tierpool_mark and fork start a new one */
+  uint32_t report_from;        /* first period an exit dump reports (the fork's, in a child) */
+  int64_t count_scale;         /* 1 (all), 1024 (sample: counts are fixed-point) */
+  unsigned depth;              /* TIERPOOL_LEAKS_DEPTH */
+  uintptr_t self_lo, self_hi;  /* tierpool's own code: its frames are skipped */
+  char exe[512];               /* the main program's path (its dlpi_name is "") */
+  _Atomic uint64_t dropped;    /* gets not tracked: forwarded table full */
+} tp_leak_tab_t;
+
+extern tp_leak_tab_t tp_leak_tab;
+
+/* ------------------------------------------------------------ leak.c */
+
+/* Gives back the charges of blocks that were freed without the put hook
+ * seeing it (see leak.c). Reports call it before they count. */
+void tp_leak_settle(void);
+
+/* ------------------------------------------------------------ leak_stack.c */
+
+/* Maps the stack and module tables; false if the memory is refused. */
+bool tp_stack_init(void);
+/* Captures the caller's stack (tierpool's frames skipped) and returns its
+ * id in the current period, interning it if new. TP_STACK_OVERFLOW when a
+ * table is full. Called from the get hook only. */
+uint32_t tp_stack_capture(void);
+/* One unwind whose result is thrown away: libunwind sets up its caches. */
+void tp_stack_warm_up(void);
+/* Resets the module lock in a fork child. */
+void tp_stack_fork_child(void);
+/* The path of module m ("" if unknown). */
+const char *tp_module_path(unsigned m);
+
+/* ------------------------------------------------------------- leak_elf.c */
+
+/* The function around vaddr (a link-time address in module m): its name and
+ * vaddr's offset into it. False when the module has no symbol there. Maps
+ * the module's file on first use; call with the report lock held. */
+bool tp_elf_lookup(tp_module_t *m, uint64_t vaddr, const char **name, uint64_t *off);
+
+/* ---------------------------------------------------------- leak_report.c */
+
+/* Totals of a report, for tierpool_leaks_since. */
+typedef struct tp_leak_sum_s {
+  uint64_t blocks, bytes, stacks;
+} tp_leak_sum_t;
+
+/* Takes the report's scratch space: false if this thread already holds it
+ * (a signal interrupted a report) or another thread kept it too long. */
+bool tp_leak_report_acquire(void);
+void tp_leak_report_release(void);
+/* In a fork child: the holder may have been another thread of the parent. */
+void tp_leak_report_fork_child(void);
+bool tp_leak_report_init(void);
+/* Sums the stacks of periods >= from; with out, also writes the text
+ * report of them (top: most stacks shown, 0 for all). Report lock held. */
+void tp_leak_collect(uint32_t from, tp_leak_sum_t *sum, tp_out_t *out, uint64_t top);
+
+#pragma GCC visibility pop
+
+#endif

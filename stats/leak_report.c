@@ -1,0 +1,398 @@
+/* leak_report.c - the leak report: which stacks still hold blocks, most
+ * bytes first, in the dumps (text, JSON, two Prometheus gauges), at exit
+ * and through tierpool_leaks_since.
+ *
+ * A report gathers the stacks of the periods asked for whose live count is
+ * above zero into a scratch array (mmap'd once), merges the entries of one
+ * stack captured in different periods, sorts them by bytes and writes the
+ * first TIERPOOL_LEAKS_TOP. It reads counters lock-free and never calls
+ * malloc, so a signal dump may include it. The scratch array has one user
+ * at a time, guarded like the dump buffers by the holder's thread id.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "layout.h"
+#include "leak_int.h"
+
+/* One stack in a report (several table entries when it ran in several
+ * periods). */
+typedef struct tp_leak_row_s {
+  uint64_t fhash;  /* merges the periods */
+  int64_t live;    /* blocks charged (samples, in sample mode) */
+  int64_t count;   /* x count_scale */
+  int64_t bytes;
+  uint64_t tiers;
+  uint32_t id;     /* the entry whose frames are shown */
+  uint32_t unused;
+} tp_leak_row_t;
+
+static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_STACKS] */
+static _Atomic long tp_report_owner;
+
+bool tp_leak_report_init(void) {
+  void *m = mmap(NULL, sizeof(tp_leak_row_t) * TP_LEAK_MAX_STACKS, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  tp_rows = m == MAP_FAILED ? NULL : m;
+  return tp_rows != NULL;
+}
+
+bool tp_leak_report_acquire(void) {
+  long self = syscall(SYS_gettid);
+  for (int waited = 0;; waited++) {
+    long expect = 0;
+    if (atomic_compare_exchange_strong(&tp_report_owner, &expect, self)) return true;
+    if (expect == self || waited >= 5000) return false;
+    struct timespec ts = {0, 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  }
+}
+
+void tp_leak_report_release(void) { atomic_store(&tp_report_owner, 0); }
+
+void tp_leak_report_fork_child(void) { atomic_store(&tp_report_owner, 0); }
+
+/* ------------------------------------------------------------ gather */
+
+static bool by_hash(const tp_leak_row_t *a, const tp_leak_row_t *b) {
+  if (a->fhash != b->fhash) return a->fhash < b->fhash;
+  return a->id < b->id;
+}
+
+/* Most bytes first, then most blocks, then the older stack. */
+static bool by_bytes(const tp_leak_row_t *a, const tp_leak_row_t *b) {
+  if (a->bytes != b->bytes) return a->bytes > b->bytes;
+  if (a->count != b->count) return a->count > b->count;
+  return a->id < b->id;
+}
+
+typedef bool (*tp_row_less)(const tp_leak_row_t *, const tp_leak_row_t *);
+
+static void sift(tp_leak_row_t *r, size_t i, size_t n, tp_row_less less) {
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) return;
+    if (c + 1 < n && less(&r[c], &r[c + 1])) c++;
+    if (!less(&r[i], &r[c])) return;
+    tp_leak_row_t t = r[i];
+    r[i] = r[c];
+    r[c] = t;
+    i = c;
+  }
+}
+
+/* Heap sort (qsort may call malloc), ascending by less. */
+static void sort_rows(tp_leak_row_t *r, size_t n, tp_row_less less) {
+  for (size_t i = n / 2; i-- > 0;) sift(r, i, n, less);
+  for (size_t end = n; end-- > 1;) {
+    tp_leak_row_t t = r[0];
+    r[0] = r[end];
+    r[end] = t;
+    sift(r, 0, end, less);
+  }
+}
+
+/* Fills tp_rows with the stacks of periods >= from still holding blocks,
+ * sorted most bytes first; returns how many. */
+static size_t gather(uint32_t from, tp_leak_sum_t *sum) {
+  const tp_leak_tab_t *t = &tp_leak_tab;
+  tp_leak_settle();
+  uint32_t nstacks = atomic_load_explicit(&t->nstacks, memory_order_acquire);
+  if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
+  size_t n = 0;
+  for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++) {
+    tp_stack_t *s = &t->stacks[id];
+    if (!s->key || s->epoch < from) continue;
+    int64_t live = atomic_load_explicit(&s->live, memory_order_relaxed);
+    if (live <= 0) continue;
+    tp_leak_row_t *r = &tp_rows[n++];
+    r->fhash = id == TP_STACK_OVERFLOW ? 0 : s->fhash;
+    r->live = live;
+    r->count = atomic_load_explicit(&s->count, memory_order_relaxed);
+    r->bytes = atomic_load_explicit(&s->bytes, memory_order_relaxed);
+    r->tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed);
+    r->id = id;
+  }
+  /* One row per stack, whatever the periods it ran in. */
+  sort_rows(tp_rows, n, by_hash);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k && tp_rows[k - 1].fhash == tp_rows[i].fhash &&
+        t->stacks[tp_rows[k - 1].id].depth == t->stacks[tp_rows[i].id].depth) {
+      tp_leak_row_t *r = &tp_rows[k - 1];
+      r->live += tp_rows[i].live;
+      r->count += tp_rows[i].count;
+      r->bytes += tp_rows[i].bytes;
+      r->tiers |= tp_rows[i].tiers;
+    } else {
+      tp_rows[k++] = tp_rows[i];
+    }
+  }
+  sort_rows(tp_rows, k, by_bytes);
+  /* sort_rows is ascending by "less", and by_bytes says "more bytes" is
+   * less: the array is now most bytes first. */
+  sum->stacks = k;
+  sum->blocks = sum->bytes = 0;
+  for (size_t i = 0; i < k; i++) {
+    sum->blocks += (uint64_t)(tp_rows[i].count + t->count_scale / 2) / (uint64_t)t->count_scale;
+    sum->bytes += (uint64_t)(tp_rows[i].bytes > 0 ? tp_rows[i].bytes : 0);
+  }
+  return k;
+}
+
+static uint64_t row_blocks(const tp_leak_row_t *r) {
+  int64_t c = r->count > 0 ? r->count : 0;
+  return (uint64_t)(c + tp_leak_tab.count_scale / 2) / (uint64_t)tp_leak_tab.count_scale;
+}
+
+/* ------------------------------------------------------------ frames */
+
+typedef struct tp_frame_s {
+  const char *module;   /* NULL: the address is in no known module */
+  uint64_t offset;      /* from the module's load bias (its link-time address), or the address */
+  const char *function; /* NULL: unknown */
+  uint64_t fn_offset;
+} tp_frame_t;
+
+static void frame_of(const tp_stack_t *s, unsigned i, tp_frame_t *f) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  uintptr_t ip = t->ips[s->frame0 + i];
+  unsigned m = t->mods[s->frame0 + i];
+  f->module = NULL;
+  f->offset = ip;
+  f->function = NULL;
+  f->fn_offset = 0;
+  if (m >= atomic_load_explicit(&t->nmodules, memory_order_acquire)) return;
+  tp_module_t *mod = &t->modules[m];
+  f->module = t->paths + mod->path;
+  f->offset = ip - mod->base;
+  /* A return address may lie just past its function (a call to a
+   * noreturn function ends it): look up the call instruction. */
+  uint64_t off;
+  if (f->offset && tp_elf_lookup(mod, f->offset - 1, &f->function, &off)) f->fn_offset = off + 1;
+}
+
+static void out_hex(tp_out_t *o, uint64_t v) {
+  char b[20];
+  size_t n = 0;
+  do {
+    b[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  tp_out_str(o, "0x");
+  while (n) tp_out_char(o, b[--n]);
+}
+
+static void text_frame(tp_out_t *o, const tp_frame_t *f, unsigned i) {
+  tp_out_str(o, "    #");
+  tp_out_u64(o, i);
+  tp_out_char(o, ' ');
+  if (!f->module) {
+    out_hex(o, f->offset);
+    tp_out_char(o, '\n');
+    return;
+  }
+  if (f->function) {
+    tp_out_str(o, f->function);
+    tp_out_char(o, '+');
+    out_hex(o, f->fn_offset);
+  } else {
+    tp_out_str(o, "??");
+  }
+  tp_out_str(o, " (");
+  tp_out_str(o, f->module);
+  tp_out_char(o, '+');
+  out_hex(o, f->offset);
+  tp_out_str(o, ")\n");
+}
+
+static void text_tiers(tp_out_t *o, uint64_t tiers) {
+  char b[24];
+  unsigned n = (unsigned)__builtin_popcountll(tiers & ~(1ull << TP_LEAK_FWD_BIT));
+  const char *sep = n == 1 ? "tier " : "tiers ";
+  for (unsigned t = 0; t < TP_MAX_TIERS; t++) {
+    if (!(tiers >> t & 1)) continue;
+    tp_out_str(o, sep);
+    tp_out_mem(o, b, tp_fmt_size(b, tp_tier_size(t)));
+    sep = ", ";
+  }
+  if (tiers >> TP_LEAK_FWD_BIT & 1) tp_out_str(o, n ? " and forwarded" : "forwarded");
+}
+
+/* ------------------------------------------------------------ text */
+
+static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_t top) {
+  bool est = tp_leak_mode == TP_LEAKS_SAMPLE;
+  const char *about = est ? "~" : "";
+  if (!n) {
+    tp_out_str(o, "leaks: none: every tracked get has its put\n");
+    return;
+  }
+  tp_out_str(o, est ? "leaks (sampled: estimates): " : "leaks: ");
+  tp_out_u64(o, sum->stacks);
+  tp_out_str(o, sum->stacks == 1 ? " stack holds " : " stacks hold ");
+  tp_out_str(o, about);
+  tp_out_u64(o, sum->blocks);
+  tp_out_str(o, sum->blocks == 1 ? " block (" : " blocks (");
+  tp_out_str(o, about);
+  tp_out_u64(o, sum->bytes);
+  tp_out_str(o, " bytes) not freed, most bytes first:\n");
+  size_t shown = top && top < n ? (size_t)top : n;
+  for (size_t i = 0; i < shown; i++) {
+    const tp_leak_row_t *r = &tp_rows[i];
+    const tp_stack_t *s = &tp_leak_tab.stacks[r->id];
+    uint64_t blocks = row_blocks(r);
+    tp_out_str(o, "  ");
+    tp_out_str(o, about);
+    tp_out_u64(o, (uint64_t)(r->bytes > 0 ? r->bytes : 0));
+    tp_out_str(o, " bytes in ");
+    tp_out_str(o, about);
+    tp_out_u64(o, blocks);
+    tp_out_str(o, blocks == 1 ? " block (" : " blocks (");
+    if (est) {
+      tp_out_u64(o, (uint64_t)r->live);
+      tp_out_str(o, r->live == 1 ? " sample, " : " samples, ");
+    }
+    text_tiers(o, r->tiers);
+    if (r->id == TP_STACK_OVERFLOW) {
+      tp_out_str(o, ") from stacks past the table's capacity\n");
+      continue;
+    }
+    tp_out_str(o, ") allocated from:\n");
+    for (unsigned f = 0; f < s->depth; f++) {
+      tp_frame_t fr;
+      frame_of(s, f, &fr);
+      text_frame(o, &fr, f);
+    }
+    if (!s->depth) tp_out_str(o, "    (no frames)\n");
+  }
+  if (shown < n) {
+    uint64_t blocks = 0, bytes = 0;
+    for (size_t i = shown; i < n; i++) {
+      blocks += row_blocks(&tp_rows[i]);
+      bytes += (uint64_t)(tp_rows[i].bytes > 0 ? tp_rows[i].bytes : 0);
+    }
+    tp_out_str(o, "  ... and ");
+    tp_out_u64(o, n - shown);
+    tp_out_str(o, n - shown == 1 ? " more stack (" : " more stacks (");
+    tp_out_str(o, about);
+    tp_out_u64(o, blocks);
+    tp_out_str(o, " blocks, ");
+    tp_out_str(o, about);
+    tp_out_u64(o, bytes);
+    tp_out_str(o, " bytes); TIERPOOL_LEAKS_TOP=0 shows every stack\n");
+  }
+  uint64_t dropped = atomic_load_explicit(&tp_leak_tab.dropped, memory_order_relaxed);
+  if (dropped) {
+    tp_out_str(o, "  (");
+    tp_out_u64(o, dropped);
+    tp_out_str(o, " forwarded blocks were not tracked: the table of forwarded blocks was full)\n");
+  }
+}
+
+void tp_leak_collect(uint32_t from, tp_leak_sum_t *sum, tp_out_t *out, uint64_t top) {
+  size_t n = gather(from, sum);
+  if (out) text_report(out, n, sum, top);
+}
+
+void tp_leak_report_exit(void) {
+  if (!tp_leak_mode || !tp_leak_report_acquire()) return;
+  static char buf[16384]; /* report lock held */
+  tp_out_t o;
+  tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
+  tp_leak_sum_t sum;
+  size_t n = gather(tp_leak_tab.report_from, &sum);
+  if (n) {
+    tp_out_str(&o, "tierpool: ");
+    text_report(&o, n, &sum, tp_config.leaks_top);
+    tp_out_flush(&o);
+  }
+  tp_leak_report_release();
+}
+
+/* ------------------------------------------------------------ JSON */
+
+#define TP_KEY(name) {name, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT}
+static const tp_field_t f_mode = TP_KEY("mode"), f_estimated = TP_KEY("estimated"),
+                        f_depth = TP_KEY("depth"), f_interval = TP_KEY("sample_interval"),
+                        f_since = TP_KEY("since"), f_nstacks = TP_KEY("stack_count"),
+                        f_blocks = TP_KEY("blocks"), f_bytes = TP_KEY("bytes"),
+                        f_dropped = TP_KEY("dropped"), f_samples = TP_KEY("samples"),
+                        f_tiers = TP_KEY("tiers"), f_fwd = TP_KEY("forwarded"),
+                        f_overflow = TP_KEY("overflow"), f_module = TP_KEY("module"),
+                        f_offset = TP_KEY("offset"), f_function = TP_KEY("function"),
+                        f_fn_offset = TP_KEY("function_offset");
+static const tp_field_t
+    f_prom_blocks = {NULL, NULL, "leak_blocks",
+                     "Blocks charged to a call stack and not freed (TIERPOOL_LEAKS; estimated "
+                     "when sampled).", TP_GAUGE, TP_UNIT_COUNT},
+    f_prom_bytes = {NULL, NULL, "leak_bytes", "Bytes asked for by those blocks.", TP_GAUGE,
+                    TP_UNIT_BYTES},
+    f_prom_stacks = {NULL, NULL, "leak_stacks", "Call stacks holding those blocks.", TP_GAUGE,
+                     TP_UNIT_COUNT};
+
+static void json_stack(tp_emitter_t *e, const tp_leak_row_t *r) {
+  const tp_stack_t *s = &tp_leak_tab.stacks[r->id];
+  tp_emit_object_begin(e, NULL);
+  tp_emit_scalar(e, &f_blocks, tp_v_u64(row_blocks(r)));
+  tp_emit_scalar(e, &f_bytes, tp_v_u64((uint64_t)(r->bytes > 0 ? r->bytes : 0)));
+  tp_emit_scalar(e, &f_samples, tp_v_u64((uint64_t)r->live));
+  uint64_t sizes[TP_MAX_TIERS];
+  size_t k = 0;
+  for (unsigned t = 0; t < TP_MAX_TIERS; t++)
+    if (r->tiers >> t & 1) sizes[k++] = tp_tier_size(t);
+  tp_emit_list(e, &f_tiers, sizes, k, 0);
+  tp_emit_scalar(e, &f_fwd, tp_v_bool(r->tiers >> TP_LEAK_FWD_BIT & 1));
+  if (r->id == TP_STACK_OVERFLOW) tp_emit_scalar(e, &f_overflow, tp_v_bool(true));
+  tp_emit_array_begin(e, "frames");
+  for (unsigned i = 0; i < s->depth; i++) {
+    tp_frame_t f;
+    frame_of(s, i, &f);
+    tp_emit_object_begin(e, NULL);
+    tp_emit_scalar(e, &f_module, f.module ? tp_v_str(f.module) : tp_v_null());
+    tp_emit_scalar(e, &f_offset, tp_v_u64(f.offset));
+    tp_emit_scalar(e, &f_function, f.function ? tp_v_str(f.function) : tp_v_null());
+    tp_emit_scalar(e, &f_fn_offset, f.function ? tp_v_u64(f.fn_offset) : tp_v_null());
+    tp_emit_object_end(e);
+  }
+  tp_emit_array_end(e);
+  tp_emit_object_end(e);
+}
+
+void tp_leak_render(tp_emitter_t *e, const void *ctx) {
+  (void)ctx;
+  if (!tp_leak_mode || !tp_leak_report_acquire()) return;
+  tp_leak_sum_t sum;
+  uint32_t from = tp_leak_tab.report_from;
+  size_t n = gather(from, &sum);
+  uint64_t top = tp_config.leaks_top;
+  size_t shown = top && top < n ? (size_t)top : n;
+  tp_out_t *o = tp_emit_text_out(e);
+  if (o) text_report(o, n, &sum, top);
+  tp_emit_scalar(e, &f_prom_stacks, tp_v_u64(sum.stacks));
+  tp_emit_scalar(e, &f_prom_blocks, tp_v_u64(sum.blocks));
+  tp_emit_scalar(e, &f_prom_bytes, tp_v_u64(sum.bytes));
+  if (e->format == TP_FORMAT_JSON) {
+    tp_emit_object_begin(e, "leaks");
+    tp_emit_scalar(e, &f_mode, tp_v_str(tp_leak_mode == TP_LEAKS_SAMPLE ? "sample" : "all"));
+    tp_emit_scalar(e, &f_estimated, tp_v_bool(tp_leak_mode == TP_LEAKS_SAMPLE));
+    tp_emit_scalar(e, &f_depth, tp_v_u64(tp_leak_tab.depth));
+    tp_emit_scalar(e, &f_interval, tp_v_u64(tp_config.leaks_sample));
+    tp_emit_scalar(e, &f_since, tp_v_u64(from));
+    tp_emit_scalar(e, &f_nstacks, tp_v_u64(sum.stacks));
+    tp_emit_scalar(e, &f_blocks, tp_v_u64(sum.blocks));
+    tp_emit_scalar(e, &f_bytes, tp_v_u64(sum.bytes));
+    tp_emit_scalar(e, &f_dropped,
+                   tp_v_u64(atomic_load_explicit(&tp_leak_tab.dropped, memory_order_relaxed)));
+    tp_emit_array_begin(e, "stacks");
+    for (size_t i = 0; i < shown; i++) json_stack(e, &tp_rows[i]);
+    tp_emit_array_end(e);
+    tp_emit_object_end(e);
+  }
+  tp_leak_report_release();
+}

@@ -1,0 +1,252 @@
+/* leak_stack.c - capturing call stacks and interning them (see leak_int.h).
+ *
+ * A capture is one unw_backtrace (libunwind's fast path: a per-thread cache
+ * of frame descriptions, no dl_iterate_phdr once warm), the frames of
+ * tierpool itself dropped, then a lookup in the stack table. Only a stack
+ * never seen before costs more: its frames are copied into the pool and each
+ * is tied to the module it lies in, with that module's path and load bias
+ * copied too, so the report can name a library that was closed before
+ * exit.
+ *
+ * Locks: the index is lock-free. Appending a module takes module_lock, and
+ * only inside dl_iterate_phdr's callback, so the order is always "loader
+ * lock, then ours"; nothing here waits for the loader while holding it.
+ */
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <libunwind.h>
+#include <link.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "leak_int.h"
+
+/* Frames unwound on top of the wanted depth: those of tierpool itself (the
+ * hook, the guard, the slow path, malloc or operator new, and this file). */
+#define TP_SKIP_MAX 16
+
+tp_leak_tab_t tp_leak_tab;
+
+/* ------------------------------------------------------------ memory */
+
+static void *map(size_t bytes) {
+  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  return m == MAP_FAILED ? NULL : m;
+}
+
+/* The PT_LOAD span of one loaded object. */
+static void load_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi) {
+  *lo = UINTPTR_MAX;
+  *hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+    if (a < *lo) *lo = a;
+    if (a + ph->p_memsz > *hi) *hi = a + ph->p_memsz;
+  }
+  if (*lo > *hi) *lo = *hi = 0;
+}
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  uintptr_t me = (uintptr_t)arg, lo, hi;
+  load_span(info, &lo, &hi);
+  if (me - lo >= hi - lo) return 0;
+  /* Linked into the program itself (the unit tests): skip nothing, the
+   * program's own frames would go too. */
+  if (info->dlpi_name && info->dlpi_name[0]) {
+    tp_leak_tab.self_lo = lo;
+    tp_leak_tab.self_hi = hi;
+  }
+  return 1;
+}
+
+bool tp_stack_init(void) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  t->stacks = map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS);
+  t->index = map(sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS);
+  t->ips = map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES);
+  t->mods = map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES);
+  t->modules = map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES);
+  t->paths = map(TP_LEAK_PATH_BYTES);
+  if (!t->stacks || !t->index || !t->ips || !t->mods || !t->modules || !t->paths) return false;
+  /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
+  atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
+  t->stacks[TP_STACK_OVERFLOW].key = 1;
+  t->paths[0] = '\0';
+  t->npaths = 1;
+  ssize_t k = readlink("/proc/self/exe", t->exe, sizeof t->exe - 1);
+  t->exe[k > 0 ? k : 0] = '\0';
+  dl_iterate_phdr(find_self, (void *)(uintptr_t)&tp_stack_init);
+  return true;
+}
+
+void tp_stack_fork_child(void) { atomic_store(&tp_leak_tab.module_lock, 0); }
+
+const char *tp_module_path(unsigned m) {
+  if (m >= atomic_load_explicit(&tp_leak_tab.nmodules, memory_order_acquire)) return "";
+  return tp_leak_tab.paths + tp_leak_tab.modules[m].path;
+}
+
+/* ------------------------------------------------------------ modules */
+
+static void module_lock(void) {
+  int expect = 0;
+  while (!atomic_compare_exchange_weak_explicit(&tp_leak_tab.module_lock, &expect, 1,
+                                                memory_order_acquire, memory_order_relaxed)) {
+    expect = 0;
+    sched_yield();
+  }
+}
+
+static void module_unlock(void) {
+  atomic_store_explicit(&tp_leak_tab.module_lock, 0, memory_order_release);
+}
+
+/* The id of the module loaded at base with this span and path, added if
+ * new. Called inside dl_iterate_phdr's callback. */
+static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, uintptr_t hi) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  if (!path || !path[0]) path = t->exe;
+  module_lock();
+  uint32_t n = atomic_load_explicit(&t->nmodules, memory_order_relaxed);
+  for (uint32_t m = n; m-- > 0;) {
+    const tp_module_t *e = &t->modules[m];
+    if (e->base == base && e->lo == lo && e->hi == hi && !strcmp(t->paths + e->path, path)) {
+      module_unlock();
+      return m;
+    }
+  }
+  size_t len = strlen(path) + 1;
+  unsigned id = TP_LEAK_NO_MODULE;
+  if (n < TP_LEAK_MAX_MODULES && n < TP_LEAK_NO_MODULE && t->npaths + len <= TP_LEAK_PATH_BYTES) {
+    tp_module_t *e = &t->modules[n];
+    memcpy(t->paths + t->npaths, path, len);
+    e->path = t->npaths;
+    e->base = base;
+    e->lo = lo;
+    e->hi = hi;
+    t->npaths += (uint32_t)len;
+    atomic_store_explicit(&t->nmodules, n + 1, memory_order_release);
+    id = n;
+  }
+  module_unlock();
+  return id;
+}
+
+typedef struct tp_find_s {
+  const uintptr_t *ips;
+  uint16_t *mods;
+  unsigned n, left;
+} tp_find_t;
+
+static int find_modules(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  tp_find_t *f = arg;
+  uintptr_t lo, hi;
+  load_span(info, &lo, &hi);
+  unsigned id = TP_LEAK_NO_MODULE + 1; /* not interned yet */
+  for (unsigned i = 0; i < f->n; i++) {
+    if (f->mods[i] != TP_LEAK_NO_MODULE || f->ips[i] - lo >= hi - lo) continue;
+    /* In the span; check the segment itself (a span may have holes). */
+    bool in = false;
+    for (int s = 0; s < info->dlpi_phnum && !in; s++) {
+      const ElfW(Phdr) *ph = &info->dlpi_phdr[s];
+      in = ph->p_type == PT_LOAD && f->ips[i] - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
+    }
+    if (!in) continue;
+    if (id > TP_LEAK_NO_MODULE) id = module_intern(info->dlpi_name, info->dlpi_addr, lo, hi);
+    f->mods[i] = (uint16_t)id;
+    f->left--;
+  }
+  return f->left == 0; /* stop once every frame is placed */
+}
+
+/* ------------------------------------------------------------ interning */
+
+static inline uint64_t mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+static uint64_t frames_hash(const uintptr_t *ips, unsigned n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (unsigned i = 0; i < n; i++) h = (h ^ ips[i]) * 0x100000001b3ull + (h >> 29);
+  return mix64(h);
+}
+
+/* A new entry for these frames, not yet published; 0 if a table is full. */
+static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, uint64_t fhash,
+                           uint32_t epoch) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  uint32_t id = atomic_fetch_add_explicit(&t->nstacks, 1, memory_order_relaxed);
+  if (id >= TP_LEAK_MAX_STACKS) {
+    atomic_store_explicit(&t->nstacks, TP_LEAK_MAX_STACKS, memory_order_relaxed);
+    return 0;
+  }
+  uint32_t f0 = atomic_fetch_add_explicit(&t->nframes, depth, memory_order_relaxed);
+  if ((uint64_t)f0 + depth > TP_LEAK_MAX_FRAMES) return 0; /* id wasted: key stays 0 */
+  memcpy(&t->ips[f0], ips, depth * sizeof *ips);
+  for (unsigned i = 0; i < depth; i++) t->mods[f0 + i] = TP_LEAK_NO_MODULE;
+  tp_find_t f = {ips, &t->mods[f0], depth, depth};
+  dl_iterate_phdr(find_modules, &f);
+  tp_stack_t *s = &t->stacks[id];
+  s->fhash = fhash;
+  s->epoch = epoch;
+  s->frame0 = f0;
+  s->depth = (uint16_t)depth;
+  s->key = key;
+  return id;
+}
+
+static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  uint64_t fhash = frames_hash(ips, depth);
+  uint64_t key = mix64(fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
+  uint64_t tag = key & 0xffffffff00000000ull;
+  const size_t mask = TP_LEAK_INDEX_SLOTS - 1;
+  uint32_t mine = 0;
+  size_t i = (size_t)key & mask;
+  for (size_t probe = 0; probe < TP_LEAK_INDEX_SLOTS; probe++, i = (i + 1) & mask) {
+    uint64_t s = atomic_load_explicit(&t->index[i], memory_order_acquire);
+    if (s == 0) {
+      if (!mine && !(mine = make_entry(ips, depth, key, fhash, epoch))) return TP_STACK_OVERFLOW;
+      if (atomic_compare_exchange_strong_explicit(&t->index[i], &s, tag | mine,
+                                                  memory_order_release, memory_order_acquire))
+        return mine;
+      /* Another thread took the slot: s is now its value; it may be ours. */
+    }
+    if ((s & 0xffffffff00000000ull) == tag && t->stacks[(uint32_t)s].key == key) {
+      if (mine) t->stacks[mine].key = 0; /* lost a race for the same stack */
+      return (uint32_t)s;
+    }
+  }
+  return TP_STACK_OVERFLOW;
+}
+
+/* ------------------------------------------------------------ capture */
+
+void tp_stack_warm_up(void) {
+  void *buf[8];
+  unw_backtrace(buf, 8);
+}
+
+uint32_t tp_stack_capture(void) {
+  void *buf[TP_LEAK_MAX_DEPTH + TP_SKIP_MAX];
+  tp_leak_tab_t *t = &tp_leak_tab;
+  int n = unw_backtrace(buf, (int)t->depth + TP_SKIP_MAX);
+  int i = 0;
+  while (i < n && (uintptr_t)buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
+  unsigned depth = n > i ? (unsigned)(n - i) : 0;
+  if (depth > t->depth) depth = t->depth;
+  return intern((const uintptr_t *)&buf[i], depth,
+                atomic_load_explicit(&t->epoch, memory_order_relaxed));
+}
