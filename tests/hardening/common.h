@@ -1,0 +1,94 @@
+/* common.h - helpers shared by the hardening test programs.
+ *
+ * The programs run preloaded (LD_PRELOAD=libtierpool.so) and are built
+ * with -fno-builtin, so every malloc/free pair reaches the allocator.
+ * CHECK prints the failed condition and exits 1; a crash shows as a signal,
+ * which the drivers tell apart from a failed check.
+ */
+#ifndef TP_HARDENING_COMMON_H
+#define TP_HARDENING_COMMON_H
+
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tierpool.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+#define CHECK(c)                                                               \
+  do {                                                                         \
+    if (!(c)) {                                                                \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
+      exit(1);                                                                 \
+    }                                                                          \
+  } while (0)
+
+/* A value the compiler cannot see through: sizes reach the allocator as
+ * given, and a block used after a realloc that failed on purpose is not
+ * mistaken for a use after free. */
+static inline size_t opaque(size_t n) {
+  volatile size_t v = n;
+  return v;
+}
+static inline void *launder(void *p) {
+  void *volatile v = p;
+  return v;
+}
+
+/* xorshift64*: the same sequence on every run. */
+static inline uint64_t rnd(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+  *s = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* Fills n bytes of p with a pattern derived from tag; check_fill tests it. */
+static inline void fill(void *p, size_t n, uint64_t tag) {
+  unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(tag + i * 131);
+}
+static inline int check_fill(const void *p, size_t n, uint64_t tag) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != (unsigned char)(tag + i * 131)) return 0;
+  return 1;
+}
+
+/* tierpool_stats of the preloaded library; exits if it is not there. */
+static inline int (*tp_stats_fn(void))(tierpool_stats_t *) {
+  int (*f)(tierpool_stats_t *) = (int (*)(tierpool_stats_t *))dlsym(RTLD_DEFAULT, "tierpool_stats");
+  if (!f) {
+    fprintf(stderr, "tierpool is not in the process (run with LD_PRELOAD)\n");
+    exit(2);
+  }
+  return f;
+}
+
+static inline long rss_kib(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = 0, res = 0;
+  if (!f) return -1;
+  if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = -1;
+  fclose(f);
+  return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Writes a line with write(2): visible even if the next call aborts. */
+static inline void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include <stdarg.h>
+static inline void say(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0 && write(1, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1) < 0) exit(3);
+}
+
+#endif
