@@ -11,6 +11,8 @@ import json
 import math
 import statistics
 
+from .micro import HEADLINE
+
 BASE = "glibc"
 TP = "tierpool"
 TP_OFF = "tierpool-nocount"
@@ -321,7 +323,7 @@ def _micro(data, names):
                             ("batch", "batches (100 mallocs, then 100 frees)")):
             rows = []
             for s in sizes:
-                row = [_size(s)]
+                row = ["**%s**" % _size(s) if s in HEADLINE else _size(s)]
                 for a in have:
                     v = ir[a].get(mode, {}).get(s)
                     row.append("-" if v is None else "%.1f" % v)
@@ -329,7 +331,8 @@ def _micro(data, names):
                 row.append("-" if v is None else "met" if v <= MAX_IR else "MISSED (%.1f)" % v)
                 rows.append(row)
             L += ["## Instructions per malloc+free pair: %s" % title, "",
-                  "callgrind, (Ir(N) - Ir(0)) / N, the loop and PLT jumps included.", "",
+                  "callgrind, (Ir(N) - Ir(0)) / N, the loop and PLT jumps included; "
+                  "the issue's headline sizes in bold.", "",
                   _table(["size"] + have + ["tierpool <= %d" % MAX_IR], rows), ""]
         if TP in ir and TP_OFF in ir:
             rows = []
