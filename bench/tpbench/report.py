@@ -210,8 +210,24 @@ def _cell(case, a, metric):
     return "-" if r is None else "%.2f" % r
 
 
+def spread(case, metric):
+    """How far one allocator's runs of this case lie apart: the median over
+    allocators of (max - min) / median. A ratio that differs from 1.00 by
+    less than this is within the noise of the machine."""
+    key = {"wall_s": "wall", "cpu_s": "cpu"}[metric]
+    rel = []
+    for a, runs in case["results"].items():
+        vals = [getattr(r, key) for r in runs if r.ok]
+        if len(vals) > 1 and statistics.median(vals) > 0:
+            rel.append((max(vals) - min(vals)) / statistics.median(vals))
+    return statistics.median(rel) if rel else None
+
+
 def _ratio_table(cases, names, metric, unit, scale, verdict):
     head = ["case", "glibc (%s)" % unit] + [a for a in names if a != BASE]
+    timed = metric in ("wall_s", "cpu_s")
+    if timed:
+        head.append("run spread")
     if verdict:
         head.append("tierpool <= %.1fx" % MAX_ONE_WALL)
     rows = []
@@ -220,6 +236,9 @@ def _ratio_table(cases, names, metric, unit, scale, verdict):
         row = [c["name"] + ("" if c["in_geomean"] else " *"),
                "**FAIL**" if BASE in c["failure"] else "-" if not b else "%.3g" % (b[metric] * scale)]
         row += [_cell(c, a, metric) for a in names if a != BASE]
+        if timed:
+            sp = spread(c, metric)
+            row.append("-" if sp is None else "%.0f%%" % (sp * 100))
         if verdict:
             r = ratio(c, TP, metric)
             row.append("**FAIL**" if TP in c["failure"] else "-" if r is None else
@@ -242,7 +261,9 @@ def markdown(data):
                  for a in data["allocators"]]), "",
          "Each case ran %d time(s) per allocator, the allocators alternating run by run "
          "(%s, then again); figures are medians. Ratios are to glibc: below 1.00 is faster or "
-         "smaller. `*`: not in the geometric means." % (cfg["runs"], ", ".join(names)), ""]
+         "smaller. `*`: not in the geometric means. `run spread`: the median over allocators "
+         "of (slowest run - fastest run) / median run; a ratio closer to 1.00 than that is "
+         "within the noise of the machine." % (cfg["runs"], ", ".join(names)), ""]
     L += ["## Targets", "", _table(["target", "measured", "verdict"],
                                    [[t["target"], t["figure"], t["verdict"]]
                                     for t in data["targets"]]), ""]
@@ -276,6 +297,8 @@ def _geo_row(cases, names, metric, kind, verdict):
             continue
         g, n, m = geo(cases, a, metric, kind)
         row.append("-" if g is None else "**%.2f**" % g + ("" if n == m else " (%d/%d)" % (n, m)))
+    if metric in ("wall_s", "cpu_s"):
+        row.append("")
     if verdict:
         g = geo(cases, TP, metric, kind)[0]
         row.append("-" if g is None else "met (<= %.2f)" % MAX_GEO_WALL if g <= MAX_GEO_WALL
