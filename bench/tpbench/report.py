@@ -131,9 +131,10 @@ def targets(data):
         if r is not None and (worst is None or r > worst[0]):
             worst = (r, c["name"])
     if worst or fails:
-        fig = ("worst %s %.2fx" % (worst[1], worst[0])) if worst else ""
+        parts = ["worst %s %.2fx" % (worst[1], worst[0])] if worst else []
         if fails:
-            fig += "; failed: " + ", ".join(fails)
+            parts.append("failed: " + ", ".join(fails))
+        fig = "; ".join(parts)
         ok = (worst is None or worst[0] <= MAX_ONE_WALL) and not fails
         rows.append(("No bench/ workload slower than %.2fx glibc" % MAX_ONE_WALL, fig,
                      _verdict(ok, fig)))
