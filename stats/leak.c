@@ -115,13 +115,9 @@ static int64_t next_interval(tp_leak_thread_t *th) {
   return v < 1 ? 1 : v > 0x1p62 ? (int64_t)1 << 62 : (int64_t)v;
 }
 
-/* What one block of n bytes stands for: count (x count_scale) and bytes. */
+/* What one sampled block of n bytes stands for: count (x count_scale) and
+ * bytes. */
 static void weights(uint64_t n, int64_t *count, int64_t *bytes) {
-  if (tp_leak_mode != TP_LEAKS_SAMPLE) {
-    *count = 1;
-    *bytes = (int64_t)n;
-    return;
-  }
   double p = one_minus_exp_neg((double)n / tp_lk.mean);
   *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
   *bytes = (int64_t)((double)n / p + 0.5);
@@ -150,13 +146,19 @@ static tp_leak_thread_t *thread_state(void) {
 
 /* ------------------------------------------------------------ charges */
 
+/* Two or three locked adds: in `all` mode count is live (the report reads
+ * it so), which saves one per get and per put. */
 static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
   tp_stack_t *s = &tp_leak_tab.stacks[id];
-  int64_t count, bytes;
-  weights(n, &count, &bytes);
   atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
-  atomic_fetch_add_explicit(&s->count, sign * count, memory_order_relaxed);
-  atomic_fetch_add_explicit(&s->bytes, sign * bytes, memory_order_relaxed);
+  if (tp_leak_mode == TP_LEAKS_SAMPLE) {
+    int64_t count, bytes;
+    weights(n, &count, &bytes);
+    atomic_fetch_add_explicit(&s->count, sign * count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->bytes, sign * bytes, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&s->bytes, sign * (int64_t)n, memory_order_relaxed);
+  }
   if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
     atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
 }

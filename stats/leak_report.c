@@ -113,7 +113,8 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum) {
     tp_leak_row_t *r = &tp_rows[n++];
     r->fhash = id == TP_STACK_OVERFLOW ? 0 : s->fhash;
     r->live = live;
-    r->count = atomic_load_explicit(&s->count, memory_order_relaxed);
+    r->count = tp_leak_mode == TP_LEAKS_SAMPLE ? atomic_load_explicit(&s->count, memory_order_relaxed)
+                                               : live; /* leak.c: count is live in all mode */
     r->bytes = atomic_load_explicit(&s->bytes, memory_order_relaxed);
     r->tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed);
     r->id = id;

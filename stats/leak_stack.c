@@ -4,28 +4,32 @@
  * of frame descriptions, no dl_iterate_phdr once warm), the frames of
  * tierpool itself dropped, then a lookup in the stack table. Only a stack
  * never seen before costs more: its frames are copied into the pool and each
- * is tied to the module it lies in, with that module's path and load bias
- * copied too, so the report can name a library that was closed before
- * exit.
+ * is tied to the module it lies in (_dl_find_object, lock-free), with that
+ * module's path and load bias copied too, so the report can name a library
+ * that was closed before exit.
  *
- * Locks: the index is lock-free. Appending a module takes module_lock, and
- * only inside dl_iterate_phdr's callback, so the order is always "loader
- * lock, then ours"; nothing here waits for the loader while holding it.
+ * Locks: the index is lock-free. Appending a module takes module_lock; on
+ * an older glibc without _dl_find_object that happens inside
+ * dl_iterate_phdr's callback, so the order is always "loader lock, then
+ * ours"; nothing here waits for the loader while holding module_lock.
  */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <libunwind.h>
+#include <limits.h>
 #include <link.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "leak_int.h"
 
-/* Frames unwound on top of the wanted depth: those of tierpool itself (the
- * hook, the guard, the slow path, malloc or operator new, and this file). */
-#define TP_SKIP_MAX 16
+/* Frames unwound on top of the wanted depth: those of tierpool itself (this
+ * function, the hook, the guard, the slow path, malloc or calloc or operator
+ * new: 5 to 7). Every frame unwound costs, so no more than that. */
+#define TP_SKIP_MAX 8
 
 tp_leak_tab_t tp_leak_tab;
 
@@ -108,10 +112,14 @@ static void module_unlock(void) {
 }
 
 /* The id of the module loaded at base with this span and path, added if
- * new. Called inside dl_iterate_phdr's callback. */
+ * new. May be called inside dl_iterate_phdr's callback (the fallback). */
 static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, uintptr_t hi) {
   tp_leak_tab_t *t = &tp_leak_tab;
+  char abs[PATH_MAX];
   if (!path || !path[0]) path = t->exe;
+  /* dlopen("./libx.so") leaves a relative name: make it absolute now, the
+   * program may change directory before the report reads the file. */
+  else if (path[0] != '/' && strchr(path, '/') && realpath(path, abs)) path = abs;
   module_lock();
   uint32_t n = atomic_load_explicit(&t->nmodules, memory_order_relaxed);
   for (uint32_t m = n; m-- > 0;) {
@@ -136,6 +144,36 @@ static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, ui
   }
   module_unlock();
   return id;
+}
+
+/* _dl_find_object (glibc 2.35) answers "which object holds this address"
+ * without a lock, for unwinders; dl_iterate_phdr (which takes the loader's
+ * lock) is the fallback on an older glibc. */
+#pragma weak _dl_find_object
+
+/* A module already in the table that holds ip, found without the lock
+ * (entries are immutable once published); TP_LEAK_NO_MODULE if none. */
+static unsigned module_known(uintptr_t ip, uintptr_t base, const char *path) {
+  const tp_leak_tab_t *t = &tp_leak_tab;
+  if (!path || !path[0]) path = t->exe;
+  for (uint32_t m = atomic_load_explicit(&t->nmodules, memory_order_acquire); m-- > 0;) {
+    const tp_module_t *e = &t->modules[m];
+    /* A relative name was made absolute when it was added (module_intern). */
+    if (ip - e->lo < e->hi - e->lo && e->base == base &&
+        (path[0] != '/' || !strcmp(t->paths + e->path, path)))
+      return m;
+  }
+  return TP_LEAK_NO_MODULE;
+}
+
+static unsigned module_of(uintptr_t ip) {
+  struct dl_find_object r;
+  if (_dl_find_object((void *)ip, &r) != 0 || !r.dlfo_link_map) return TP_LEAK_NO_MODULE;
+  const struct link_map *lm = r.dlfo_link_map;
+  unsigned m = module_known(ip, lm->l_addr, lm->l_name);
+  if (m != TP_LEAK_NO_MODULE) return m;
+  return module_intern(lm->l_name, lm->l_addr, (uintptr_t)r.dlfo_map_start,
+                       (uintptr_t)r.dlfo_map_end);
 }
 
 typedef struct tp_find_s {
@@ -164,6 +202,28 @@ static int find_modules(struct dl_phdr_info *info, size_t size, void *arg) {
     f->left--;
   }
   return f->left == 0; /* stop once every frame is placed */
+}
+
+/* Ties each frame to its module. */
+static void resolve_modules(const uintptr_t *ips, uint16_t *mods, unsigned n) {
+  for (unsigned i = 0; i < n; i++) mods[i] = TP_LEAK_NO_MODULE;
+  if (!_dl_find_object) {
+    tp_find_t f = {ips, mods, n, n};
+    dl_iterate_phdr(find_modules, &f);
+    return;
+  }
+  const tp_leak_tab_t *t = &tp_leak_tab;
+  for (unsigned i = 0; i < n; i++) {
+    /* Frames next to each other are often in one module. */
+    if (i && mods[i - 1] != TP_LEAK_NO_MODULE) {
+      const tp_module_t *e = &t->modules[mods[i - 1]];
+      if (ips[i] - e->lo < e->hi - e->lo) {
+        mods[i] = mods[i - 1];
+        continue;
+      }
+    }
+    mods[i] = (uint16_t)module_of(ips[i]);
+  }
 }
 
 /* ------------------------------------------------------------ interning */
@@ -195,9 +255,7 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   uint32_t f0 = atomic_fetch_add_explicit(&t->nframes, depth, memory_order_relaxed);
   if ((uint64_t)f0 + depth > TP_LEAK_MAX_FRAMES) return 0; /* id wasted: key stays 0 */
   memcpy(&t->ips[f0], ips, depth * sizeof *ips);
-  for (unsigned i = 0; i < depth; i++) t->mods[f0 + i] = TP_LEAK_NO_MODULE;
-  tp_find_t f = {ips, &t->mods[f0], depth, depth};
-  dl_iterate_phdr(find_modules, &f);
+  resolve_modules(ips, &t->mods[f0], depth);
   tp_stack_t *s = &t->stacks[id];
   s->fhash = fhash;
   s->epoch = epoch;

@@ -184,6 +184,16 @@ def case_dlopen(tmp):
     check(f0["function"] == "dl_leak", "in-process name %r" % f0["function"])
     check(st[0]["frames"][1]["symbol"] == "dl", "caller %r" % st[0]["frames"][1])
     check(re.search(r"#0 dl_leak\+0x[0-9a-f]+ \(.*/libleakdl\.so\+0x", err), "text:\n" + err)
+    # Loaded by a relative path ("./libleakdl.so") from another directory:
+    # still named by its absolute path, with its symbols.
+    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--report-json", tmp + "/rel.json",
+                        "--", "./leaky", "all"], env=env(), cwd=A.bin, capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    with open(tmp + "/rel.json") as f:
+        main, _ = leaky_processes(json.load(f))
+    f0 = [s for s in main["leaks"] if s["frames"][0]["symbol"] == "dl_leak"][0]["frames"][0]
+    check(f0["module"] == os.path.realpath(prog("libleakdl.so")) and f0["function"] == "dl_leak",
+          "relative dlopen: %r" % f0)
 
 
 def case_fork(tmp):
