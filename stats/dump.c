@@ -195,7 +195,7 @@ static int dump_locked(enum tp_dump_reason reason) {
   tp_emitter_t e;
   tp_emit_init(&e, cfg->format, &out);
   tp_render_ex(&e, &tp_dump_snap, tp_dump_lengths, nlen, &meta,
-               tp_leak_mode ? tp_leak_render : NULL, NULL);
+               tp_leak_mode ? tp_leak_render : NULL, &meta.reason);
   bool ok = tp_out_flush(&out);
   if (file) {
     ok &= close(fd) == 0 || errno == EINTR;

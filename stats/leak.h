@@ -45,9 +45,11 @@ void tp_leak_start(void);
 void tp_leak_fork_child(void);
 
 /* The leak section of a dump (tp_render_ex's callback): the stacks of the
- * current period still holding blocks, most bytes first. ctx is unused.
- * Safe in a signal handler: it skips itself (emits nothing) when another
- * report of this thread is in progress. */
+ * current period still holding blocks, most bytes first. ctx points to the
+ * dump's enum tp_dump_reason: exit and API dumps first settle the puts the
+ * hooks missed (a scan of the side arrays); signal and interval dumps, which
+ * may come often, do not. Safe in a signal handler: it skips itself (emits
+ * nothing) when another report of this thread is in progress. */
 void tp_leak_render(tp_emitter_t *e, const void *ctx);
 
 /* At exit when leak tracking is on but TIERPOOL_STATS is unset: writes the

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "layout.h"
 #include "leak_int.h"
+#include "render.h"
 
 /* One stack in a report (several table entries when it ran in several
  * periods). */
@@ -98,10 +99,11 @@ static void sort_rows(tp_leak_row_t *r, size_t n, tp_row_less less) {
 }
 
 /* Fills tp_rows with the stacks of periods >= from still holding blocks,
- * sorted most bytes first; returns how many. */
-static size_t gather(uint32_t from, tp_leak_sum_t *sum) {
+ * sorted most bytes first; returns how many. settle: first give back the
+ * charges of blocks freed without the put hook (tp_leak_settle). */
+static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle) {
   const tp_leak_tab_t *t = &tp_leak_tab;
-  tp_leak_settle();
+  if (settle) tp_leak_settle();
   uint32_t nstacks = atomic_load_explicit(&t->nstacks, memory_order_acquire);
   if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
   size_t n = 0;
@@ -297,7 +299,7 @@ static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_
 }
 
 void tp_leak_collect(uint32_t from, tp_leak_sum_t *sum, tp_out_t *out, uint64_t top) {
-  size_t n = gather(from, sum);
+  size_t n = gather(from, sum, true);
   if (out) text_report(out, n, sum, top);
 }
 
@@ -307,7 +309,7 @@ void tp_leak_report_exit(void) {
   tp_out_t o;
   tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
   tp_leak_sum_t sum;
-  size_t n = gather(tp_leak_tab.report_from, &sum);
+  size_t n = gather(tp_leak_tab.report_from, &sum, true);
   if (n) {
     tp_out_str(&o, "tierpool: ");
     text_report(&o, n, &sum, tp_config.leaks_top);
@@ -366,11 +368,11 @@ static void json_stack(tp_emitter_t *e, const tp_leak_row_t *r) {
 }
 
 void tp_leak_render(tp_emitter_t *e, const void *ctx) {
-  (void)ctx;
+  const enum tp_dump_reason *reason = ctx;
   if (!tp_leak_mode || !tp_leak_report_acquire()) return;
   tp_leak_sum_t sum;
   uint32_t from = tp_leak_tab.report_from;
-  size_t n = gather(from, &sum);
+  size_t n = gather(from, &sum, !reason || *reason == TP_DUMP_EXIT || *reason == TP_DUMP_API);
   uint64_t top = tp_config.leaks_top;
   size_t shown = top && top < n ? (size_t)top : n;
   tp_out_t *o = tp_emit_text_out(e);
