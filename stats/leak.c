@@ -213,9 +213,9 @@ void tp_leak_settle(void) {
       head = (uintptr_t)(((_Atomic uint64_t *)head)[1] & ((UINT64_C(1) << 48) - 1));
     }
     uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
-    const uint64_t *side = tp_lk.side[t];
+    _Atomic uint64_t *side = (_Atomic uint64_t *)tp_lk.side[t];
     for (uint64_t i = 0; i < nblocks; i++) {
-      if (!side[i]) continue;
+      if (!atomic_load_explicit(&side[i], memory_order_relaxed)) continue;
       const _Atomic uint64_t *blk = (const _Atomic uint64_t *)(start + i * size);
       if (atomic_load_explicit(&blk[1], memory_order_relaxed) == tp_free_key)
         settle_block(t, (uintptr_t)blk);

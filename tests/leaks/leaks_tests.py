@@ -408,6 +408,21 @@ def case_signal_dump(tmp):
     check({"leak_shallow", "leak_deep"} <= fns, "signal dump names %r" % fns)
 
 
+def case_prometheus(tmp):
+    """The leak gauges in a Prometheus dump, which must stay strictly valid."""
+    sys.path.insert(0, A.checks)
+    from checks import parse_prometheus  # noqa: E402
+    e = dict(env(leaks="all", stats=tmp + "/tp.prom", format="prometheus"), LD_PRELOAD=A.lib)
+    r = run([prog("leaky"), "sample", "9"], e)
+    check(r.returncode == 0, "leaky failed: %s" % r.stderr)
+    with open(tmp + "/tp.prom") as f:
+        fams = parse_prometheus(f.read())
+    for name in ("tierpool_leak_stacks", "tierpool_leak_blocks", "tierpool_leak_bytes"):
+        check(fams[name]["type"] == "gauge", "%s is not a gauge" % name)
+    check(fams["tierpool_leak_blocks"]["samples"][0][2] >= 9, "%r" % fams["tierpool_leak_blocks"])
+    check(fams["tierpool_leak_bytes"]["samples"][0][2] >= 900, "%r" % fams["tierpool_leak_bytes"])
+
+
 def main():
     global A
     p = argparse.ArgumentParser()
