@@ -65,7 +65,6 @@ typedef struct tp_cache_s {
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
   int kind;                     /* enum tp_cache_kind */
   int exit_rounds;              /* key-destructor rounds seen at thread exit */
-  int in_hook;                  /* inside a tp_hooks_t call: nested gets/puts are not hooked */
   uint64_t ring_capacity;       /* entries in ring (0 with the ring off) */
   uint64_t ring[];              /* the recent-lengths ring, at least one entry */
 } tp_cache_t;

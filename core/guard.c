@@ -10,6 +10,11 @@
 #include "guard.h"
 
 bool tp_slow_mode;
+/* Set while this thread runs a hook: its own gets and puts are served but
+ * not hooked, and never fail. A TLS byte, not a cache field, so that
+ * threads without a live cache (first call is free, or after the exit
+ * flush) are hooked too. */
+__thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
 static tp_hooks_t tp_hooks;
 static bool tp_hooked;
 static _Atomic uint64_t tp_in_use;   /* bytes charged against TIERPOOL_LIMIT */
@@ -73,8 +78,7 @@ static bool fail_injected(void) {
 
 bool tp_guard_admit(size_t charge) {
   if (!tp_slow_mode) return true;
-  tp_cache_t *c = tp_tls;
-  if (c->in_hook) return true; /* the hooks' own allocations never fail */
+  if (tp_in_hook) return true; /* the hooks' own allocations never fail */
   if (fail_injected()) return false;
   if (tp_config.limit &&
       atomic_load_explicit(&tp_in_use, memory_order_relaxed) + charge > tp_config.limit)
@@ -106,11 +110,10 @@ void tp_guard_got(void *p, size_t n) {
   bool pooled = tp_is_pooled(p);
   if (pooled) state_bit(p, true);
   if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  tp_cache_t *c = tp_tls;
-  if (tp_hooked && c->kind == TP_CACHE_LIVE && !c->in_hook) {
-    c->in_hook = 1;
+  if (tp_hooked && !tp_in_hook) {
+    tp_in_hook = 1;
     tp_hooks.get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled);
-    c->in_hook = 0;
+    tp_in_hook = 0;
   }
 }
 
@@ -119,10 +122,9 @@ void tp_guard_put(void *p) {
   bool pooled = tp_is_pooled(p);
   if (pooled) state_bit(p, false);
   if (tp_config.limit) atomic_fetch_sub_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  tp_cache_t *c = tp_tls;
-  if (tp_hooked && c->kind == TP_CACHE_LIVE && !c->in_hook) {
-    c->in_hook = 1;
+  if (tp_hooked && !tp_in_hook) {
+    tp_in_hook = 1;
     tp_hooks.put(p, pooled);
-    c->in_hook = 0;
+    tp_in_hook = 0;
   }
 }

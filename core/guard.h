@@ -17,7 +17,7 @@
 #pragma GCC visibility push(hidden)
 
 /* Callbacks of a layer above (stats/ leak tracking). Called with the
- * calling thread's cache marked in_hook: allocations they make themselves
+ * calling thread's tp_in_hook set: allocations they make themselves
  * are served but not hooked. */
 typedef struct tp_hooks_s {
   /* After a get: p, the length asked for, the block's usable size, and
@@ -28,6 +28,7 @@ typedef struct tp_hooks_s {
 } tp_hooks_t;
 
 extern bool tp_slow_mode; /* read-only after init (and tp_set_hooks) */
+extern __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
 
 /* At init, after the layout: turns slow mode on if the options ask. */
 void tp_guard_init(void);

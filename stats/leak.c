@@ -284,7 +284,7 @@ static bool fwd_remove(uintptr_t p, uint32_t *id, uint64_t *n) {
 
 /* ------------------------------------------------------------ hooks */
 
-/* Runs with the thread's cache marked in_hook: what libunwind allocates
+/* Runs with the thread's tp_in_hook set: what libunwind allocates
  * here is served but not hooked. */
 static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
   (void)usable;
