@@ -109,11 +109,7 @@ void *tp_realloc(void *p, size_t n) {
     if (n > tp_layout.max_size && !tp_slow_mode) {
       /* Stays in mimalloc: let it grow in place when it can. (In slow
        * mode it moves, so the guards see a get and a put.) */
-      if (n > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
-      int saved = errno;
-      void *q = mi_realloc_aligned(p, n, TP_MIN_SIZE);
-      errno = q ? saved : ENOMEM;
-      return q;
+      return tp_fwd_realloc(p, n);
     }
     have = tp_fwd_usable(p);
   }
@@ -140,8 +136,11 @@ void *tp_aligned(size_t align, size_t n) {
   if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
   /* A block of tier t is aligned to its size: ask for a tier at least as
    * big as the alignment. */
-  if (align <= tp_layout.max_size && n <= tp_layout.max_size)
-    return tp_malloc(n > align ? n : align);
+  if (align <= tp_layout.max_size && n <= tp_layout.max_size) {
+    size_t m = n > align ? n : align;
+    void *p = m - 1 < tp_layout.fast_max ? tp_bin_pop(tp_tls, tp_tier_of(m), m) : NULL;
+    return p ? p : tp_get(m, align);
+  }
   if (!tp_guard_admit(n)) {
     errno = ENOMEM;
     return NULL;

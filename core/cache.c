@@ -289,7 +289,7 @@ static void *bin_refill(tp_cache_t *c, unsigned t) {
 }
 
 /* One get of n bytes (n >= 1), pooled or forwarded, unguarded. */
-static void *get_block(size_t n) {
+static void *get_block(size_t n, size_t align) {
   if (n > tp_layout.max_size)
     return tp_forward(n, TP_MIN_SIZE,
                       tp_layout.span ? TIERPOOL_REASON_TOO_LARGE : TIERPOOL_REASON_NO_POOL, false);
@@ -298,7 +298,8 @@ static void *get_block(size_t n) {
   void **blk;
   if (c && (blk = tp_bin_pop(c, t, n))) return blk; /* slow mode, or set up just now */
   blk = c ? bin_refill(c, (unsigned)t) : orphan_get((unsigned)t, n);
-  if (!blk) return tp_forward(n, TP_MIN_SIZE, TIERPOOL_REASON_POOL_FULL, false);
+  /* Region full: mimalloc, with the alignment the tier would have given. */
+  if (!blk) return tp_forward(n, align, TIERPOOL_REASON_POOL_FULL, false);
   if (c) {
     blk[1] = NULL;
     tp_count_get(c, t, n);
@@ -306,18 +307,20 @@ static void *get_block(size_t n) {
   return blk;
 }
 
-void *tp_malloc_slow(size_t n) {
+void *tp_get(size_t n, size_t align) {
   if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
   if (n == 0) n = 1; /* malloc(0): a unique 16-byte block */
-  if (!tp_slow_mode) return get_block(n);
+  if (!tp_slow_mode) return get_block(n, align);
   if (!tp_guard_admit(n > tp_layout.max_size ? n : tp_tier_size((unsigned)tp_tier_of(n)))) {
     errno = ENOMEM;
     return NULL;
   }
-  void *p = get_block(n);
+  void *p = get_block(n, align);
   tp_guard_got(p, n);
   return p;
 }
+
+void *tp_malloc_slow(size_t n) { return tp_get(n, TP_MIN_SIZE); }
 
 /* A pointer whose word 1 holds the free key: a double free if it is in
  * this thread's list (other threads' lists cannot be walked safely). */

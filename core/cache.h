@@ -87,6 +87,10 @@ extern uint64_t tp_free_key; /* random per process, read-only after init */
 #define TP_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 void *tp_malloc_slow(size_t n) TP_COLD;
+/* The slow path of a get of n bytes whose block must be aligned to align
+ * (a power of two, at most the largest tier when n fits a tier): guards,
+ * refill, and forwarding with that alignment when the region is full. */
+void *tp_get(size_t n, size_t align);
 void tp_free_slow(void *p) TP_COLD;
 
 /* Counts the bytes of a pooled get of n bytes from tier t and records n

@@ -194,6 +194,30 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v
 #define TP_HINT_HARDEN "default or full"
 #define TP_HINT_FAIL "nth=N, every=N[,after=S] or random=P[,seed=S] (P from 0 to 1)"
 
+/* The value as a warning may echo it: at most 64 bytes, with control
+ * characters and non-ASCII bytes as \xNN, so a newline or a terminal
+ * escape in the environment cannot forge or split the line. */
+void tp_printable(const char *v, char *out, size_t cap) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0, i = 0;
+  for (; v[i] && i < 64 && o + 5 < cap; i++) {
+    unsigned char ch = (unsigned char)v[i];
+    if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+      out[o++] = (char)ch;
+    } else {
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = hex[ch >> 4];
+      out[o++] = hex[ch & 15];
+    }
+  }
+  if (v[i] && o + 4 < cap) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+}
+
 /* Which kinds have a numeric range worth naming in a warning. */
 #define TP_RANGED_SIZE 1
 #define TP_RANGED_BYTES 1
@@ -215,8 +239,10 @@ bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *valu
       if (TP_RANGED_##kind)                                                    \
         snprintf(range, sizeof range, " from %llu to %llu",                    \
                  (unsigned long long)(lo), (unsigned long long)(hi));          \
-      tp_warn("ignoring %s='%.64s%s': expected %s%s; keeping the default",     \
-              vname, value, strlen(value) > 64 ? "..." : "", TP_HINT_##kind, range); \
+      char shown[64 * 4 + 4];                                                  \
+      tp_printable(value, shown, sizeof shown);                                   \
+      tp_warn("ignoring %s='%s': expected %s%s; keeping the default",          \
+              vname, shown, TP_HINT_##kind, range);                            \
     }                                                                          \
     return ok;                                                                 \
   }

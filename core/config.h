@@ -102,6 +102,11 @@ void tp_config_load(void);
  * the tests and the parser fuzzer. */
 bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *value);
 
+/* Copies at most 64 bytes of an environment value into out (cap >= 260
+ * bytes is enough) with control and non-ASCII bytes as \xNN and "..." when
+ * cut, so a warning that echoes it stays one honest line. */
+void tp_printable(const char *v, char *out, size_t cap);
+
 /* Writes a line to stderr, prefixed "tierpool: ", without allocating. */
 void tp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 

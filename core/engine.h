@@ -37,6 +37,9 @@ void *tp_forward(size_t n, size_t align, int reason, bool zero);
 void tp_fwd_init(void);
 void tp_fwd_free(void *p);
 size_t tp_fwd_usable(const void *p);
+/* Grows or shrinks a mimalloc block in place when it can; NULL/ENOMEM
+ * (p intact) past RAM + swap, like tp_fwd_alloc. */
+void *tp_fwd_realloc(void *p, size_t n);
 
 /* Bad pointers (hardening.c): report on stderr and abort like glibc. */
 void tp_report_bad_free(const char *what, const void *p, unsigned tier) __attribute__((noreturn, cold));

@@ -69,3 +69,14 @@ void tp_fwd_free(void *p) {
 }
 
 size_t tp_fwd_usable(const void *p) { return mi_usable_size(p); }
+
+void *tp_fwd_realloc(void *p, size_t n) {
+  if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  int saved = errno;
+  void *q = mi_realloc_aligned(p, n, 16);
+  errno = q ? saved : ENOMEM;
+  return q;
+}

@@ -365,7 +365,9 @@ void tp_leak_start(void) {
   } else if (!strcasecmp(v, "sample")) {
     mode = TP_LEAKS_SAMPLE;
   } else {
-    tp_warn("ignoring TIERPOOL_LEAKS='%.64s': expected all, sample or off; leak tracking off", v);
+    char shown[260];
+    tp_printable(v, shown, sizeof shown);
+    tp_warn("ignoring TIERPOOL_LEAKS='%s': expected all, sample or off; leak tracking off", shown);
     return;
   }
   if (!tables_init()) {
