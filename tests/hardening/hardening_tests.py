@@ -191,10 +191,9 @@ def real_programs(e, what, vmem=None):
 def case_ulimit_shrink():
     # 1 GiB of address space: 17 regions of 4 GiB do not fit; the regions
     # are halved until they do, with one warning, and programs run.
-    # Alignments up to 16 only: the 32 MiB regions fill, and an aligned
-    # request that falls back then is misaligned (hardening.pool_full_aligned).
-    want = run([prog("workload"), "4", "20000", "16"], env(preload=False))
-    r = run([prog("workload"), "4", "20000", "16"], env(), vmem=GiB)
+    # The 32 MiB regions fill: aligned requests fall back with their alignment.
+    want = run([prog("workload"), "4", "20000"], env(preload=False))
+    r = run([prog("workload"), "4", "20000"], env(), vmem=GiB)
     check_ok(r, "workload under ulimit -v 1 GiB")
     check(r.stdout == want.stdout, "workload output differs under ulimit -v")
     lines = tierpool_lines(r.stderr)
