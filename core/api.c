@@ -18,7 +18,6 @@ _Atomic int tp_state = TP_UNINIT;
 uint64_t tp_free_key;
 static _Atomic long tp_init_tid;
 
-void tp_cache_key_create(void);
 
 /* ------------------------------------------------------------ init */
 

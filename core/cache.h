@@ -158,6 +158,12 @@ TP_HOT void tp_free(void *p) {
 }
 
 /* Thread and process life (cache.c). */
+void tp_cache_key_create(void);
+/* Process-wide counters of cache.c, summed by counters.c. */
+extern _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
+extern _Atomic uint64_t tp_orphan_disc_count[TIERPOOL_REASON_COUNT];
+extern _Atomic uint64_t tp_orphan_disc_bytes[TIERPOOL_REASON_COUNT];
+extern _Atomic uint64_t tp_orphan_fwd_frees;
 void tp_thread_exit(void *arg);
 void tp_cache_fork_child(void);
 tp_cache_t *tp_cache_registry(void);

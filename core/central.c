@@ -78,3 +78,19 @@ void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
   *got = (uint32_t)n;
   return (void *)start;
 }
+
+void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head)) {
+  tp_central_t *ct = &tp_central[t];
+  uintptr_t start = tp_region_start(t), size = tp_tier_size(t);
+  uint64_t carved = atomic_load_explicit(&ct->carve, memory_order_acquire);
+  uintptr_t head = (uintptr_t)decode(atomic_load_explicit(&ct->top, memory_order_acquire));
+  /* Other threads may pop and reuse heads meanwhile: every address is
+   * checked against the carved part of the region before it is read, and
+   * the walk is bounded. */
+  for (uint64_t steps = 0; head && steps < (UINT64_C(1) << 24); steps++) {
+    if (head - start >= carved || ((head - start) & (size - 1))) break;
+    fn(t, head);
+    head = (uintptr_t)(atomic_load_explicit(link_of((void *)head), memory_order_relaxed) &
+                       ((UINT64_C(1) << TP_LEN_SHIFT) - 1));
+  }
+}

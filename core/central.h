@@ -43,6 +43,9 @@ extern tp_central_t tp_central[TP_MAX_TIERS];
 void tp_central_push(unsigned t, void *head, uint32_t len);
 /* Pops one batch; returns its head and stores its length, or NULL. */
 void *tp_central_pop(unsigned t, uint32_t *len);
+/* Calls fn on every batch head of tier t's stack as it is now, without
+ * taking the batches (racy by nature: for reports, not for allocation). */
+void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head));
 /* Carves up to want fresh blocks, contiguous, committed. Returns the first
  * block and stores how many (0 and NULL when the region is full). */
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got);

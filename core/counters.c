@@ -7,11 +7,8 @@
 #include "engine.h"
 #include "snapshot.h"
 
-extern _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
-extern _Atomic uint64_t tp_orphan_disc_count[TIERPOOL_REASON_COUNT];
-extern _Atomic uint64_t tp_orphan_disc_bytes[TIERPOOL_REASON_COUNT];
-extern _Atomic uint64_t tp_orphan_fwd_frees;
 
+/* _Atomic fields (TP_LOAD is for the plain owner-written ones). */
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 void tp_stats_collect(tierpool_stats_t *out) {

@@ -188,8 +188,7 @@ static uint64_t take(uint64_t *slot) {
  *     key in its word 1 (cache.h); a live block never does (the get clears
  *     it);
  *   - a batch head holds the link instead: those are found by walking each
- *     tier's stack of batches (format in central.h: top = generation << 40
- *     | (16-byte index + 1); a head's word 1 = next head | length << 48).
+ *     tier's stack of batches (tp_central_for_each_head).
  * Reads of other threads' blocks may race with them; every address is
  * checked against the carved part of the region before it is read. */
 static void settle_block(unsigned t, uintptr_t blk) {
@@ -204,14 +203,7 @@ void tp_leak_settle(void) {
     if (!tp_lk.side[t]) continue;
     uintptr_t start = tp_region_start(t), size = tp_tier_size(t);
     uint64_t carved = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
-    uint64_t top = atomic_load_explicit(&tp_central[t].top, memory_order_acquire);
-    uint64_t idx = top & ((UINT64_C(1) << 40) - 1);
-    uintptr_t head = idx ? tp_layout.base + ((idx - 1) << TP_MIN_SHIFT) : 0;
-    for (uint64_t steps = 0; head && steps < (UINT64_C(1) << 24); steps++) {
-      if (head - start >= carved || (head - start) & (size - 1)) break;
-      settle_block(t, head);
-      head = (uintptr_t)(((_Atomic uint64_t *)head)[1] & ((UINT64_C(1) << 48) - 1));
-    }
+    tp_central_for_each_head(t, settle_block);
     uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
     _Atomic uint64_t *side = (_Atomic uint64_t *)tp_lk.side[t];
     for (uint64_t i = 0; i < nblocks; i++) {
