@@ -67,6 +67,7 @@ static tp_cache_t *cache_acquire(void) {
       return c;
   }
   uint64_t ring = tp_config.ring;
+  TP_CHECK(ring == 0 || tp_is_pow2(ring), "the ring size must be a power of two (ring_mask)");
   size_t bytes = (sizeof(tp_cache_t) + (ring ? ring : 1) * sizeof(uint64_t) + TP_PAGE_SIZE - 1) &
                  ~(TP_PAGE_SIZE - 1);
   tp_cache_t *c = tp_os_map(bytes, false);

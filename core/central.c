@@ -70,8 +70,11 @@ void *tp_central_pop(unsigned t, uint32_t *len) {
   } while (!atomic_compare_exchange_weak_explicit(
       &ct->top, &top, encode(link_next(link), (top >> TP_INDEX_BITS) + 1),
       memory_order_acquire, memory_order_acquire));
+  /* Only now is link known to be the head's own: a batch head that the
+   * program wrote after freeing it would send the next pop anywhere. */
+  TP_DCHECK(link_len(link) >= 1 && (link_next(link) == NULL ||
+                                    in_carved(t, (uintptr_t)link_next(link), UINT64_MAX)));
   *len = link_len(link);
-  TP_DCHECK(*len >= 1);
   atomic_fetch_sub_explicit(&ct->blocks, *len, memory_order_relaxed);
   return head;
 }
