@@ -6,6 +6,7 @@ import math
 import sys
 
 from . import __version__
+from . import bench
 from .check import cmd_check
 from .commands import cmd_diff, cmd_run, cmd_show
 from .live import cmd_top
@@ -108,6 +109,7 @@ def build_parser():
     c.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_check)
 
+    bench.add_parser(sub, int_range, seconds)
     return p
 
 

@@ -7,16 +7,18 @@ pkg-config, find_package), configuring without Criterion, and `bench`.
                --build BUILD_DIR --source SOURCE_DIR --version X.Y.Z
 """
 
+import argparse
 import contextlib
 import io
 import json
 import os
 import re
+import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tptest  # noqa: E402
-from tptest import check  # noqa: E402
+from tptest import Skip, check  # noqa: E402
 
 A = None  # the driver's arguments (set by tptest.main)
 
@@ -62,6 +64,9 @@ def case_errors(tmp):
         (["check", "--lib", A.lib, "--report-json", f("no/such/dir.json"), "--", "true"], 1),
         (["top", "999999999"], 1),
         (["run", "--lib", f("missing.so"), "--", "true"], 1),
+        (["bench", "-n", "1", "--", "false"], 1),
+        (["bench", "-n", "1", "--", f("no-such-program")], 1),
+        (["bench", "-n", "1", "--chart", f("no/dir/c.svg"), "--alloc", "glibc", "--", "true"], 1),
     ]
     for argv, status in one_line:
         r = tp(*argv)
@@ -75,6 +80,8 @@ def case_errors(tmp):
         ["top"], ["top", "abc"], ["top", "1", "--delay", "nan"], ["top", "1", "--count", "-1"],
         ["run"], ["run", "--"], ["run", "--format", "xml", "--", "true"], ["check"],
         ["check", "--exitcode", "300", "--", "true"], ["check", "--update-baseline", "--", "true"],
+        ["bench"], ["bench", "-n", "0", "--", "true"], ["bench", "--alloc", "nosuch", "--", "true"],
+        ["bench", "--timeout", "0", "--", "true"],
     ]
     for argv in usage:
         r = tp(*argv)
@@ -95,8 +102,7 @@ def case_errors(tmp):
 def malformed_dumps(tmp, dump):
     """Each field of a real dump removed, or given a value of another type:
     show and diff refuse the file in one line or render it."""
-    sys.path.insert(0, os.path.dirname(os.path.realpath(A.tierpool)))
-    from tierpool_cli import cli
+    cli = load_cli().cli
     with open(dump, encoding="utf-8") as fp:
         d = json.loads(fp.read().strip().split("\n")[-1])
     variants = []
@@ -263,6 +269,9 @@ def case_install(tmp):
         check(os.path.isfile(os.path.join(prefix, rel)), "not installed: %s" % rel)
     check(not any("__pycache__" in d for d, _, _ in os.walk(prefix)),
           "the installed tierpool wrote bytecode into the install tree")
+    r = tptest.run([exe, "bench", "-n", "1", "--alloc", "tierpool", "--", "ls"], e=e, cwd=outside)
+    check(r.returncode == 0 and re.search(r"^tierpool +\d", r.stdout, re.M),
+          "the installed tierpool bench: %s%s" % (r.stdout, r.stderr))
     pkg_config(prefix)
     find_package(tmp, prefix)
 
@@ -312,6 +321,109 @@ def case_no_criterion(tmp):
     check("add_test" not in open(os.path.join(build, "CTestTestfile.cmake")).read()
           if os.path.exists(os.path.join(build, "CTestTestfile.cmake")) else True,
           "TIERPOOL_TESTS=OFF still defines tests")
+
+
+# ----------------------------------------------------------------- bench
+
+SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000) "
+       "SELECT count(*), sum(length(printf('%0100d', x))) FROM c;")
+
+
+def case_bench(tmp):
+    """tierpool bench -n 3 -- sqlite3: a row per allocator installed, a
+    note per allocator skipped, the chart, the SVG and the JSON."""
+    if not shutil.which("sqlite3"):
+        raise Skip("sqlite3 is not installed (scripts/setup installs it)")
+    svg, js = os.path.join(tmp, "c.svg"), os.path.join(tmp, "r.json")
+    r = tp("bench", "-n", "3", "--lib", A.lib, "--chart", svg, "--json", js, "--",
+           "sqlite3", ":memory:", SQL, timeout=600)
+    check(r.returncode == 0, "tierpool bench failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    out = r.stdout
+    bench = load_cli().bench
+    installed = ["glibc", "tierpool"] + [n for n, so, _ in bench.PEERS if bench.find_peer(so)]
+    head = next((l for l in out.split("\n") if l.startswith("allocator ")), "")
+    cols = head.split()
+    check(cols[:1] == ["allocator"] and head.count("x glibc") == 3 and head.count("spread") == 3
+          and "wall" in cols and "user+sys" in cols and "peak RSS" in head,
+          "the table's header: %r" % head)
+    for name in installed:
+        row = re.search(r"^%s +(\d+\.\d+) s +\d+%% +(\d+\.\d\d) +(\d+\.\d+) s +\d+%% +"
+                        r"(\d+\.\d\d) +(\d+\.\d) MiB +\d+%% +(\d+\.\d\d)$" % name, out, re.M)
+        check(row, "no well-formed row for %s:\n%s" % (name, out))
+        if name == "glibc":
+            check(row.group(2) == row.group(4) == row.group(6) == "1.00",
+                  "glibc's ratios to itself are not 1.00: %s" % row.group(0))
+        check(float(row.group(5)) > 0.5, "%s: a peak RSS below 0.5 MiB" % name)
+    for name, so, pkg in bench.PEERS:
+        if name not in installed:
+            check(re.search(r"^%s skipped: %s not found" % (name, re.escape(so)), out, re.M),
+                  "no note that %s was skipped" % name)
+    for title in ("wall", "user+sys", "peak RSS"):
+        block = out.split("%s, x glibc" % title, 1)
+        check(len(block) == 2, "no %s chart" % title)
+        bars = [l for l in block[1].split("\n")[1:len(installed) + 1]]
+        check(all(re.match(r"^  \S+ +\S+.* \d+\.\d\d$", l) for l in bars),
+              "the %s chart: %s" % (title, bars))
+    import xml.etree.ElementTree as ET
+    rects = [e for e in ET.parse(svg).iter() if e.tag.endswith("rect")]
+    check(len(rects) == 1 + 3 * len(installed), "the SVG has %d bars for %d allocators"
+          % (len(rects) - 1, len(installed)))
+    with open(js, encoding="utf-8") as f:
+        data = json.load(f)
+    check([a["name"] for a in data["allocators"]] == installed and
+          all(len(a["runs"]) == 3 and all(x["wall_s"] > 0 for x in a["runs"])
+              for a in data["allocators"]), "the JSON: %s" % data)
+    check(data["allocators"][1]["library"] == os.path.realpath(A.lib),
+          "tierpool bench did not preload --lib")
+
+
+def load_cli():
+    sys.path.insert(0, os.path.dirname(os.path.realpath(A.tierpool)))
+    import tierpool_cli.bench
+    import tierpool_cli.cli
+    return tierpool_cli
+
+
+def case_bench_skip(tmp):
+    """An allocator not installed is skipped with a note; --alloc picks."""
+    bench = load_cli().bench
+    bench.lib_dirs = lambda: [tmp]  # where no peer is installed
+    args = argparse.Namespace(alloc=None, lib=A.lib)
+    allocs, notes = bench.allocators(args)
+    check([n for n, _ in allocs] == ["glibc", "tierpool"], "allocators: %s" % allocs)
+    check(len(notes) == len(bench.PEERS) and all("skipped" in n and "installs nothing" in n
+                                                  for n in notes), "notes: %s" % notes)
+    os.symlink("/lib/x86_64-linux-gnu/libc.so.6", os.path.join(tmp, bench.PEERS[1][1]))
+    args.alloc = "tierpool,%s" % bench.PEERS[1][0]
+    allocs, notes = bench.allocators(args)
+    check([n for n, _ in allocs] == ["glibc", "tierpool", bench.PEERS[1][0]] and not notes,
+          "--alloc %s: %s %s" % (args.alloc, allocs, notes))
+
+
+def case_bench_quick_verdicts(tmp):
+    """scripts/bench --quick runs are too short for a verdict: its report
+    and its log carry none."""
+    sys.path.insert(0, os.path.join(A.source, "bench"))
+    from tpbench import report
+    from tpbench.measure import Result
+    for quick, runs, wall, want in ((True, 1, 0.01, False), (False, 1, 0.01, False),
+                                    (True, 3, 0.5, False), (False, 3, 0.5, True)):
+        results = {a: [Result(wall, wall, 2000, None)] * runs for a in ("glibc", "tierpool")}
+        case = {"name": "pool_loop", "kind": "workload", "about": "", "threads": 1, "size": 1,
+                "in_geomean": True, "results": results, "command": "x"}
+        report.summarize(case)
+        data = {"machine": {k: "?" for k in ("cpu", "nproc", "kernel", "glibc", "tierpool",
+                                             "date")},
+                "config": {"argv": " --quick" if quick else "", "runs": runs, "quick": quick},
+                "allocators": [{"name": a, "lib": None, "version": "?"} for a in results],
+                "cases": [case], "skipped": []}
+        data["targets"] = report.targets(data)
+        text = report.markdown(data)
+        verdicts = [t["verdict"] for t in data["targets"] if not t["verdict"].startswith("n/a")]
+        found = re.findall(r"\b(met|MISSED)\b", text)
+        check(bool(verdicts) == want and bool(found) == want,
+              "quick=%s, %d run(s) of %g s: verdicts %s %s (want %s)"
+              % (quick, runs, wall, verdicts, found, "some" if want else "none"))
 
 
 def add_args(p):
