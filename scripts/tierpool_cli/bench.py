@@ -22,7 +22,7 @@ import sysconfig
 import tempfile
 import threading
 
-from .benchchart import svg_chart, text_chart
+from .benchchart import png_chart, svg_chart, text_chart
 from .runenv import UsageError, command_of, need_library
 
 # Peers as Debian ships them: (name, soname, package).
@@ -196,6 +196,8 @@ def table(allocs, results):
 def cmd_bench(args):
     cmd = command_of(args)
     allocs, notes = allocators(args)
+    if args.chart and not args.chart.endswith(".svg"):
+        png_support(args.chart)
     for path in (args.chart, args.json):  # a bad path fails now, not after the runs
         if path:
             open(path, "a").close()
@@ -246,19 +248,22 @@ def cmd_bench(args):
     return 1 if any(s is None for s in sums.values()) else 0
 
 
+def png_support(path):
+    """matplotlib, for a chart that is not SVG, or a one-line error."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("tierpool bench: --chart %s: a PNG needs matplotlib "
+                         "(python3-matplotlib); an .svg name needs nothing" % path)
+    matplotlib.use("Agg")
+
+
 def write_chart(path, sums, title, runs):
     if path.endswith(".svg"):
         with open(path, "w", encoding="utf-8") as f:
             f.write(svg_chart(sums, METRICS, title, runs))
-        return
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        from .benchchart import png_chart
-    except ImportError:
-        raise SystemExit("tierpool bench: --chart %s: a PNG needs matplotlib "
-                         "(python3-matplotlib); an .svg name needs nothing" % path)
-    png_chart(path, sums, METRICS, title, runs)
+    else:
+        png_chart(path, sums, METRICS, title, runs)
 
 
 def add_parser(sub, int_range, seconds):

@@ -71,8 +71,12 @@ def svg_chart(sums, metrics, title, runs):
             'font-family="sans-serif" font-size="12">\n'
             '<rect width="100%%" height="100%%" fill="white"/>\n'
             '<text x="10" y="22" font-size="14">tierpool bench: %s (%d run%s, medians)</text>\n'
-            '%s\n</svg>\n' % (left + bar_w + 60, h, escape(title[:90]), runs,
+            '%s\n</svg>\n' % (left + bar_w + 60, h, escape(short(title, 60)), runs,
                               "" if runs == 1 else "s", "\n".join(body)))
+
+
+def short(text, n):
+    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 def png_chart(path, sums, metrics, title, runs):
@@ -85,7 +89,7 @@ def png_chart(path, sums, metrics, title, runs):
         ax.axvline(1.0, color="#444", linestyle="--", linewidth=0.8)
         ax.invert_yaxis()
         ax.set_title("%s, x glibc (shorter is better)" % mtitle, fontsize=9)
-    fig.suptitle("tierpool bench: %s (%d runs, medians)" % (title[:80], runs), fontsize=10)
+    fig.suptitle("tierpool bench: %s (%d runs, medians)" % (short(title, 60), runs), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -67,6 +67,8 @@ def case_errors(tmp):
         (["bench", "-n", "1", "--", "false"], 1),
         (["bench", "-n", "1", "--", f("no-such-program")], 1),
         (["bench", "-n", "1", "--chart", f("no/dir/c.svg"), "--alloc", "glibc", "--", "true"], 1),
+        (["bench", "-n", "1", "--chart", f("c.png"), "--alloc", "glibc", "--", "true"],
+         0 if have_matplotlib() else 1),
     ]
     for argv, status in one_line:
         r = tp(*argv)
@@ -76,7 +78,8 @@ def case_errors(tmp):
               "tierpool %s: status %d (want %d), stderr not one line:\n%s"
               % (" ".join(argv), r.returncode, status, r.stderr))
     usage = [  # a bad command line: the subcommand's usage and one error line
-        ["show"], ["show", "--bogus", dump], ["run", "--bogus", "--", "true"], ["show", "--index", "x", dump], ["diff", dump],
+        ["show"], ["show", "--bogus", dump], ["run", "--bogus", "--", "true"],
+        ["show", "--index", "x", dump], ["diff", dump],
         ["top"], ["top", "abc"], ["top", "1", "--delay", "nan"], ["top", "1", "--count", "-1"],
         ["run"], ["run", "--"], ["run", "--format", "xml", "--", "true"], ["check"],
         ["check", "--exitcode", "300", "--", "true"], ["check", "--update-baseline", "--", "true"],
@@ -97,6 +100,10 @@ def case_errors(tmp):
         check(r.returncode == 2 and r.stderr.startswith("usage: tierpool "),
               "tierpool %s: %d %s" % (argv, r.returncode, r.stderr))
     malformed_dumps(tmp, dump)
+
+
+def have_matplotlib():
+    return tptest.run([tptest.PY, "-c", "import matplotlib"]).returncode == 0
 
 
 def malformed_dumps(tmp, dump):
@@ -337,7 +344,8 @@ def case_bench(tmp):
     svg, js = os.path.join(tmp, "c.svg"), os.path.join(tmp, "r.json")
     r = tp("bench", "-n", "3", "--lib", A.lib, "--chart", svg, "--json", js, "--",
            "sqlite3", ":memory:", SQL, timeout=600)
-    check(r.returncode == 0, "tierpool bench failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    check(r.returncode == 0,
+          "tierpool bench failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
     out = r.stdout
     bench = load_cli().bench
     installed = ["glibc", "tierpool"] + [n for n, so, _ in bench.PEERS if bench.find_peer(so)]
@@ -375,6 +383,13 @@ def case_bench(tmp):
               for a in data["allocators"]), "the JSON: %s" % data)
     check(data["allocators"][1]["library"] == os.path.realpath(A.lib),
           "tierpool bench did not preload --lib")
+    if have_matplotlib():  # python3-matplotlib comes with scripts/setup --bench
+        png = os.path.join(tmp, "c.png")
+        r = tp("bench", "-n", "1", "--alloc", "tierpool", "--lib", A.lib, "--chart", png, "--",
+               "sqlite3", ":memory:", SQL)
+        with open(png, "rb") as f:
+            check(r.returncode == 0 and f.read(8) == b"\x89PNG\r\n\x1a\n",
+                  "--chart c.png wrote no PNG: %s" % r.stderr)
 
 
 def load_cli():
