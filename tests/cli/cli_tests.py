@@ -234,6 +234,12 @@ if(NOT EXISTS "${TIERPOOL_EXECUTABLE}")
   message(FATAL_ERROR "TIERPOOL_EXECUTABLE: ${TIERPOOL_EXECUTABLE}")
 endif()
 """
+# With the package's TierpoolCheck module: the consumer's test runs under
+# `tierpool check` from the install.
+CONSUMER_CHECK = """enable_testing()
+include(TierpoolCheck)
+tierpool_add_leak_test(NAME consumer.no_leaks COMMAND consumer)
+"""
 CONSUMER_C = """#include <stdio.h>
 #include <stdlib.h>
 #include <tierpool.h>
@@ -298,7 +304,9 @@ def find_package(tmp, prefix):
     """A tiny project with find_package(tierpool), built and run."""
     src, build = os.path.join(tmp, "consumer"), os.path.join(tmp, "consumer-build")
     os.mkdir(src)
-    for name, text in (("CMakeLists.txt", CONSUMER), ("main.c", CONSUMER_C)):
+    with_check = os.path.isfile(os.path.join(A.source, "cmake", "TierpoolCheck.cmake"))
+    lists = CONSUMER + (CONSUMER_CHECK if with_check else "")
+    for name, text in (("CMakeLists.txt", lists), ("main.c", CONSUMER_C)):
         with open(os.path.join(src, name), "w") as f:
             f.write(text)
     e = tptest.env(preload=False)
@@ -314,6 +322,11 @@ def find_package(tmp, prefix):
     r = tptest.run(["ldd", os.path.join(build, "consumer")], e=e)
     check(os.path.realpath(prefix) in r.stdout or prefix in r.stdout,
           "the consumer does not load the installed libtierpool:\n%s" % r.stdout)
+    if with_check:
+        r = tptest.run(["ctest", "-V"], e=e, cwd=build, timeout=120)
+        check(r.returncode == 0 and "tierpool check: passed" in r.stdout,
+              "the consumer's test under the installed TierpoolCheck:\n%s%s"
+              % (r.stdout, r.stderr))
 
 
 def case_no_criterion(tmp):
