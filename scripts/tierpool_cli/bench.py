@@ -178,7 +178,11 @@ def table(allocs, results):
             continue
         for key, _, _ in METRICS:
             med, spr = s[key]
-            ratio = "%.2f" % (med / base[key][0]) if base and base[key][0] else "-"
+            ratio = "-"
+            if base and base[key][0]:
+                r = med / base[key][0]
+                noise = max(spr, base[key][1])  # a difference smaller than this is noise
+                ratio = "%.2f%s" % (r, "~" if name != "glibc" and abs(r - 1) < noise else "")
             row += [fmt_value(key, med), "%.0f%%" % (spr * 100), ratio]
         rows.append(row)
     widths = [max(len(r[i]) for r in [head] + rows if len(r) > i and len(r) == len(head))
@@ -224,9 +228,10 @@ def cmd_bench(args):
             print("tierpool bench: run %d/%d: %s" % (i + 1, args.runs, ", ".join(line)),
                   file=err, flush=True)
     print("tierpool bench: %s" % " ".join(cmd))
-    print("%d run%s per allocator, allocators alternating; medians; spread: (max - min) / "
-          "median; x glibc: the median over glibc's (below 1.00: faster or smaller)"
+    print("%d run%s per allocator, allocators alternating; medians; spread: (max - min) / median"
           % (args.runs, "" if args.runs == 1 else "s"))
+    print("x glibc: the median over glibc's (below 1.00: faster or smaller; ~: closer to 1.00 "
+          "than the spread, noise)")
     print()
     for line in table(allocs, results):
         print(line)

@@ -368,8 +368,9 @@ def case_bench(tmp):
           and "wall" in cols and "user+sys" in cols and "peak RSS" in head,
           "the table's header: %r" % head)
     for name in installed:
-        row = re.search(r"^%s +(\d+\.\d+) s +\d+%% +(\d+\.\d\d) +(\d+\.\d+) s +\d+%% +"
-                        r"(\d+\.\d\d) +(\d+\.\d) MiB +\d+%% +(\d+\.\d\d)$" % name, out, re.M)
+        row = re.search(r"^%s +(\d+\.\d+) s +\d+%% +(\d+\.\d\d)~? +(\d+\.\d+) s +\d+%% +"
+                        r"(\d+\.\d\d)~? +(\d+\.\d) MiB +\d+%% +(\d+\.\d\d)~?$" % name, out,
+                        re.M)
         check(row, "no well-formed row for %s:\n%s" % (name, out))
         if name == "glibc":
             check(row.group(2) == row.group(4) == row.group(6) == "1.00",
