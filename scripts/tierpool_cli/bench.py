@@ -112,7 +112,10 @@ def measure(launcher, cmd, lib, timeout):
 
         def kill():
             killed.append(True)
-            os.killpg(proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
         timer = threading.Timer(timeout, kill) if timeout else None
         try:
@@ -131,13 +134,14 @@ def measure(launcher, cmd, lib, timeout):
     try:
         with open(res) as f:
             fields = dict(kv.split("=", 1) for kv in f.read().split())
-        os.unlink(res)
         wstatus = int(fields["status"])
         run = Run(float(fields["wall"]), float(fields["utime"]) + float(fields["stime"]),
                   int(fields["maxrss_kib"]), describe(wstatus), text)
     except (OSError, ValueError, KeyError):
         run = Run(failure="timed out after %g s" % timeout if killed else
                   "the launcher failed (%s)" % text.strip()[-200:], stderr=text)
+    finally:
+        os.unlink(res)
     if not run.failure and "cannot be preloaded" in text:
         run.failure = "the preload was ignored by ld.so"
     return run

@@ -406,6 +406,22 @@ def case_bench(tmp):
                   "--chart c.png wrote no PNG: %s" % r.stderr)
 
 
+def case_bench_failure(tmp):
+    """A run that fails or times out under one allocator is a FAILED row
+    and status 1; the other allocators are still measured."""
+    script = '[ -n "$LD_PRELOAD" ] && sleep 30; true'  # hangs under any preload
+    r = tp("bench", "-n", "2", "--quiet", "--timeout", "1", "--alloc", "tierpool", "--lib", A.lib,
+           "--", "sh", "-c", script, timeout=120)
+    no_traceback(r, "bench")
+    check(r.returncode == 1 and re.search(r"^tierpool +FAILED: timed out after 1 s$", r.stdout, re.M)
+          and re.search(r"^glibc +\d", r.stdout, re.M),
+          "a timed-out allocator: status %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    r = tp("bench", "-n", "1", "--quiet", "--alloc", "tierpool", "--lib", A.lib, "--", "sh", "-c",
+           '[ -n "$LD_PRELOAD" ] && exit 3; true')
+    check(r.returncode == 1 and re.search(r"^tierpool +FAILED: exit status 3$", r.stdout, re.M),
+          "a failing allocator: status %d\n%s" % (r.returncode, r.stdout))
+
+
 def load_cli():
     sys.path.insert(0, os.path.dirname(os.path.realpath(A.tierpool)))
     import tierpool_cli.bench
