@@ -413,8 +413,8 @@ def case_bench_failure(tmp):
     r = tp("bench", "-n", "2", "--quiet", "--timeout", "1", "--alloc", "tierpool", "--lib", A.lib,
            "--", "sh", "-c", script, timeout=120)
     no_traceback(r, "bench")
-    check(r.returncode == 1 and re.search(r"^tierpool +FAILED: timed out after 1 s$", r.stdout, re.M)
-          and re.search(r"^glibc +\d", r.stdout, re.M),
+    check(r.returncode == 1 and re.search(r"^glibc +\d", r.stdout, re.M) and
+          re.search(r"^tierpool +FAILED: timed out after 1 s$", r.stdout, re.M),
           "a timed-out allocator: status %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
     r = tp("bench", "-n", "1", "--quiet", "--alloc", "tierpool", "--lib", A.lib, "--", "sh", "-c",
            '[ -n "$LD_PRELOAD" ] && exit 3; true')
