@@ -23,7 +23,7 @@ import tempfile
 import threading
 
 from .benchchart import png_chart, svg_chart, text_chart
-from .runenv import UsageError, command_of, need_library
+from .runenv import UsageError, command_of, find_library, need_library
 
 # Peers as Debian ships them: (name, soname, package).
 PEERS = [("mimalloc", "libmimalloc.so.2", "libmimalloc2.0"),
@@ -78,8 +78,11 @@ class Run:
         self.failure, self.stderr = failure, stderr
 
 
-def find_launcher():
-    for d in LAUNCH_DIRS:
+def find_launcher(lib):
+    """The launcher: bench/launch of the build tree the library comes from
+    (a build directory other than build/), else LAUNCH_DIRS."""
+    dirs = [os.path.join(os.path.dirname(lib), "bench")] if lib else []
+    for d in dirs + LAUNCH_DIRS:
         p = os.path.join(d, "launch")
         if os.access(p, os.X_OK):
             return p
@@ -209,7 +212,7 @@ def cmd_bench(args):
     for path in (args.chart, args.json):  # a bad path fails now, not after the runs
         if path:
             open(path, "a").close()
-    launcher = find_launcher()
+    launcher = find_launcher(find_library(args.lib))
     if not launcher:
         raise SystemExit("tierpool bench: the launcher (bench/launch.c) is not built or "
                          "installed; build the tree (cmake --build build)")

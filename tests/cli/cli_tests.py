@@ -430,7 +430,8 @@ def load_cli():
 
 
 def case_bench_skip(tmp):
-    """An allocator not installed is skipped with a note; --alloc picks."""
+    """An allocator not installed is skipped with a note; --alloc picks;
+    the launcher is the one of the library's build tree."""
     bench = load_cli().bench
     bench.lib_dirs = lambda: [tmp]  # where no peer is installed
     args = argparse.Namespace(alloc=None, lib=A.lib)
@@ -443,6 +444,10 @@ def case_bench_skip(tmp):
     allocs, notes = bench.allocators(args)
     check([n for n, _ in allocs] == ["glibc", "tierpool", bench.PEERS[1][0]] and not notes,
           "--alloc %s: %s %s" % (args.alloc, allocs, notes))
+    bench.LAUNCH_DIRS[:] = []  # any build directory: the launcher beside the library
+    check(bench.find_launcher(os.path.realpath(A.lib)) ==
+          os.path.join(os.path.dirname(os.path.realpath(A.lib)), "bench", "launch") and
+          bench.find_launcher(None) is None, "the launcher is not found beside --lib")
 
 
 def case_bench_quick_verdicts(tmp):
