@@ -175,6 +175,11 @@ function fmtB(v) {
   return (i ? v.toFixed(1) : Math.round(v)) + " " + u[i];
 }
 function fmtN(v) { return Math.round(v).toLocaleString("en-US"); }
+function fmtSize(v) {
+  var u = ["", "K", "M", "G"], i = 0;
+  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  return v + u[i];
+}
 var est = D.estimated ? "~" : "";
 document.getElementById("meta").textContent =
   D.exe + " \u2014 started " + D.when + ", ran " + D.duration.toFixed(2) + " s; " +
@@ -275,7 +280,7 @@ drawFlame();
     var row = tab.insertRow();
     cols.forEach(function (c) {
       var v = r[c];
-      row.insertCell().textContent = v === undefined ? "" : c === "size" ? fmtB(v) : /bytes/.test(c) ? fmtB(v) : fmtN(v);
+      row.insertCell().textContent = v === undefined ? "" : c === "size" ? fmtSize(v) : /bytes/.test(c) ? fmtB(v) : fmtN(v);
     });
     var fill = r.get ? r.bytes_requested / (r.get * r.size) : null;
     var cell = row.insertCell();

@@ -269,8 +269,10 @@ def case_html(tmp):
         text = f.read()
     check(not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), "the report loads from the network")
     dom = headless(["--dump-dom", "--virtual-time-budget=5000", page], tmp).stdout
-    check("data-error" not in dom, "script error: %s" % re.findall(r'data-error="[^"]*"', dom))
-    check('data-rendered="1"' in dom, "the report's script did not finish:\n" + dom[:2000])
+    body = re.search(r"<body[^>]*>", dom)
+    check(body, "no <body> in the DOM:\n" + dom[:2000])
+    check("data-error" not in body.group(0), "script error: %s" % body.group(0))
+    check('data-rendered="1"' in body.group(0), "the report's script did not finish:\n" + dom[:2000])
     flame = dom[dom.index('id="flame"'):dom.index('id="tiers"')]
     check(flame.count("<rect") >= 10, "flame graph has %d frames" % flame.count("<rect"))
     tiers = dom[dom.index('id="tiers"'):dom.index('id="timeline"')]
