@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """profile_tests.py - the heap profile and `tierpool profile`, end to end.
 
-  profile_tests.py CASE --tierpool scripts/tierpool --lib libtierpool.so
+  profile_tests.py CASE --lib libtierpool.so --tierpool scripts/tierpool
                         --bin DIR --proto profile.proto --out DIR
 
 Each CASE is one ctest test (profile.CASE):
@@ -22,7 +22,6 @@ Each CASE is one ctest test (profile.CASE):
            that cannot be written warns once at start and the run goes on
 """
 
-import argparse
 import gzip
 import json
 import os
@@ -32,7 +31,11 @@ import subprocess
 import sys
 import tempfile
 
-A = None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tptest  # noqa: E402
+from tptest import check, fail  # noqa: E402
+
+A = None  # the parsed arguments (tptest.main)
 TIMEOUT = 120
 
 # prof_prog's sites: function -> figures, exact with --all (every get).
@@ -51,24 +54,14 @@ print(len(junk))
 """
 
 
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
 def clean_env(**extra):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e.pop("LD_PRELOAD", None)
+    e = tptest.env(preload=False)
     e.update(extra)
     return e
 
 
 def profile(out, cmd, *opts, e=None):
-    r = subprocess.run([sys.executable, A.tierpool, "profile", "--lib", A.lib, "-o", out, *opts,
+    r = subprocess.run([tptest.PY, A.tierpool, "profile", "--lib", A.lib, "-o", out, *opts,
                         "--", *cmd], env=e or clean_env(), capture_output=True, text=True,
                        timeout=TIMEOUT)
     check(r.returncode == 0, "tierpool profile failed (%d): %s" % (r.returncode, r.stderr))
@@ -306,29 +299,12 @@ def case_env(tmp):
     check(len(warn) == 1 and "not a writable directory" in warn[0], "warning: %r" % r.stderr)
 
 
-CASES = {"sites": case_sites, "pprof": case_pprof, "folded": case_folded, "python": case_python,
-         "html": case_html, "env": case_env}
-
-
-def main():
-    global A
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
-    ap.add_argument("--tierpool", required=True)
-    ap.add_argument("--lib", required=True)
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--proto", required=True)
-    ap.add_argument("--out", required=True)
-    A = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tp-profile-") as tmp:
-        try:
-            CASES[A.case](tmp)
-        except AssertionError as e:
-            print("FAIL profile.%s: %s" % (A.case, e), file=sys.stderr)
-            return 1
-    print("ok profile.%s" % A.case)
-    return 0
+def add_args(p):
+    p.add_argument("--tierpool", required=True, help="scripts/tierpool")
+    p.add_argument("--bin", required=True, help="where prof_prog is")
+    p.add_argument("--proto", required=True, help="profile.proto")
+    p.add_argument("--out", required=True, help="where the screenshot is kept")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("profile", globals(), add_args))
