@@ -90,6 +90,18 @@ def size_label(n):
     return str(n)
 
 
+def engine_peak(prof):
+    """The process's peak from the engine's counters (the exit dump's
+    peak_live_bytes and peak_time_ns, exact block sizes), or None when the
+    dump does not carry it."""
+    d = prof.dump or {}
+    if not isinstance(d.get("peak_live_bytes"), int):
+        return None
+    t = d.get("peak_time_ns") or 0
+    start = prof.raw.get("start_unix_ns", 0)
+    return {"bytes": d["peak_live_bytes"], "t": max(t - start, 0) / 1e9 if t else 0}
+
+
 def page_data(prof):
     raw = prof.raw
     peak = raw.get("peak", {})
@@ -103,6 +115,7 @@ def page_data(prof):
         "interval": raw.get("sample_interval", 0),
         "short_us": raw.get("short_lived_us", 0),
         "peak": {"bytes": peak.get("bytes", 0), "t": peak.get("time_ns", 0) / 1e9},
+        "engine_peak": engine_peak(prof),
         "metrics": [{"key": m, "label": label} for m, label in METRICS],
         "totals": {m: [prof.total(m, "bytes"), prof.total(m, "count")] for m, _ in METRICS},
         "flame": flame_tree(prof),
@@ -186,7 +199,9 @@ document.getElementById("meta").textContent =
   (D.estimated ? "sampled every ~" + fmtB(D.interval) + " allocated (figures are estimates)"
                : "every allocation recorded") +
   "; peak of sampled live bytes " + est + fmtB(D.peak.bytes) + " at " + D.peak.t.toFixed(2) +
-  " s; short-lived: freed within " + D.short_us + " \u00b5s";
+  " s; short-lived: freed within " + D.short_us + " \u00b5s" +
+  (D.engine_peak ? "; peak of the tiers' live blocks (engine counters) " + fmtB(D.engine_peak.bytes) +
+   " at " + D.engine_peak.t.toFixed(2) + " s" : "");
 
 /* ---- flame graph */
 var metric = 0, zoom = null, W = 1200, ROW = 17;
@@ -270,7 +285,7 @@ drawFlame();
 (function () {
   var rows = D.tiers, box = document.getElementById("tiers");
   if (!rows.length) { box.textContent = "No tier was used."; return; }
-  var peakKeys = Object.keys(rows[0]).filter(function (k) { return /^peak/.test(k); });
+  var peakKeys = Object.keys(rows[0]).filter(function (k) { return /^peak/.test(k) && !/time/.test(k); });
   var cols = ["size", "get", "put", "live"].concat(peakKeys);
   var tab = document.createElement("table"), tr = tab.insertRow();
   cols.concat(["fill", "request lengths"]).forEach(function (c) {
@@ -329,10 +344,12 @@ drawFlame();
     el("text", {x: L - 4, y: Y(ymax * i / 4) + 4, "text-anchor": "end", "font-size": 11}, svg).textContent = fmtB(ymax * i / 4);
     el("text", {x: X(tmax * i / 4), y: h + B, "text-anchor": "middle", "font-size": 11}, svg).textContent = (tmax * i / 4).toFixed(2) + " s";
   }
-  if (D.peak.t > 0) {
-    el("line", {x1: X(D.peak.t), y1: 5, x2: X(D.peak.t), y2: 5 + h, stroke: "#b00", "stroke-dasharray": "4 3"}, svg);
-    el("text", {x: X(D.peak.t) + 3, y: 16, fill: "#b00", "font-size": 11}, svg).textContent = "sampled peak";
+  function mark(t, label, col, y) {
+    el("line", {x1: X(t), y1: 5, x2: X(t), y2: 5 + h, stroke: col, "stroke-dasharray": "4 3"}, svg);
+    el("text", {x: X(t) + 3, y: y, fill: col, "font-size": 11}, svg).textContent = label;
   }
+  if (D.peak.t > 0) mark(D.peak.t, "sampled peak", "#b00", 16);
+  if (D.engine_peak && D.engine_peak.t > 0 && D.engine_peak.t <= tmax) mark(D.engine_peak.t, "peak (counters)", "#333", 30);
   var leg = document.createElement("div");
   leg.className = "legend";
   stack.forEach(function (s) {
