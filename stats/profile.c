@@ -140,7 +140,7 @@ void tp_prof_stack_live(const tp_stack_t *s, int64_t *count, int64_t *bytes) {
 
 void tp_prof_snapshot_peak(uint64_t now, int64_t total) {
   if (!try_lock(&tp_prof.peak_lock)) return;
-  if (total > tp_prof.peak_est) {
+  if (total > atomic_load_explicit(&tp_prof.peak_est, memory_order_relaxed)) {
     uint32_t n = atomic_load_explicit(&tp_leak_tab.nstacks, memory_order_acquire);
     if (n > TP_LEAK_MAX_STACKS) n = TP_LEAK_MAX_STACKS;
     for (uint32_t id = TP_STACK_OVERFLOW; id < n; id++) {
@@ -149,7 +149,7 @@ void tp_prof_snapshot_peak(uint64_t now, int64_t total) {
       if (s->epoch < tp_leak_tab.report_from) continue; /* the parent's, in a fork child */
       tp_prof_stack_live(s, &site->peak_count, &site->peak_bytes);
     }
-    tp_prof.peak_est = total;
+    atomic_store_explicit(&tp_prof.peak_est, total, memory_order_relaxed);
     tp_prof.peak_t_ns = now;
     tp_prof.peak_gen++;
   }
@@ -184,9 +184,9 @@ void tp_profile_got(const void *p, uint32_t id, uint64_t n, unsigned bit) {
   uint64_t now = tp_prof_now();
   age_put(p, now);
   int64_t total = atomic_fetch_add_explicit(&tp_prof.live_est, bytes, memory_order_relaxed) + bytes;
-  /* Unlocked read of peak_est: a stale value only makes a snapshot try
-   * that the lock then re-checks. */
-  if (total > tp_prof.peak_est + tp_prof.peak_est / 32) tp_prof_snapshot_peak(now, total);
+  /* A stale peak_est only makes a snapshot try that the lock re-checks. */
+  int64_t peak = atomic_load_explicit(&tp_prof.peak_est, memory_order_relaxed);
+  if (total > peak + peak / 32) tp_prof_snapshot_peak(now, total);
   if (now >= atomic_load_explicit(&tp_prof.next_tick_ns, memory_order_relaxed))
     tp_prof_record_point(now);
 }
@@ -263,7 +263,7 @@ void tp_profile_fork_child(void) {
   memset(tp_prof.hist_bytes, 0, sizeof tp_prof.hist_bytes);
   atomic_store(&tp_prof.live_est, 0);
   atomic_store(&tp_prof.fwd_live_est, 0);
-  tp_prof.peak_est = 0;
+  atomic_store(&tp_prof.peak_est, 0);
   tp_prof.peak_t_ns = 0;
   tp_prof.npoints = 0;
   tp_prof.tick_ns = TP_PROF_TICK_NS;

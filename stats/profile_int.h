@@ -51,7 +51,7 @@ typedef struct tp_prof_s {
   /* The peak of the sampled live total (bytes, estimated). */
   _Atomic int64_t live_est;     /* now */
   _Atomic int64_t fwd_live_est; /* now, forwarded blocks only */
-  int64_t peak_est;             /* at the last snapshot (peak lock) */
+  _Atomic int64_t peak_est;     /* at the last snapshot (written under the peak lock) */
   uint64_t peak_t_ns;           /* when (peak lock) */
   uint32_t peak_gen;            /* snapshots taken (peak lock) */
   _Atomic int peak_lock;        /* try-lock: a busy snapshot is skipped */

@@ -164,7 +164,7 @@ static void write_profile(tp_emitter_t *e, uint64_t now) {
   tp_emit_scalar(e, &f_lost, tp_v_u64(atomic_load(&tp_prof.ages_lost)));
   tp_emit_scalar(e, &f_dropped, tp_v_u64(atomic_load(&tp_leak_tab.dropped)));
   tp_emit_object_begin(e, "peak");
-  tp_emit_scalar(e, &f_bytes, pos(tp_prof.peak_est));
+  tp_emit_scalar(e, &f_bytes, pos(atomic_load(&tp_prof.peak_est)));
   tp_emit_scalar(e, &f_time, tp_v_u64(tp_prof.peak_t_ns));
   tp_emit_scalar(e, &f_snapshots, tp_v_u64(tp_prof.peak_gen));
   tp_emit_object_end(e);
@@ -196,7 +196,7 @@ __attribute__((destructor)) static void tp_profile_stop(void) {
   tp_leak_settle(); /* puts the hooks did not see, before "live at exit" */
   uint64_t now = tp_prof_now();
   int64_t total = atomic_load(&tp_prof.live_est);
-  if (total > tp_prof.peak_est) tp_prof_snapshot_peak(now, total);
+  if (total > atomic_load(&tp_prof.peak_est)) tp_prof_snapshot_peak(now, total);
   tp_prof_record_point(now);
   int fd = open_file();
   if (fd >= 0) {
