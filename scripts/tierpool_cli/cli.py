@@ -6,6 +6,7 @@ import argparse
 from .check import cmd_check
 from .commands import cmd_diff, cmd_run, cmd_show
 from .live import cmd_top
+from .profile_cmd import add_parser as add_profile_parser
 
 
 def build_parser():
@@ -78,6 +79,7 @@ def build_parser():
     c.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_check)
 
+    add_profile_parser(sub)
     return p
 
 
