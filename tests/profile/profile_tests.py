@@ -11,6 +11,8 @@ Each CASE is one ctest test (profile.CASE):
   pprof    profile.pb.gz decoded by the protobuf library with a profile_pb2
            that protoc generates from profile.proto (the format's spec, not
            the encoder): types, ids, names, file:line, values
+  pprof_tool  pprof itself (built from Debian's source package) reads it:
+           -raw, and -top per sample type gives each site's bytes
   folded   the folded stacks under a strict reader of the format
            (flamegraph.pl's and inferno's line syntax), against the figures
   python   `tierpool profile -- /usr/bin/python3 script.py` (sampled): the
@@ -176,6 +178,49 @@ def case_pprof(tmp):
     check(hit and hit[0][1].endswith("prof_prog.c") and hit[0][2] > 0,
           "make_leak has no prof_prog.c:line: %s" % lines[:3])
     check(any(x[0] == "main" for x in lines), "main not on make_leak's stack")
+
+
+def pprof_tool():
+    """pprof itself, built once into OUT from Debian's source package
+    (golang-github-google-pprof-dev, with golang-go; scripts/setup installs
+    both): no module download, GOPATH mode on the packaged sources."""
+    exe = os.path.join(A.out, "pprof")
+    if os.path.isfile(exe):
+        return exe
+    src = "/usr/share/gocode"
+    check(shutil.which("go") and os.path.isdir(os.path.join(src, "src/github.com/google/pprof")),
+          "go or pprof's sources are missing (scripts/setup installs golang-go and "
+          "golang-github-google-pprof-dev)")
+    e = dict(os.environ, GO111MODULE="off", GOPATH=src, GOFLAGS="-mod=mod",
+             GOCACHE=os.path.join(A.out, "go-cache"))
+    r = subprocess.run(["go", "build", "-o", exe + ".tmp", "github.com/google/pprof"], env=e,
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, "building pprof failed: %s" % r.stderr[-2000:])
+    os.rename(exe + ".tmp", exe)
+    return exe
+
+
+def case_pprof_tool(tmp):
+    out, raw = prog_profile(tmp)
+    pb = os.path.join(out, "profile.pb.gz")
+    exe = pprof_tool()
+    r = subprocess.run([exe, "-raw", pb], capture_output=True, text=True, timeout=TIMEOUT)
+    check(r.returncode == 0, "pprof -raw rejects the profile: %s" % r.stderr)
+    check("alloc_space/bytes[dflt]" in r.stdout, "pprof -raw: sample types\n" + r.stdout[:800])
+    for key, col in (("alloc_space", "alloc_bytes"), ("inuse_space", "exit_bytes"),
+                     ("peak_space", "peak_bytes")):
+        r = subprocess.run([exe, "-top", "-nodecount=20", "-nodefraction=0", "-unit=B", "-sample_index=" + key, pb],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        check(r.returncode == 0, "pprof -top %s: %s" % (key, r.stderr))
+        rows = {}
+        for line in r.stdout.splitlines():
+            m = re.match(r"\s*(\d+)B\s+\S+%\s+\S+%\s+\d+B\s+\S+%\s+(\S+)$", line)
+            if m:
+                rows[m.group(2)] = int(m.group(1))
+        for fn, want in SITES.items():
+            v = site(raw, fn)[col]
+            check(rows.get(fn, 0) == v, "pprof -top %s: %s flat %s, want %d\n%s" % (
+                key, fn, rows.get(fn), v, r.stdout))
 
 
 FOLDED_LINE = re.compile(r"^(?P<stack>[^\n]*\S)\s(?P<count>[0-9]+)$")  # flamegraph.pl's syntax
