@@ -76,7 +76,7 @@ typedef struct tp_fail_spec_s {
   X(UINT, leaks_top, "TIERPOOL_LEAKS_TOP", 20, 0, 1000000,                        \
     "Stacks a leak report shows, most bytes first (0: all).")                   \
   X(PATH, profile, "TIERPOOL_PROFILE", 0, 0, 0,                                   \
-    "Heap profile: write DIR/profile.<pid>.json at exit (sites, peak, tiers, timeline). Turns on TIERPOOL_LEAKS=sample unless it is set.") \
+    "Heap profile: write DIR/profile.<pid>.json at exit (sites, peak, tiers, timeline). Turns on TIERPOOL_LEAKS=sample unless it is all.") \
   X(UINT, profile_short, "TIERPOOL_PROFILE_SHORT", 1000, 1, 60000000,             \
     "TIERPOOL_PROFILE: a block freed within this many microseconds of its allocation counts as short-lived.")
 

@@ -363,7 +363,7 @@ static bool tables_init(void) {
 
 void tp_leak_start(void) {
   const char *v = tp_config.leaks;
-  if (!v[0] && tp_config.profile[0]) v = "sample"; /* the profile rides on the sampler */
+  if (tp_config.profile[0] && strcasecmp(v, "all")) v = "sample"; /* the profile rides on the sampler */
   if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return;
   enum tp_leak_mode mode;
   if (!strcasecmp(v, "all")) {
