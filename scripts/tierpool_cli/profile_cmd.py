@@ -21,24 +21,13 @@ import sys
 
 from . import profile_folded, profile_html, profile_pprof
 from .profile_data import METRICS, Profile, ProfileError, find_profiles, read_json
-from .runenv import need_library, preload_env
+from .runenv import command_of, need_library, preload_env
 
 FOLDED = (("alloc.folded", "alloc_bytes"), ("peak.folded", "peak_bytes"),
           ("exit.folded", "exit_bytes"))
 
 
-def count(text):
-    """An argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError("expected a positive integer, not %r" % text)
-    return v
-
-
-def add_parser(sub):
+def add_parser(sub, int_range):
     """The `profile` subcommand, on the CLI's subparsers."""
     p = sub.add_parser(
         "profile", help="heap profile of a command: flame graphs, pprof, tiers, timeline",
@@ -53,9 +42,10 @@ def add_parser(sub):
                    "default 512K; K/M/G suffixes)")
     p.add_argument("--all", action="store_true",
                    help="record every allocation, not a sample (exact figures, slower)")
-    p.add_argument("--short", type=count, metavar="US",
+    p.add_argument("--short", type=int_range(1, 60000000), metavar="US",
                    help="short-lived: freed within US microseconds (default 1000)")
-    p.add_argument("--depth", type=count, metavar="N", help="frames per stack (default 16)")
+    p.add_argument("--depth", type=int_range(1, 64), metavar="N",
+                   help="frames per stack (default 16)")
     p.add_argument("--lib", metavar="PATH", help="the libtierpool.so to preload")
     p.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_profile)
@@ -133,10 +123,7 @@ def write_outputs(prof, out):
 
 
 def cmd_profile(args):
-    cmd = args.command[1:] if args.command and args.command[0] == "--" else args.command
-    if not cmd:
-        raise SystemExit("tierpool profile: no command given "
-                         "(tierpool profile [-o DIR] [options] -- CMD ARGS)")
+    cmd = command_of(args)
     lib = need_library(args.lib, "profile")
     out = os.path.abspath(args.output)
     try:
