@@ -2,14 +2,13 @@
 """leaks_tests.py - leak attribution and `tierpool check`, end to end.
 
   leaks_tests.py CASE --lib libtierpool.so --bin DIR --tierpool scripts/tierpool
-                      --schema tierpool-stats.schema.json --checks tests/stats
+                      --schema tierpool-stats.schema.json
 
 Each CASE is one ctest test (leaks.CASE). The fixtures (leaky, leaky_cxx,
 clean_cxx, ...) are in DIR; what each one leaks is listed at its top. Every
 child process runs under a timeout.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -18,8 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-A = None
-TIMEOUT = 60
+import tptest
+from tpchecks import parse_prometheus, validate
+from tptest import TIMEOUT, check, run
+
+A = None  # the parsed arguments (tptest.main)
 
 # What `leaky all` leaks: innermost function -> (blocks, bytes).
 LEAKY_MAIN = {"leak_shallow": (3, 300), "leak_deep": (5, 240), "leak_big": (1, 3 << 20),
@@ -29,32 +31,13 @@ LEAKY_CXX = {"Factory::make(int)": (3, 120), "make_buffer(unsigned int)": (2, 51
              "worker(int)": (4, 96)}
 
 
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
 def env(**tierpool):
     """The environment with exactly these TIERPOOL_ variables (no preload)."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e.pop("LD_PRELOAD", None)
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
+    return tptest.env(preload=False, **tierpool)
 
 
 def prog(name):
     return os.path.join(A.bin, name)
-
-
-def run(args, e=None, **kw):
-    kw.setdefault("timeout", TIMEOUT)
-    return subprocess.run(args, env=e if e is not None else env(), capture_output=True,
-                          text=True, **kw)
 
 
 def tp_check(tmp, cmd, *opts, e=None):
@@ -92,8 +75,6 @@ def leaky_processes(rep):
 
 def dumps_in(tmp):
     """Every JSON dump written in tmp, validated against the schema (strictly)."""
-    sys.path.insert(0, A.checks)
-    from checks import validate  # noqa: E402
     with open(A.schema) as f:
         schema = json.load(f)
     out = []
@@ -410,8 +391,6 @@ def case_signal_dump(tmp):
 
 def case_prometheus(tmp):
     """The leak gauges in a Prometheus dump, which must stay strictly valid."""
-    sys.path.insert(0, A.checks)
-    from checks import parse_prometheus  # noqa: E402
     e = dict(env(leaks="all", stats=tmp + "/tp.prom", format="prometheus"), LD_PRELOAD=A.lib)
     r = run([prog("leaky"), "sample", "9"], e)
     check(r.returncode == 0, "leaky failed: %s" % r.stderr)
@@ -423,32 +402,11 @@ def case_prometheus(tmp):
     check(fams["tierpool_leak_bytes"]["samples"][0][2] >= 900, "%r" % fams["tierpool_leak_bytes"])
 
 
-def main():
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case")
-    p.add_argument("--lib", required=True)
+def add_args(p):
     p.add_argument("--bin", required=True)
     p.add_argument("--tierpool", required=True)
     p.add_argument("--schema", required=True)
-    p.add_argument("--checks", required=True)
-    A = p.parse_args()
-    fn = globals().get("case_" + A.case)
-    if not fn:
-        print("no such case: %s" % A.case, file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="tp-leaks.") as tmp:
-        try:
-            fn(tmp)
-        except AssertionError as e:
-            print("FAIL leaks.%s: %s" % (A.case, e), file=sys.stderr)
-            return 1
-        except subprocess.TimeoutExpired as e:
-            print("FAIL leaks.%s: timeout: %s" % (A.case, e.cmd), file=sys.stderr)
-            return 1
-    print("ok leaks.%s" % A.case)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("leaks", globals(), add_args))
