@@ -11,14 +11,7 @@
 
 #include "engine.h"
 #include "snapshot.h"
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
+#include "tp_test.h"
 
 #define NTHREADS 4
 static int ROUNDS = 50000; /* argv[1] */
