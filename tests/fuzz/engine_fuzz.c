@@ -31,6 +31,8 @@
 #include "config.h"
 #include "engine.h"
 #include "snapshot.h"
+#define TP_TEST_CHECK_ABORTS /* a failed check is a crash libFuzzer keeps */
+#include "tp_test.h"
 
 #define SLOTS 64
 #define EDGE 128 /* bytes checked at each end of a block (the middle too, for small ones) */
@@ -77,14 +79,6 @@ static size_t size_of(input_t *in) {
 }
 
 /* ------------------------------------------------------------ checks */
-
-#define CHECK(c)                                                                \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
-      fprintf(stderr, "engine_fuzz: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      abort();                                                                  \
-    }                                                                           \
-  } while (0)
 
 static bool may_fail(size_t n) {
   return n > ((size_t)1 << 34) || tp_config.fail.mode != TP_FAIL_OFF || tp_config.limit != 0;
