@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "snapshot.h"
+#include "storm.h"
 #include "tp_test.h"
 
 #define NTHREADS 4
@@ -42,16 +43,6 @@ static void *worker(void *arg) {
       verify(q + sizeof qn, qn - sizeof qn);
       tp_free(q);
     }
-  }
-  return NULL;
-}
-
-static void *storm(void *arg) {
-  _Atomic int *stop = arg;
-  while (!atomic_load(stop)) {
-    void *p[32];
-    for (int i = 0; i < 32; i++) p[i] = tp_malloc(16u << (i % 10));
-    for (int i = 0; i < 32; i++) tp_free(p[i]);
   }
   return NULL;
 }
