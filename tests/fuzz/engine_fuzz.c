@@ -159,6 +159,15 @@ static void put(slot_t *s, void *p, size_t n, uint8_t tag) {
   fill(s);
 }
 
+/* A realloc of slot s to n bytes returned q: the block keeps its content
+ * up to the smaller length, and the slot takes it with a new pattern. */
+static void moved(slot_t *s, unsigned char *q, size_t n, uint8_t tag) {
+  check_block(q, n, 16);
+  slot_t old = *s;
+  verify(&old, q, n);
+  put(s, q, n, tag);
+}
+
 static void *thread_body(void *arg) {
   input_t *in = arg;
   /* Frees some blocks of the main thread and allocates in their place. */
@@ -232,10 +241,7 @@ static void op(input_t *in) {
       verify(s, s->p, s->n); /* untouched */
       break;
     }
-    check_block(q, n, 16);
-    slot_t old = *s;
-    verify(&old, q, n);
-    put(s, q, n, tag);
+    moved(s, q, n, tag);
     break;
   }
   case 6: case 7: { /* aligned */
@@ -268,10 +274,7 @@ static void op(input_t *in) {
       verify(s, s->p, s->n);
       break;
     }
-    check_block(q, n, 16);
-    slot_t old = *s;
-    verify(&old, q, n);
-    put(s, q, n, tag);
+    moved(s, q, n, tag);
     break;
   }
   case 10: /* give memory back; the thread's cache goes central */
