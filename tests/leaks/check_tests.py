@@ -21,6 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import leaks_tests as lt  # noqa: E402
+A = None  # the driver's options, set by tptest.main
 from leaks_tests import check, env, prog, run, tp_check  # noqa: E402
 
 NO_REPORT = 24  # check's status when a process that should have reported did not
@@ -131,7 +132,7 @@ def case_dump_dir(tmp):
     pre = os.path.join(tmp, "pre")
     os.mkdir(pre)
     r = run([prog("leaky_list"), "tag", "earlier"],
-            dict(env(leaks="all", stats=pre + "/tp.%p.json", format="json"), LD_PRELOAD=lt.A.lib))
+            dict(env(leaks="all", stats=pre + "/tp.%p.json", format="json"), LD_PRELOAD=A.lib))
     check(r.returncode == 0, r.stderr)
     (old,) = [os.path.join(pre, f) for f in os.listdir(pre)]
     # The shell's pid is the pid of the program it execs: the old report is
@@ -156,7 +157,7 @@ def case_cmdline(tmp):
     os.mkdir(work)
     ll = shlex.quote(prog("leaky_list"))
     script = "%s tag alpha; %s clean; %s tag beta" % (ll, ll, ll)
-    r = subprocess.run([lt.A.tierpool, "check", "--lib", lt.A.lib, "--report-json",
+    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--report-json",
                         tmp + "/r.json", "--", "/bin/sh", "-c", script], cwd=work, env=env(),
                        capture_output=True, text=True, timeout=lt.TIMEOUT)
     err = r.stderr
@@ -180,7 +181,7 @@ def case_cmdline(tmp):
     check(re.search(r"^tierpool check: .*leaky_list tag alpha.* in .*work dir", err, re.M),
           "text names the process:\n" + err)
     # Grouped: one line per command line, the clean one not among them.
-    r = subprocess.run([lt.A.tierpool, "check", "--lib", lt.A.lib, "--group-by=cmdline", "--",
+    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--group-by=cmdline", "--",
                         "/bin/sh", "-c", script], cwd=work, env=env(), capture_output=True,
                        text=True, timeout=lt.TIMEOUT)
     heads = [l for l in r.stderr.splitlines() if l.startswith("tierpool check: ") and "leak" in l]
@@ -207,9 +208,5 @@ def case_inline(tmp):
     check(st["blocks"] == 4 and st["bytes"] == 384, "%r" % st)
 
 
-def main():
-    return lt.main(globals(), "check")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(lt.tptest.main("leaks.check", globals(), lt.add_args))

@@ -9,7 +9,6 @@ clean_cxx, ...) are in DIR; what each one leaks is listed at its top. Every
 child process runs under a timeout.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -18,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 
-A = None
-TIMEOUT = 60
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "lib"))
+import tptest  # noqa: E402
+from tptest import TIMEOUT, check, run  # noqa: E402
 
 # What `leaky all` leaks: innermost function -> (blocks, bytes).
 LEAKY_MAIN = {"leak_shallow": (3, 300), "leak_deep": (5, 240), "leak_big": (1, 3 << 20),
@@ -29,38 +29,20 @@ LEAKY_CXX = {"Factory::make(int)": (3, 120), "make_buffer(unsigned int)": (2, 51
              "worker(int)": (4, 96)}
 
 
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
 def env(**tierpool):
     """The environment with exactly these TIERPOOL_ variables (no preload)."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e.pop("LD_PRELOAD", None)
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
+    return tptest.env(preload=False, **tierpool)
 
 
 def prog(name):
-    return os.path.join(A.bin, name)
-
-
-def run(args, e=None, **kw):
-    kw.setdefault("timeout", TIMEOUT)
-    return subprocess.run(args, env=e if e is not None else env(), capture_output=True,
-                          text=True, **kw)
+    return os.path.join(tptest.args.bin, name)
 
 
 def tp_check(tmp, cmd, *opts, e=None):
     """Runs `tierpool check OPTS -- CMD`; returns (status, report dict, stderr)."""
     rj = os.path.join(tmp, "report.%d.json" % len(glob.glob(os.path.join(tmp, "report.*"))))
-    r = run([A.tierpool, "check", "--lib", A.lib, "--report-json", rj] + list(opts) + ["--"] + cmd,
+    a = tptest.args
+    r = run([a.tierpool, "check", "--lib", a.lib, "--report-json", rj] + list(opts) + ["--"] + cmd,
             e)
     rep = None
     if os.path.exists(rj):
@@ -92,9 +74,9 @@ def leaky_processes(rep):
 
 def dumps_in(tmp):
     """Every JSON dump written in tmp, validated against the schema (strictly)."""
-    sys.path.insert(0, A.checks)
+    sys.path.insert(0, tptest.args.checks)
     from checks import validate  # noqa: E402
-    with open(A.schema) as f:
+    with open(tptest.args.schema) as f:
         schema = json.load(f)
     out = []
     for path in sorted(glob.glob(os.path.join(tmp, "tp.*.json"))):
@@ -147,7 +129,7 @@ def case_report_cxx(tmp):
                 )
         r = run([prog("leaky_cxx"), "all"], dict(env(leaks="all", stats=t2 + "/tp.%p.json",
                                                      format="json", leaks_top=0),
-                                                 LD_PRELOAD=A.lib))
+                                                 LD_PRELOAD=tptest.args.lib))
         check(r.returncode == 0, "leaky_cxx failed")
         d = dumps_in(t2)[-1]
         fns = set(st["frames"][0]["function"] for st in d["leaks"]["stacks"] if st["frames"])
@@ -156,7 +138,7 @@ def case_report_cxx(tmp):
 
 def case_threads(tmp):
     e = dict(env(leaks="all", stats=tmp + "/tp.%p.json", format="json", leaks_top=0),
-             LD_PRELOAD=A.lib)
+             LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "all"], e)
     check(r.returncode == 0, "leaky failed: %s" % r.stderr)
     main = min(dumps_in(tmp), key=lambda d: d["pid"])
@@ -186,9 +168,10 @@ def case_dlopen(tmp):
     check(re.search(r"#0 dl_leak\+0x[0-9a-f]+ \(.*/libleakdl\.so\+0x", err), "text:\n" + err)
     # Loaded by a relative path ("./libleakdl.so") from another directory:
     # still named by its absolute path, with its symbols.
-    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--report-json", tmp + "/rel.json",
-                        "--", "./leaky", "all"], env=env(), cwd=A.bin, capture_output=True,
-                       text=True, timeout=TIMEOUT)
+    r = subprocess.run([tptest.args.tierpool, "check", "--lib", tptest.args.lib, "--report-json",
+                        tmp + "/rel.json", "--", "./leaky", "all"], env=env(), cwd=tptest.args.bin,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    check(r.returncode == 23, "relative dlopen run: %d\n%s" % (r.returncode, r.stderr))
     with open(tmp + "/rel.json") as f:
         main, _ = leaky_processes(json.load(f))
     f0 = [s for s in main["leaks"] if s["frames"][0]["symbol"] == "dl_leak"][0]["frames"][0]
@@ -319,7 +302,7 @@ def case_baseline(tmp):
 def case_sample(tmp):
     n = 20000
     e = dict(env(leaks="sample", leaks_sample=4096, stats=tmp + "/tp.%p.json", format="json",
-                 leaks_top=0), LD_PRELOAD=A.lib)
+                 leaks_top=0), LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "sample", str(n)], e)
     check(r.returncode == 0, "leaky sample failed: %s" % r.stderr)
     d = dumps_in(tmp)[-1]
@@ -344,7 +327,7 @@ def case_sample(tmp):
         check(not mine, "sampled clean run reports %r" % mine)
     # The text report says the figures are estimates.
     r = run([prog("leaky"), "sample", "2000"], dict(env(leaks="sample", leaks_sample=1024),
-                                                    LD_PRELOAD=A.lib))
+                                                    LD_PRELOAD=tptest.args.lib))
     check("leaks (sampled: estimates):" in r.stderr and " samples, " in r.stderr, r.stderr)
 
 
@@ -373,13 +356,13 @@ def case_criterion(tmp):
 
 def case_show(tmp):
     """`tierpool show` renders a dump's leaks as the library writes them."""
-    base = dict(env(leaks="all", leaks_top=1), LD_PRELOAD=A.lib)
+    base = dict(env(leaks="all", leaks_top=1), LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "sample", "5"], dict(base, TIERPOOL_STATS="stderr"))
     text = r.stderr
     r = run([prog("leaky"), "sample", "5"], dict(base, TIERPOOL_STATS=tmp + "/tp.%p.json",
                                                  TIERPOOL_FORMAT="json"))
     d = dumps_in(tmp)[-1]
-    r = run([A.tierpool, "show", glob.glob(tmp + "/tp.*.json")[0]])
+    r = run([tptest.args.tierpool, "show", glob.glob(tmp + "/tp.*.json")[0]])
     check(r.returncode == 0, r.stderr)
 
     def section(t):
@@ -395,7 +378,7 @@ def case_show(tmp):
 
 def case_signal_dump(tmp):
     e = dict(env(leaks="all", stats=tmp + "/tp.%p.json", format="json", signal="USR1"),
-             LD_PRELOAD=A.lib)
+             LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "signal_dump"], e)
     check(r.returncode == 0, "leaky signal_dump failed: %s" % r.stderr)
     ds = dumps_in(tmp)
@@ -411,9 +394,9 @@ def case_signal_dump(tmp):
 
 def case_prometheus(tmp):
     """The leak gauges in a Prometheus dump, which must stay strictly valid."""
-    sys.path.insert(0, A.checks)
+    sys.path.insert(0, tptest.args.checks)
     from checks import parse_prometheus  # noqa: E402
-    e = dict(env(leaks="all", stats=tmp + "/tp.prom", format="prometheus"), LD_PRELOAD=A.lib)
+    e = tptest.env(leaks="all", stats=tmp + "/tp.prom", format="prometheus")
     r = run([prog("leaky"), "sample", "9"], e)
     check(r.returncode == 0, "leaky failed: %s" % r.stderr)
     with open(tmp + "/tp.prom") as f:
@@ -424,33 +407,13 @@ def case_prometheus(tmp):
     check(fams["tierpool_leak_bytes"]["samples"][0][2] >= 900, "%r" % fams["tierpool_leak_bytes"])
 
 
-def main(cases=None, suite="leaks"):
-    """Runs one case: case_NAME of cases (this module's by default)."""
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case")
-    p.add_argument("--lib", required=True)
-    p.add_argument("--bin", required=True)
-    p.add_argument("--tierpool", required=True)
-    p.add_argument("--schema", required=True)
-    p.add_argument("--checks", required=True)
-    A = p.parse_args()
-    fn = (cases or globals()).get("case_" + A.case)
-    if not fn:
-        print("no such case: %s" % A.case, file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="tp-%s." % suite) as tmp:
-        try:
-            fn(tmp)
-        except AssertionError as e:
-            print("FAIL %s.%s: %s" % (suite, A.case, e), file=sys.stderr)
-            return 1
-        except subprocess.TimeoutExpired as e:
-            print("FAIL %s.%s: timeout: %s" % (suite, A.case, e.cmd), file=sys.stderr)
-            return 1
-    print("ok %s.%s" % (suite, A.case))
-    return 0
+def add_args(p):
+    """The options of the leak drivers (this one, check_tests, realprog_tests)."""
+    p.add_argument("--bin", required=True, help="the directory of the fixtures")
+    p.add_argument("--tierpool", required=True, help="scripts/tierpool")
+    p.add_argument("--schema", required=True, help="tierpool-stats.schema.json")
+    p.add_argument("--checks", required=True, help="tests/stats (checks.py)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("leaks", globals(), add_args))

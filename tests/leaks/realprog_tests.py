@@ -31,6 +31,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import leaks_tests as lt  # noqa: E402
+A = None  # the driver's options, set by tptest.main
 from leaks_tests import check, env, prog, tp_check  # noqa: E402
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -67,7 +68,8 @@ print(len(back), sorted(words.items())[:2], datetime.datetime(2024, 1, 2).strfti
 def p_git(tmp):
     repo = os.path.join(tmp, "repo")
     os.mkdir(repo)
-    g = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]
+    g = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+         "-c", "init.defaultBranch=main"]
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "first"]):
         if args[0] == "add":
             for i in range(20):
@@ -134,7 +136,7 @@ PROGRAMS = {"python3": p_python3, "git": p_git, "sqlite3": p_sqlite3, "perl": p_
 def check_run(tmp, cmd, cwd, extra, *opts):
     """`tierpool check OPTS -- CMD` in cwd: (status, report, stderr)."""
     rj = os.path.join(tmp, "report.json")
-    r = subprocess.run([lt.A.tierpool, "check", "--lib", lt.A.lib, "--report-json", rj] +
+    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--report-json", rj] +
                        list(opts) + ["--"] + cmd, cwd=cwd, env=dict(env(), **extra),
                        capture_output=True, text=True, timeout=lt.TIMEOUT * 3)
     with open(rj) as f:
@@ -168,7 +170,8 @@ def expect_own_leaks(tmp, name, cmd, cwd, extra):
         for st in p["leaks"]:
             check(any(f.get("module") and os.path.realpath(f["module"]) == exe
                       for f in st["frames"][:-1]) and not st["signature"].startswith("?@ld-"),
-                  "a stack of the runtime's, not %s's: %s\n%s" % (exe, st["signature"], err[-3000:]))
+                  "a stack of the runtime's, not %s's: %s\n%s"
+                  % (exe, st["signature"], err[-3000:]))
 
 
 def real_case(name):
@@ -257,8 +260,7 @@ def is_classified(rep):
 def lsan_case(name):
     def case(tmp):
         if not LSAN:
-            print("skip: liblsan.so.0 is not installed")
-            return
+            raise lt.tptest.Skip("liblsan.so.0 is not installed")
         cmd, cwd, extra = PROGRAMS[name](tmp)
         if name == "python3":  # pymalloc's arenas are mmap'd: neither tool scans them
             extra = dict(extra, PYTHONMALLOC="malloc")
@@ -293,8 +295,7 @@ def lsan_case(name):
 
 def case_lsan_fixtures(tmp):
     if not LSAN:
-        print("skip: liblsan.so.0 is not installed")
-        return
+        raise lt.tptest.Skip("liblsan.so.0 is not installed")
     runs = [([prog("leaky_list"), "list", "10"], {"list_node"}),
             ([prog("leaky_list"), "mixed", "6"], {"list_node", "lone_leak"}),
             ([prog("leaky_list"), "reachable"], set()),
@@ -332,7 +333,7 @@ def case_cmake_helper(tmp):
     r = subprocess.run(["cmake", "-S", os.path.join(HERE, "cmake_project"), "-B", build,
                         "-DWORDBAG_LEAKY_TEST=ON", "-DWORDBAG_TIERPOOL_CHECK=ON",
                         "-DCMAKE_MODULE_PATH=" + os.path.join(SOURCE, "cmake"),
-                        "-DTIERPOOL_EXECUTABLE=" + lt.A.tierpool, "-DTIERPOOL_LIBRARY=" + lt.A.lib],
+                        "-DTIERPOOL_EXECUTABLE=" + A.tierpool, "-DTIERPOOL_LIBRARY=" + A.lib],
                        capture_output=True, text=True, env=env(), timeout=lt.TIMEOUT)
     check(r.returncode == 0, r.stdout + r.stderr)
     r = subprocess.run(["cmake", "--build", build], capture_output=True, text=True, env=env(),
@@ -356,9 +357,5 @@ for _name in PROGRAMS:
     globals()["case_lsan_" + _name] = lsan_case(_name)
 
 
-def main():
-    return lt.main(globals(), "realprog")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(lt.tptest.main("leaks", globals(), lt.add_args))
