@@ -35,7 +35,9 @@
 include_guard(GLOBAL)
 
 find_program(TIERPOOL_EXECUTABLE tierpool
-             HINTS "${CMAKE_CURRENT_LIST_DIR}/../../../bin" "${CMAKE_CURRENT_LIST_DIR}/../scripts"
+             HINTS "${CMAKE_CURRENT_LIST_DIR}/../../../bin"     # <prefix>/lib/cmake/tierpool
+                   "${CMAKE_CURRENT_LIST_DIR}/../../../../bin"  # <prefix>/lib/<multiarch>/cmake/tierpool
+                   "${CMAKE_CURRENT_LIST_DIR}/../scripts"       # the source tree
              DOC "the tierpool command (tierpool check runs the tests)")
 set(TIERPOOL_LIBRARY "" CACHE FILEPATH "libtierpool.so for tierpool check (empty: its default)")
 set(TIERPOOL_CHECK_OPTIONS "" CACHE STRING "tierpool check options given to every test (a list)")
