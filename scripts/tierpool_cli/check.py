@@ -112,6 +112,12 @@ def cmd_check(args):
     rules = builtin_rules()
     for path in args.suppressions or []:
         rules += load_suppressions(path)
+    # The files named on the command line fail now, in one line, not after
+    # the command ran.
+    baseline = load_baseline(args.baseline) if args.baseline and not args.update_baseline else set()
+    for path in (args.report_json, args.update_baseline and args.baseline):
+        if path and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            raise SystemExit("tierpool check: %s: cannot write there" % path)
     tmp = tempfile.mkdtemp(prefix="tierpool-check.")
     try:
         env = preload_env(lib)
@@ -142,7 +148,7 @@ def cmd_check(args):
               % (pid, bounded(top["cmdline"])), file=sys.stderr)
     for m in missing:
         m["cmdline"] = top["cmdline"] if m["pid"] == pid else None
-    return decide(procs, missing, rc, top, rules, args)
+    return decide(procs, missing, rc, top, rules, baseline, args)
 
 
 # ------------------------------------------------------------ verdict
@@ -159,7 +165,7 @@ def kind_order(st):
     return (KINDS.index(k) if k in KINDS else len(KINDS), -st["bytes"])
 
 
-def decide(procs, missing, rc, top, rules, args):
+def decide(procs, missing, rc, top, rules, baseline, args):
     for _, d in procs:
         if "leaks" not in d:
             raise SystemExit("tierpool check: pid %s wrote no leak report: the library does not "
@@ -168,7 +174,6 @@ def decide(procs, missing, rc, top, rules, args):
     stacks = [st for _, d in procs for st in d["leaks"]["stacks"]]
     syms = sym.run(set((f.get("module"), f["offset"]) for st in stacks for f in st["frames"]))
     plain = sym.demangle(set(f.get("function") for st in stacks for f in st["frames"]))
-    baseline = load_baseline(args.baseline) if args.baseline and not args.update_baseline else set()
     fail_on = failing_kinds(args.fail_on)
     result = {"processes": [], "missing": missing, "suppressed": {}, "baseline": [],
               "status": rc}
