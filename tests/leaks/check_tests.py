@@ -194,6 +194,12 @@ def case_cmdline(tmp):
     heads = [l for l in r.stderr.splitlines() if l.startswith("tierpool check: ") and "leak" in l]
     check(any("tag alpha" in l for l in heads) and any("tag beta" in l for l in heads)
           and not any(" clean" in l for l in heads), "grouped:\n" + r.stderr)
+    # By stack: tagged_leak's stack once, with both command lines under it.
+    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--group-by=stack", "--",
+                        "/bin/bash", "-c", script], cwd=work, env=env(), capture_output=True,
+                       text=True, timeout=lt.TIMEOUT)
+    check(re.search(r"#0 tagged_leak\+.*\n(    #.*\n)*    in 2 command lines: .*tag alpha; "
+                    r".*tag beta", r.stderr), "by stack:\n" + r.stderr)
 
 
 def case_inline(tmp):
