@@ -7,9 +7,12 @@ Exit status, in this order (LeakSanitizer's rules, and one of ours):
   leaks found                     --exitcode (23), whatever the command did
                                   (--exitcode 0: the command's status)
   the command failed              its status (128 + N when killed by signal N)
-  a process wrote no report       NO_REPORT (24): a static or setuid program,
-                                  _exit, or a crash; nothing was checked there
+  a process wrote no report       NO_REPORT (24): no process wrote one at all
+                                  (a static or setuid program, _exit, a crash),
+                                  or a report file was cut short
   otherwise                       0
+A top process that writes no report while its children do is only noted:
+dash, Debian's /bin/sh, ends in _exit.
 """
 
 import os
@@ -27,7 +30,7 @@ from .runenv import command_of, need_library, preload_env
 from .suppress import builtin_rules, classify, load_suppressions
 from .symbolize import Symbolizer, source_frames
 
-NO_REPORT = 24  # a process that should have reported did not
+NO_REPORT = 24  # a process that should have reported did not (docs/leaks.md)
 KINDS = ("direct", "indirect", "reachable")  # the order of the report, and of --fail-on
 CMDLINE_MAX = 200  # characters of a command line shown
 
