@@ -173,7 +173,7 @@ def decide(procs, missing, rc, top, rules, baseline, args):
         if "leaks" not in d:
             raise SystemExit("tierpool check: pid %s wrote no leak report: the library does not "
                              "track leaks" % d.get("pid"))
-    sym = Symbolizer()
+    sym = Symbolizer(args.symbolizer)
     stacks = [st for _, d in procs for st in d["leaks"]["stacks"]]
     syms = sym.run(set((f.get("module"), f["offset"]) for st in stacks for f in st["frames"]))
     plain = sym.demangle(set(f.get("function") for st in stacks for f in st["frames"]))

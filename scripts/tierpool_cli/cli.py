@@ -72,6 +72,9 @@ def build_parser():
     c.add_argument("--group-by", choices=["process", "cmdline", "stack"], default="process",
                    help="report per process (default), per command line and directory "
                    "(which test leaked), or per stack with the command lines that leaked it")
+    c.add_argument("--symbolizer", choices=["auto", "llvm-symbolizer", "addr2line"],
+                   default="auto", help="what names frames and their files: llvm-symbolizer if "
+                   "found, else addr2line (default: auto)")
     c.add_argument("--suppressions", action="append", metavar="FILE",
                    help="LeakSanitizer-style file of leak:PATTERN lines (repeatable)")
     c.add_argument("--baseline", metavar="FILE", help="fail only on stacks not listed in FILE")

@@ -20,10 +20,16 @@ class Symbolizer:
     """[{function, file}, ...] (innermost first) for (module, offset)
     pairs: llvm-symbolizer if on the PATH, else addr2line per module."""
 
-    def __init__(self):
+    def __init__(self, which="auto"):
+        """which: 'auto' (llvm-symbolizer if found, else addr2line),
+        'llvm-symbolizer' or 'addr2line'."""
         self.llvm = shutil.which("llvm-symbolizer") or next(
             (p for p in sorted(glob.glob("/usr/bin/llvm-symbolizer-*"), reverse=True)), None)
         self.addr2line = shutil.which("addr2line")
+        if which == "addr2line":
+            self.llvm = None
+        elif which == "llvm-symbolizer":
+            self.addr2line = None
         self.cxxfilt = shutil.which("c++filt")
 
     def run(self, pairs):

@@ -12,10 +12,12 @@ carries no `kind`, every live block counts (the raw get/put imbalance) and
 the cases check that form instead, saying so on stdout.
 """
 
+import glob
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -203,22 +205,34 @@ def case_cmdline(tmp):
 
 
 def case_inline(tmp):
-    """Inlined frames: the symbolizer's inline chain, innermost first."""
+    """Inlined frames: the symbolizer's inline chain, innermost first, with
+    llvm-symbolizer (where installed) and with addr2line."""
+    for which in ("llvm-symbolizer", "addr2line"):
+        if which == "llvm-symbolizer" and not (shutil.which(which) or
+                                               glob.glob("/usr/bin/llvm-symbolizer-*")):
+            note("no llvm-symbolizer: addr2line only")
+            continue
+        inline_with(tmp, which)
+
+
+def inline_with(tmp, which):
     # Every block not freed fails: a stale pointer to one of them (the
     # optimised code keeps them in a stack array) does not matter here.
-    rc, rep, err = tp_check(tmp, [prog("inline_leak")], "--fail-on=reachable")
+    rc, rep, err = tp_check(tmp, [prog("inline_leak")], "--fail-on=reachable",
+                            "--symbolizer", which)
     check(rc == 23, "status %d\n%s" % (rc, err))
     (p,) = rep["processes"]
     sts = [s for s in p["leaks"] if any(f["symbol"] == "build_table" for f in s["frames"])]
     check(sts and len(set(s["signature"] for s in sts)) == 1, "one stack: %r" % sts)
     st = dict(sts[0], blocks=sum(s["blocks"] for s in sts), bytes=sum(s["bytes"] for s in sts))
     names = [f["symbol"] for f in st["frames"][:4]]
-    check(names == ["make_buffer", "fill_table", "build_table", "main"], "frames %r" % names)
+    check(names == ["make_buffer", "fill_table", "build_table", "main"],
+          "%s: frames %r" % (which, names))
     src = os.path.join(os.path.dirname(os.path.realpath(__file__)), "inline_leak.c")
     with open(src) as f:
         site = [i for i, l in enumerate(f, 1) if "TP_INLINE_SITE" in l][0]
     check(st["frames"][0]["file"].endswith("inline_leak.c:%d" % site),
-          "the malloc line %d: %r" % (site, st["frames"][0]))
+          "%s: the malloc line %d: %r" % (which, site, st["frames"][0]))
     check(st["frames"][0].get("inlined") and st["frames"][1].get("inlined")
           and not st["frames"][2].get("inlined"), "inlined marks %r" % st["frames"][:3])
     check(re.search(r"#0 make_buffer .*inline_leak\.c:%d" % site, err), "text:\n" + err)
