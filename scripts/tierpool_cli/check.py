@@ -68,9 +68,15 @@ def read_reports(tmp):
         except SystemExit as e:
             print("tierpool check: skipping %s: %s" % (name, e), file=sys.stderr)
             continue
-        ends = [d for d in dumps if d.get("reason") == "exit"]
+        # One file may hold the dumps of several processes (a child that
+        # forked after its parent chose the file writes there too): the
+        # last exit dump of each pid.
+        ends = {}
+        for d in dumps:
+            if d.get("reason") == "exit":
+                ends[d.get("pid", 0)] = d
         if ends:
-            procs.append((ends[-1].get("pid", 0), ends[-1]))
+            procs += sorted(ends.items(), key=lambda x: x[0])
         else:
             missing.append({"pid": dumps[-1].get("pid", 0), "file": name,
                             "why": "its report has no exit dump"})

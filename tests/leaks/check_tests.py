@@ -144,10 +144,12 @@ def case_dump_dir(tmp):
     (old,) = [os.path.join(pre, f) for f in os.listdir(pre)]
     # The shell's pid is the pid of the program it execs: the old report is
     # rewritten to that pid, under another name, before the program runs.
+    # A third process's exit dump appended to that copy (one file, two pids).
     script = ('d=$(dirname "$TIERPOOL_STATS"); '
               'sed "s/\\"pid\\": *[0-9]*/\\"pid\\":$$/" %s > "$d/report of $$ (1).json"; '
+              'sed "s/\\"pid\\": *[0-9]*/\\"pid\\":4000000/" %s >> "$d/report of $$ (1).json"; '
               'echo "not json" > "$d/notes.txt"; exec %s tag later'
-              % (shlex.quote(old), shlex.quote(prog("leaky_list"))))
+              % (shlex.quote(old), shlex.quote(old), shlex.quote(prog("leaky_list"))))
     rc, rep, err = tp_check(tmp, ["/bin/sh", "-c", script])
     check(rc == 23, "want 23, got %d\n%s" % (rc, err))
     pids = [p["pid"] for p in rep["processes"]]
@@ -155,6 +157,9 @@ def case_dump_dir(tmp):
     check(len(ps) == 2, "two reports of one pid: %r" % [(p["pid"], p["exe"]) for p in
                                                         rep["processes"]])
     check(all(mine(p["leaks"], {"tagged_leak"}) for p in ps), "both leak: %r" % ps)
+    third = [p for p in rep["processes"] if p["pid"] == 4000000]
+    check(len(third) == 1 and mine(third[0]["leaks"], {"tagged_leak"}),
+          "the second dump of one file: %r" % pids)
     check("notes.txt" in err and "skipping" in err, "the junk file is named:\n" + err)
 
 
