@@ -1,7 +1,8 @@
 # TierpoolCheck.cmake - run a project's ctest tests under `tierpool check`,
 # so that the test that leaks is the one that fails (as with LeakSanitizer).
 #
-#   include(TierpoolCheck)   # from <prefix>/lib/cmake/tierpool, or this tree
+#   find_package(tierpool)   # installed; or CMAKE_MODULE_PATH += <source>/cmake
+#   include(TierpoolCheck)
 #
 #   # Every add_test() whose COMMAND is one of these executable targets runs
 #   # under the check (through the target's CROSSCOMPILING_EMULATOR, which
@@ -23,8 +24,9 @@
 # also leaks.
 #
 # Cache variables:
-#   TIERPOOL_EXECUTABLE  the `tierpool` command (found next to this file's
-#                        install or source tree, then on the PATH)
+#   TIERPOOL_EXECUTABLE  the `tierpool` command (find_package(tierpool) sets
+#                        it; else found next to this file's install or source
+#                        tree, then on the PATH)
 #   TIERPOOL_LIBRARY     the libtierpool.so to preload (empty: the one
 #                        `tierpool` finds itself)
 #

@@ -116,7 +116,7 @@ def name_process(pid, d, top):
 
 
 def cmd_check(args):
-    cmd = command_of(args, "check")
+    cmd = command_of(args)
     lib = need_library(args.lib, "check")
     rules = builtin_rules()
     for path in args.suppressions or []:
