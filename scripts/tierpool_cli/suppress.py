@@ -55,7 +55,9 @@ BUILTIN_SUPPRESSIONS = [
     ("^getspnam", "glibc: NSS buffers and modules"),
     ("^initgroups$", "glibc: NSS buffers and modules"),
     ("^getgrouplist$", "glibc: NSS buffers and modules"),
-    ("_nss_", "glibc: NSS buffers and modules"),  # __nss_*, _nss_files_*, _nss_dns_*
+    ("^__nss_", "glibc: NSS buffers and modules"),
+    ("^_nss_", "glibc: NSS buffers and modules"),  # _nss_files_*, _nss_dns_*
+    ("^__GI__nss_", "glibc: NSS buffers and modules"),  # their names in glibc's debug symbols
     ("^nss_", "glibc: NSS buffers and modules"),
     ("^gethostby", "glibc: NSS buffers and modules"),  # the static result of each getXbyY
     ("^gethostent", "glibc: NSS buffers and modules"),
