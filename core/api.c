@@ -13,6 +13,7 @@
 #include "config.h"
 #include "engine.h"
 #include "guard.h"
+#include "large.h"
 
 _Atomic int tp_state = TP_UNINIT;
 uint64_t tp_free_key;
@@ -164,7 +165,7 @@ int tp_trim(size_t pad) {
   if (atomic_load(&tp_state) != TP_READY) return 0;
   int saved = errno;
   tp_cache_flush_current();
-  size_t released = tp_central_trim();
+  size_t released = tp_central_trim() + tp_large_release();
   mi_collect(true);
   errno = saved;
   return released > 0;
