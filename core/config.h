@@ -40,7 +40,7 @@ typedef struct tp_fail_spec_s {
  * random=P[,seed=S]). */
 #define TP_OPTIONS(X)                                                            \
   X(SIZE, max_tier, "TIERPOOL_MAX_TIER", 1u << 20, 256, 1u << 30,                \
-    "Largest tier in bytes (power of two, 256 to 1G). Larger requests go to mimalloc.") \
+    "Largest tier in bytes (power of two, 256 to 1G). Larger requests go to mimalloc, or from 1 MiB to mappings of their own.") \
   X(SIZE, cache_size, "TIERPOOL_CACHE_SIZE", 1u << 20, 4096, 1u << 30,           \
     "Bytes one thread may cache per tier before it flushes a batch to the central pool (power of two).") \
   X(SIZE, region_size, "TIERPOOL_REGION_SIZE", 1ull << 32, 1ull << 26, 1ull << 36, \
