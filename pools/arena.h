@@ -1,0 +1,38 @@
+/* arena.h - the mapping behind arenas and slab pools (arena.c): bump
+ * allocation, commit by slabs, reset, hardened windows, huge pages. Not
+ * thread-safe: the owner (an arena's user, a slab pool's mutex) serialises;
+ * the stats words are atomics so any thread may read them. */
+#ifndef TP_POOLS_ARENA_H
+#define TP_POOLS_ARENA_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "registry.h"
+
+#pragma GCC visibility push(hidden)
+
+typedef struct tp_arena_s {
+  char *base;            /* the reservation: windows * limit bytes */
+  char *lo;              /* the current window */
+  size_t limit;          /* window size (the hard limit, rounded to slabs) */
+  size_t slab;           /* commit granularity */
+  size_t windows, window;
+  size_t used;           /* bump front, from lo */
+  size_t committed_end;  /* [lo, lo + committed_end) is accessible */
+  unsigned flags;
+  bool huge;
+  _Atomic uint64_t allocated, committed, peak, resets;
+} tp_arena_t;
+
+/* 0, EINVAL or ENOMEM. */
+int tp_arena_init(tp_arena_t *a, size_t limit, size_t slab, unsigned flags, int advice);
+/* align: a power of two. NULL with ENOMEM past the limit. */
+void *tp_arena_alloc(tp_arena_t *a, size_t n, size_t align);
+void tp_arena_reset(tp_arena_t *a);
+void tp_arena_stats(const tp_arena_t *a, tierpool_arena_stats_t *out);
+void tp_arena_fini(tp_arena_t *a);
+
+#pragma GCC visibility pop
+
+#endif
