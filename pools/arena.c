@@ -41,39 +41,39 @@ int tp_arena_init(tp_arena_t *a, size_t limit, size_t slab, unsigned flags, int 
   if (limit == 0 || limit > ((size_t)1 << 46)) return EINVAL;
   a->flags = flags;
   a->slab = round_up(slab ? slab : (size_t)64 << 10, page);
-  a->limit = round_up(limit, a->slab);
+  a->limit = limit;
+  a->span = round_up(limit, a->slab);
   a->windows = flags & TIERPOOL_ARENA_HARDEN ? TP_ARENA_WINDOWS : 1;
   void *m = MAP_FAILED;
   if (flags & TIERPOOL_ARENA_HUGE) {
     a->slab = round_up(a->slab, TP_HUGE_PAGE);
-    a->limit = round_up(a->limit, TP_HUGE_PAGE);
-    m = mmap(NULL, a->limit * a->windows, PROT_READ | PROT_WRITE,
+    a->span = round_up(a->span, TP_HUGE_PAGE);
+    m = mmap(NULL, a->span * a->windows, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     if (m == MAP_FAILED) {
       if (!atomic_exchange(&tp_huge_warned, 1))
         tp_warn("arena: no huge pages (MAP_HUGETLB: %s); using normal pages", strerror(errno));
     } else {
       a->huge = true;
-      a->committed_end = a->limit; /* accessible from the start */
+      a->committed_end = a->span; /* accessible from the start */
     }
   }
   if (m == MAP_FAILED) {
-    m = mmap(NULL, a->limit * a->windows, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    m = mmap(NULL, a->span * a->windows, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) return ENOMEM;
   }
   a->base = m;
   a->lo = m;
-  if (advice) madvise(m, a->limit * a->windows, advice);
+  if (advice) madvise(m, a->span * a->windows, advice);
   if ((flags & TIERPOOL_ARENA_PREALLOC) && !a->huge) {
-    if (mprotect(a->lo, a->limit, PROT_READ | PROT_WRITE) != 0) {
-      munmap(m, a->limit * a->windows);
+    if (mprotect(a->lo, a->span, PROT_READ | PROT_WRITE) != 0) {
+      munmap(m, a->span * a->windows);
       return ENOMEM;
     }
-    a->committed_end = a->limit;
+    a->committed_end = a->span;
   }
-  if (flags & TIERPOOL_ARENA_PREALLOC) madvise(a->lo, a->limit, MADV_WILLNEED);
-  if (flags & TIERPOOL_ARENA_PREALLOC)
-    for (size_t off = 0; off < a->limit; off += (size_t)page) ((volatile char *)a->lo)[off] = 0;
+  if (flags & TIERPOOL_ARENA_PREALLOC) /* fault every page in now */
+    for (size_t off = 0; off < a->span; off += page) ((volatile char *)a->lo)[off] = 0;
   atomic_store_explicit(&a->committed, a->committed_end, memory_order_relaxed);
   return 0;
 }
@@ -88,7 +88,7 @@ void *tp_arena_alloc(tp_arena_t *a, size_t n, size_t align) {
   }
   if (end > a->committed_end) {
     size_t to = round_up(end, a->slab);
-    if (to > a->limit) to = a->limit;
+    if (to > a->span) to = a->span;
     if (mprotect(a->lo + a->committed_end, to - a->committed_end, PROT_READ | PROT_WRITE) != 0) {
       errno = ENOMEM;
       return NULL;
@@ -111,10 +111,10 @@ void tp_arena_reset(tp_arena_t *a) {
       madvise(a->lo, a->committed_end, MADV_DONTNEED);
     }
     a->window = (a->window + 1) % a->windows;
-    a->lo = a->base + a->window * a->limit;
+    a->lo = a->base + a->window * a->span;
     if (a->huge) {
-      mprotect(a->lo, a->limit, PROT_READ | PROT_WRITE); /* the window's earlier poison */
-      a->committed_end = a->limit;
+      mprotect(a->lo, a->span, PROT_READ | PROT_WRITE); /* the window's earlier poison */
+      a->committed_end = a->span;
     } else {
       a->committed_end = 0;
     }
@@ -130,7 +130,7 @@ void tp_arena_reset(tp_arena_t *a) {
 }
 
 void tp_arena_stats(const tp_arena_t *a, tierpool_arena_stats_t *out) {
-  out->reserved = a->limit * a->windows;
+  out->reserved = a->span * a->windows;
   out->allocated = atomic_load_explicit(&a->allocated, memory_order_relaxed);
   out->committed = atomic_load_explicit(&a->committed, memory_order_relaxed);
   out->peak = atomic_load_explicit(&a->peak, memory_order_relaxed);
@@ -139,7 +139,7 @@ void tp_arena_stats(const tp_arena_t *a, tierpool_arena_stats_t *out) {
 }
 
 void tp_arena_fini(tp_arena_t *a) {
-  if (a->base) munmap(a->base, a->limit * a->windows);
+  if (a->base) munmap(a->base, a->span * a->windows);
   a->base = NULL;
 }
 

@@ -13,9 +13,10 @@
 #pragma GCC visibility push(hidden)
 
 typedef struct tp_arena_s {
-  char *base;            /* the reservation: windows * limit bytes */
+  char *base;            /* the reservation: windows * span bytes */
   char *lo;              /* the current window */
-  size_t limit;          /* window size (the hard limit, rounded to slabs) */
+  size_t limit;          /* the hard limit on the bump front, exact */
+  size_t span;           /* window size: the limit rounded up to slabs */
   size_t slab;           /* commit granularity */
   size_t windows, window;
   size_t used;           /* bump front, from lo */

@@ -102,6 +102,7 @@ TP_API int tierpool_bounded_create(tierpool_bounded_t **out, const tierpool_boun
 static void *take(tierpool_bounded_t *p) {
   size_t i = p->free_idx[--p->nfree];
   p->out[i] = 1;
+  tp_pc_out(p->slot); /* under the lock, so in_use never passes N */
   return p->objs[i];
 }
 
@@ -136,7 +137,6 @@ TP_API int tierpool_bounded_acquire(tierpool_bounded_t *p, void **obj, const str
   pthread_mutex_unlock(&p->lock);
   if (o) {
     tp_pool_unpark(o, p->o.size);
-    tp_pc_out(p->slot);
     *obj = o;
   }
   return rc;
@@ -149,7 +149,6 @@ TP_API int tierpool_bounded_try_acquire(tierpool_bounded_t *p, void **obj) {
   pthread_mutex_unlock(&p->lock);
   if (!o) return EAGAIN;
   tp_pool_unpark(o, p->o.size);
-  tp_pc_out(p->slot);
   *obj = o;
   return 0;
 }
@@ -186,11 +185,11 @@ TP_API void tierpool_bounded_release(tierpool_bounded_t *p, void *obj) {
     tp_pool_park(obj); /* before it is free: a racing acquire unparks after */
     p->out[i] = 0;
     p->free_idx[p->nfree++] = i;
+    tp_pc_back(p->slot);
     pthread_cond_signal(&p->freed);
   }
   pthread_mutex_unlock(&p->lock);
   if (!was_out) tp_pool_die("tierpool_bounded_release: object released twice (or never acquired)", obj);
-  tp_pc_back(p->slot);
 }
 
 TP_API int tierpool_bounded_stats(const tierpool_bounded_t *p, tierpool_pool_stats_t *out) {
