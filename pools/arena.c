@@ -78,29 +78,16 @@ int tp_arena_init(tp_arena_t *a, size_t limit, size_t slab, unsigned flags, int 
   return 0;
 }
 
-void *tp_arena_alloc(tp_arena_t *a, size_t n, size_t align) {
-  uintptr_t lo = (uintptr_t)a->lo;
-  uintptr_t p = (lo + a->used + align - 1) & ~(uintptr_t)(align - 1);
-  size_t end;
-  if (p < lo || __builtin_add_overflow(p - lo, n, &end) || end > a->limit) {
+int tp_arena_commit(tp_arena_t *a, size_t end) {
+  size_t to = round_up(end, a->slab);
+  if (to > a->span) to = a->span;
+  if (mprotect(a->lo + a->committed_end, to - a->committed_end, PROT_READ | PROT_WRITE) != 0) {
     errno = ENOMEM;
-    return NULL;
+    return -1;
   }
-  if (end > a->committed_end) {
-    size_t to = round_up(end, a->slab);
-    if (to > a->span) to = a->span;
-    if (mprotect(a->lo + a->committed_end, to - a->committed_end, PROT_READ | PROT_WRITE) != 0) {
-      errno = ENOMEM;
-      return NULL;
-    }
-    a->committed_end = to;
-    atomic_store_explicit(&a->committed, to, memory_order_relaxed);
-  }
-  a->used = end;
-  atomic_store_explicit(&a->allocated, end, memory_order_relaxed);
-  if (end > atomic_load_explicit(&a->peak, memory_order_relaxed))
-    atomic_store_explicit(&a->peak, end, memory_order_relaxed);
-  return (void *)p;
+  a->committed_end = to;
+  atomic_store_explicit(&a->committed, to, memory_order_relaxed);
+  return 0;
 }
 
 void tp_arena_reset(tp_arena_t *a) {
@@ -171,7 +158,7 @@ TP_API void *tierpool_arena_alloc(tierpool_arena_t *a, size_t n, size_t align) {
     return NULL;
   }
   void *p = tp_arena_alloc(&a->a, n, align);
-  if (p) tp_pc_out(a->slot);
+  if (p) tp_pc_out_owner(a->slot);
   return p;
 }
 

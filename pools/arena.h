@@ -5,6 +5,7 @@
 #ifndef TP_POOLS_ARENA_H
 #define TP_POOLS_ARENA_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -28,8 +29,26 @@ typedef struct tp_arena_s {
 
 /* 0, EINVAL or ENOMEM. */
 int tp_arena_init(tp_arena_t *a, size_t limit, size_t slab, unsigned flags, int advice);
-/* align: a power of two. NULL with ENOMEM past the limit. */
-void *tp_arena_alloc(tp_arena_t *a, size_t n, size_t align);
+/* Makes [lo, lo + end) accessible, by slabs. 0, or -1 with errno ENOMEM. */
+int tp_arena_commit(tp_arena_t *a, size_t end) TP_COLD;
+
+/* align: a power of two. NULL with ENOMEM past the limit. The stats words
+ * are written with plain stores: one writer, readers see whole values. */
+TP_HOT void *tp_arena_alloc(tp_arena_t *a, size_t n, size_t align) {
+  uintptr_t lo = (uintptr_t)a->lo;
+  uintptr_t p = (lo + a->used + align - 1) & ~(uintptr_t)(align - 1);
+  size_t end;
+  if (tp_unlikely(p < lo || __builtin_add_overflow(p - lo, n, &end) || end > a->limit)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (tp_unlikely(end > a->committed_end) && tp_arena_commit(a, end) != 0) return NULL;
+  a->used = end;
+  atomic_store_explicit(&a->allocated, end, memory_order_relaxed);
+  if (end > atomic_load_explicit(&a->peak, memory_order_relaxed))
+    atomic_store_explicit(&a->peak, end, memory_order_relaxed);
+  return (void *)p;
+}
 void tp_arena_reset(tp_arena_t *a);
 void tp_arena_stats(const tp_arena_t *a, tierpool_arena_stats_t *out);
 void tp_arena_fini(tp_arena_t *a);
