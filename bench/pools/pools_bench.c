@@ -8,7 +8,8 @@
  * and, with TP_BENCH_GLIBC, without it (the malloc-based variants on
  * glibc's malloc). bytes_per_op is what the variant asked the allocator
  * for per operation (tierpool's counters in the linked build, the
- * variant's own count otherwise).
+ * variant's own count otherwise), measured after a warm-up run of the
+ * same length.
  *
  *   buf SIZE {pool|malloc|freelist} THREADS      get, retain, release, release
  *   mixed {tiered|single|malloc}                 hold 50, 10 B or 256 KiB - 1 (p 0.1)
@@ -421,6 +422,7 @@ int main(int argc, char **argv) {
     buf_size = strtoul(argv[2], NULL, 0);
     variant = argv[3];
     int threads = atoi(argv[4]);
+    run_for(buf_worker, threads, &ops); /* warm-up: caches and free lists filled */
     b0 = bytes_asked();
     secs = run_for(buf_worker, threads, &ops);
     char name[32];
@@ -448,6 +450,7 @@ int main(int argc, char **argv) {
       for (int i = 0; i < 64; i++) tierpool_swap_commit(sw, tierpool_swap_write_begin(sw)); /* warm */
     }
 #endif
+    run_for(swap_worker, threads, &ops); /* warm-up: the objects the readers need */
     b0 = bytes_asked();
     secs = run_for(swap_worker, threads, &ops);
     char name[32];
