@@ -8,6 +8,7 @@
  * kept sorted, so release finds an object's index by binary search and can
  * tell a foreign pointer or a double release from a good one. Free objects
  * are parked (registry.h): a leaked one is charged to its last acquirer.
+ * Every counter is written under the lock, with plain stores.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -102,7 +103,7 @@ TP_API int tierpool_bounded_create(tierpool_bounded_t **out, const tierpool_boun
 static void *take(tierpool_bounded_t *p) {
   size_t i = p->free_idx[--p->nfree];
   p->out[i] = 1;
-  tp_pc_out(p->slot); /* under the lock, so in_use never passes N */
+  tp_pc_out_owner(p->slot); /* under the lock: in_use never passes N, no RMW needed */
   return p->objs[i];
 }
 
@@ -116,7 +117,7 @@ TP_API int tierpool_bounded_acquire(tierpool_bounded_t *p, void **obj, const str
   int rc = 0;
   pthread_mutex_lock(&p->lock);
   if (!p->nfree && !cancelled(cancel)) {
-    tp_pc_add(p->slot, TP_PC_waits, 1);
+    tp_pc_add_owner(p->slot, TP_PC_waits, 1);
     p->waiters++;
     while (!p->nfree && !cancelled(cancel) && rc != ETIMEDOUT)
       rc = deadline ? pthread_cond_timedwait(&p->freed, &p->lock, deadline)
@@ -126,13 +127,13 @@ TP_API int tierpool_bounded_acquire(tierpool_bounded_t *p, void **obj, const str
   void *o = NULL;
   if (cancelled(cancel)) {
     rc = ECANCELED;
-    tp_pc_add(p->slot, TP_PC_cancellations, 1);
+    tp_pc_add_owner(p->slot, TP_PC_cancellations, 1);
   } else if (p->nfree) {
     o = take(p);
     rc = 0;
   } else {
     rc = ETIMEDOUT;
-    tp_pc_add(p->slot, TP_PC_timeouts, 1);
+    tp_pc_add_owner(p->slot, TP_PC_timeouts, 1);
   }
   pthread_mutex_unlock(&p->lock);
   if (o) {
@@ -185,8 +186,8 @@ TP_API void tierpool_bounded_release(tierpool_bounded_t *p, void *obj) {
     tp_pool_park(obj); /* before it is free: a racing acquire unparks after */
     p->out[i] = 0;
     p->free_idx[p->nfree++] = i;
-    tp_pc_back(p->slot);
-    pthread_cond_signal(&p->freed);
+    tp_pc_back_owner(p->slot);
+    if (p->waiters) pthread_cond_signal(&p->freed);
   }
   pthread_mutex_unlock(&p->lock);
   if (!was_out) tp_pool_die("tierpool_bounded_release: object released twice (or never acquired)", obj);

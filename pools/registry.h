@@ -59,15 +59,25 @@ TP_HOT void tp_pc_out(tp_pool_slot_t *s) {
   tp_pc_max(s, TP_PC_peak, n);
 }
 
-/* tp_pc_out for a pool that one thread at a time updates (arenas): plain
- * loads and stores, no read-modify-write; readers still see whole values. */
+/* The same for a pool whose counters one thread at a time updates (an
+ * arena's owner, a bounded pool's lock holder): plain loads and stores, no
+ * read-modify-write; readers still see whole values. */
+TP_HOT void tp_pc_add_owner(tp_pool_slot_t *s, enum tp_pc c, uint64_t v) {
+  atomic_store_explicit(&s->c[c], atomic_load_explicit(&s->c[c], memory_order_relaxed) + v,
+                        memory_order_relaxed);
+}
+
 TP_HOT void tp_pc_out_owner(tp_pool_slot_t *s) {
-  uint64_t g = atomic_load_explicit(&s->c[TP_PC_gets], memory_order_relaxed);
-  uint64_t n = atomic_load_explicit(&s->c[TP_PC_in_use], memory_order_relaxed) + 1;
-  atomic_store_explicit(&s->c[TP_PC_gets], g + 1, memory_order_relaxed);
-  atomic_store_explicit(&s->c[TP_PC_in_use], n, memory_order_relaxed);
+  tp_pc_add_owner(s, TP_PC_gets, 1);
+  tp_pc_add_owner(s, TP_PC_in_use, 1);
+  uint64_t n = atomic_load_explicit(&s->c[TP_PC_in_use], memory_order_relaxed);
   if (n > atomic_load_explicit(&s->c[TP_PC_peak], memory_order_relaxed))
     atomic_store_explicit(&s->c[TP_PC_peak], n, memory_order_relaxed);
+}
+
+TP_HOT void tp_pc_back_owner(tp_pool_slot_t *s) {
+  tp_pc_add_owner(s, TP_PC_puts, 1);
+  tp_pc_add_owner(s, TP_PC_in_use, (uint64_t)-1);
 }
 
 TP_HOT void tp_pc_back(tp_pool_slot_t *s) {

@@ -71,7 +71,7 @@ TP_API void *tierpool_slab_alloc(tierpool_slab_t *s) {
   if (p) {
     size_t i = ((uintptr_t)p - (uintptr_t)s->a.lo) / s->size;
     s->out[i / 64] |= (uint64_t)1 << (i % 64);
-    tp_pc_out(s->slot); /* under the lock: a reset zeroes in_use */
+    tp_pc_out_owner(s->slot); /* under the lock (a reset zeroes in_use): plain stores */
   }
   pthread_mutex_unlock(&s->lock);
   return p;
@@ -89,7 +89,7 @@ TP_API void tierpool_slab_free(tierpool_slab_t *s, void *p) {
   s->out[i / 64] &= ~bit;
   *(void **)p = s->free_list;
   s->free_list = p;
-  tp_pc_back(s->slot);
+  tp_pc_back_owner(s->slot);
   pthread_mutex_unlock(&s->lock);
 }
 
