@@ -46,16 +46,17 @@ int tp_arena_init(tp_arena_t *a, size_t limit, size_t slab, unsigned flags, int 
   a->windows = flags & TIERPOOL_ARENA_HARDEN ? TP_ARENA_WINDOWS : 1;
   void *m = MAP_FAILED;
   if (flags & TIERPOOL_ARENA_HUGE) {
-    a->slab = round_up(a->slab, TP_HUGE_PAGE);
-    a->span = round_up(a->span, TP_HUGE_PAGE);
-    m = mmap(NULL, a->span * a->windows, PROT_READ | PROT_WRITE,
+    size_t span = round_up(a->span, TP_HUGE_PAGE);
+    m = mmap(NULL, span * a->windows, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     if (m == MAP_FAILED) {
       if (!atomic_exchange(&tp_huge_warned, 1))
         tp_warn("arena: no huge pages (MAP_HUGETLB: %s); using normal pages", strerror(errno));
     } else {
       a->huge = true;
-      a->committed_end = a->span; /* accessible from the start */
+      a->span = span;
+      a->slab = TP_HUGE_PAGE;
+      a->committed_end = span; /* accessible from the start */
     }
   }
   if (m == MAP_FAILED) {

@@ -28,8 +28,7 @@
  * writer or the last reader) recycles it: exactly one of them. Readers
  * never wait and never lock: one fetch_add to acquire, a lookup and one
  * fetch_sub to release. A count close to overflowing its 48 bits is
- * transferred into inner by the reader that sees it (a CAS that may fail
- * harmlessly).
+ * transferred into inner by the reader that sees it (see transfer()).
  *
  * Objects (tier blocks, counted and leak-tracked) are made on demand up to
  * max_objects, recycled through a lock-free stack of indices (tagged
@@ -203,13 +202,21 @@ TP_API int tierpool_swap_create(tierpool_swap_t **out, const tierpool_swap_opts_
 
 /* ------------------------------------------------------------ readers */
 
+/* Moves the acquisitions counted in cur into the object's inner count, so
+ * the 48-bit count never wraps. The add comes first: if a writer swaps the
+ * object out in between, it adds those acquisitions too, inner is over by
+ * that much (which can only delay a recycle), and the failed CAS takes the
+ * extra back, recycling if that was the last reference. */
 static TP_COLD void transfer(tierpool_swap_t *s, uint64_t seen) {
   uint64_t c = atomic_load_explicit(&s->cur, memory_order_relaxed);
-  if ((c & TP_SWAP_IDX) != (seen & TP_SWAP_IDX) || (c >> 16) < tp_swap_transfer_at_for_test) return;
-  if (atomic_compare_exchange_strong_explicit(&s->cur, &c, c & TP_SWAP_IDX, memory_order_relaxed,
-                                              memory_order_relaxed))
-    atomic_fetch_add_explicit(&s->objs[c & TP_SWAP_IDX].inner, (int64_t)(c >> 16),
-                              memory_order_relaxed);
+  uint32_t i = (uint32_t)(c & TP_SWAP_IDX);
+  if (i != (seen & TP_SWAP_IDX) || (c >> 16) < tp_swap_transfer_at_for_test) return;
+  int64_t n = (int64_t)(c >> 16);
+  atomic_fetch_add_explicit(&s->objs[i].inner, n, memory_order_acq_rel);
+  if (!atomic_compare_exchange_strong_explicit(&s->cur, &c, i, memory_order_acq_rel,
+                                               memory_order_relaxed) &&
+      atomic_fetch_sub_explicit(&s->objs[i].inner, n, memory_order_acq_rel) == n)
+    recycle(s, i);
 }
 
 TP_API const void *tierpool_swap_acquire(tierpool_swap_t *s) {

@@ -28,7 +28,23 @@ __attribute__((noinline)) static void leak_an_object(void) {
   tierpool_objpool_acquire(objs, (void **)&o);
 }
 
+/* "huge": two huge-page arenas; without huge pages, one warning in all. */
+static int huge_arenas(void) {
+  tierpool_arena_opts_t o = {.name = "huge", .limit = 4 << 20, .flags = TIERPOOL_ARENA_HUGE};
+  for (int i = 0; i < 2; i++) {
+    tierpool_arena_t *a;
+    tierpool_arena_stats_t st;
+    if (tierpool_arena_create(&a, &o)) return 1;
+    memset(tierpool_arena_alloc(a, 3 << 20, 0), 1, 3 << 20);
+    tierpool_arena_stats(a, &st);
+    printf("huge=%d\n", (int)st.huge);
+    tierpool_arena_destroy(a);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "huge")) return huge_arenas();
   tierpool_objpool_opts_t oo = {.name = "messages", .size = 200};
   tierpool_bounded_opts_t bo = {.name = "connections", .count = 4, .size = 64};
   tierpool_swap_opts_t so = {.name = "routes", .size = 4096};

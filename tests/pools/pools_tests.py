@@ -5,6 +5,7 @@
 
 dump_json, dump_text, dump_prometheus: the exit dump of a program that
 links tierpool names every pool with its counters, in each format.
+huge: the huge-page fallback warns once.
 leaks: `tierpool check` fails on a lost buffer and a lost pooled object and
 charges each to the function that took it; it passes on the clean run.
 """
@@ -86,6 +87,19 @@ def case_leaks():
         assert re.search(r"200 bytes in 1 block \(tier 256\) allocated from:\n\s+#0 leak_an_object\+", out), out
         assert "warm_up" not in out, "the object's charge must move to its last acquirer:\n" + out
         assert re.search(r"2 blocks \(500 bytes\)|2 stacks hold 2 blocks", out), out
+
+
+def case_huge():
+    """MAP_HUGETLB when the system has huge pages; else normal pages and
+    exactly one warning, however many arenas ask."""
+    r = run([PROG, "huge"], env())
+    assert r.returncode == 0, r.stderr
+    huge = [int(l.split("=")[1]) for l in r.stdout.split()]
+    warnings = [l for l in r.stderr.splitlines() if "no huge pages" in l]
+    if huge == [0, 0]:
+        assert len(warnings) == 1, r.stderr
+    else:
+        assert huge == [1, 1] and not warnings, (huge, r.stderr)
 
 
 globals()["case_" + CASE]()
