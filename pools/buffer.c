@@ -12,8 +12,8 @@
  * Requests past the largest tier (or when the tier's region is full) go to
  * mimalloc, where there is no block number: those buffers carry a 16-byte
  * header (a tag that names the buffer, and the count) in front of the
- * bytes. A pointer that is neither a tier block with a count nor a block
- * with a valid tag is a foreign pointer: abort.
+ * bytes. A pointer that is neither a tier block with a count nor a
+ * mimalloc block with a valid tag is a foreign pointer: abort.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -111,7 +111,7 @@ static TP_COLD void *header_get(size_t n, size_t *cap) {
 }
 
 static tp_buf_hdr_t *header_of(const void *p) {
-  if (tp_unlikely(!p || ((uintptr_t)p & 15) != 0))
+  if (tp_unlikely(!p || ((uintptr_t)p & 15) != 0 || !tp_pool_is_heap(p)))
     tp_pool_die("tierpool buffer: not a buffer (foreign pointer)", p);
   tp_buf_hdr_t *h = (tp_buf_hdr_t *)p - 1;
   if (tp_unlikely(h->tag != (tp_free_key ^ (uintptr_t)p ^ TP_BUF_MAGIC)))

@@ -73,7 +73,7 @@ TP_API int tierpool_objpool_acquire(tierpool_objpool_t *p, void **obj) {
 /* What release can check cheaply: obj is a block of this pool's size class
  * (its start, not an interior pointer), and not idle already. */
 static void check_release(tierpool_objpool_t *p, void *obj) {
-  if (!obj || ((uintptr_t)obj & 15) != 0 ||
+  if (!obj || ((uintptr_t)obj & 15) != 0 || !tp_pool_is_heap(obj) ||
       (tp_is_pooled(obj) &&
        (((uintptr_t)obj - tp_layout.base) & (tp_tier_size((unsigned)tp_tier_of_ptr(obj)) - 1)) != 0) ||
       tp_usable_size(obj) < p->o.size)

@@ -2,6 +2,7 @@
  * registry.h), and the small helpers every pool type shares. */
 #include "registry.h"
 
+#include <mimalloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,10 @@ void *tp_pool_alloc(size_t n) {
 }
 
 void tp_pool_free(void *p) { tp_free(p); }
+
+bool tp_pool_is_heap(const void *p) {
+  return tp_is_pooled(p) || mi_is_in_heap_region(p); /* mimalloc: a segment-map lookup */
+}
 
 void tp_pool_park(void *obj) {
   if (tp_slow_mode) tp_guard_put(obj);

@@ -12,6 +12,7 @@
 #define TP_POOLS_REGISTRY_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -99,6 +100,12 @@ void tp_pool_free(void *p);
  * is in slow mode. */
 void tp_pool_park(void *obj);
 void tp_pool_unpark(void *obj, size_t n);
+
+/* Whether p may be read as a heap block: inside the tiers' span, or in
+ * mimalloc's heap. Checked before a pool reads memory around a pointer it
+ * was given (a header, a size), so a wild pointer aborts with a message
+ * instead of faulting. */
+bool tp_pool_is_heap(const void *p);
 
 /* One line on stderr and abort: the misuse would corrupt memory. */
 void tp_pool_die(const char *what, const void *p) __attribute__((noreturn, cold));

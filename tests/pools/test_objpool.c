@@ -142,3 +142,10 @@ Test(objpool_misuse, release_of_a_smaller_block, .signal = SIGABRT) {
   tierpool_objpool_t *p = make(&c, 0);
   tierpool_objpool_release(p, malloc(16));
 }
+
+Test(objpool_misuse, release_of_a_foreign_pointer, .signal = SIGABRT) {
+  static char not_ours[256] __attribute__((aligned(64)));
+  calls_t c = {0};
+  tierpool_objpool_t *p = make(&c, 0);
+  tierpool_objpool_release(p, not_ours);
+}
