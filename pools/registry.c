@@ -81,11 +81,14 @@ void tp_pool_die(const char *what, const void *p) {
 /* ------------------------------------------------------------ the dump */
 
 /* Columns: the kind (text and JSON), then one per counter. Prometheus
- * names them tierpool_pool_<field>{pool="name"}. */
+ * names them tierpool_pool_<field>{pool="name"}, counters with the
+ * conventional _total suffix. */
+#define TP_PC_METRIC_COUNTER(field) "pool_" #field "_total"
+#define TP_PC_METRIC_GAUGE(field) "pool_" #field
 static const tp_field_t pool_cols[] = {
     {"kind", "kind", NULL, NULL, TP_GAUGE, TP_UNIT_COUNT},
 #define TP_PC_COL(field, type, doc)                                             \
-  {#field, #field, "pool_" #field, doc, TP_##type, TP_UNIT_COUNT},
+  {#field, #field, TP_PC_METRIC_##type(field), doc, TP_##type, TP_UNIT_COUNT},
     TIERPOOL_POOL_COUNTERS(TP_PC_COL)
 #undef TP_PC_COL
 };

@@ -68,10 +68,12 @@ def case_dump_text():
 def case_dump_prometheus():
     text = dump("prometheus")
     for name, (kind, gets, puts, in_use, swaps) in EXPECT.items():
-        for metric, want in (("pool_gets", gets), ("pool_puts", puts), ("pool_in_use", in_use)):
+        for metric, want in (("pool_gets_total", gets), ("pool_puts_total", puts),
+                             ("pool_in_use", in_use)):
             m = re.search(r'^tierpool_%s\{pool="%s"\} (\d+)$' % (metric, name), text, re.M)
             assert m and int(m.group(1)) == want, (metric, name, text)
-    assert "# TYPE tierpool_pool_gets counter" in text and "# TYPE tierpool_pool_in_use gauge" in text
+    assert "# TYPE tierpool_pool_gets_total counter" in text, text
+    assert "# TYPE tierpool_pool_in_use gauge" in text, text
 
 
 def case_leaks():
