@@ -27,21 +27,53 @@ static _Atomic(_Atomic uint32_t *) tp_refs[TP_MAX_TIERS];
 
 /* ------------------------------------------------------------ counters */
 
-/* gets and puts, striped by thread cache so two threads rarely write the
- * same line; summed for the dump. */
-#define TP_BUF_STRIPES 16
-static struct {
-  _Atomic uint64_t gets, puts;
-} __attribute__((aligned(64))) tp_buf_stripe[TP_BUF_STRIPES];
+/* gets and puts, one pair per thread cache: a slot is claimed (CAS) by
+ * the first buffer operation of a thread that owns a live cache, and from
+ * then on only the thread that owns that cache writes it, with a plain
+ * load and store (TP_ADD), no read-modify-write. A cache is owned by one
+ * thread at a time and recycled with acquire/release ordering, so the slot
+ * keeps a single writer even across threads. Threads without a live cache
+ * (one that only releases, one that has exited) and caches past the table
+ * share slot 0 with atomic adds. The dump sums the slots. */
+#define TP_BUF_SLOTS 256
+typedef struct {
+  _Atomic uintptr_t owner; /* the tp_cache_t the slot belongs to; 0: free */
+  uint64_t gets, puts;     /* owner: TP_ADD; readers: TP_LOAD (slot 0: atomic adds) */
+} __attribute__((aligned(64))) tp_buf_slot_t;
+static tp_buf_slot_t tp_buf_slots[TP_BUF_SLOTS];
 static _Atomic int tp_buf_registered;
 
-TP_HOT unsigned stripe(void) { return (unsigned)((uintptr_t)tp_tls >> 12) % TP_BUF_STRIPES; }
+static TP_COLD tp_buf_slot_t *slot_claim(tp_cache_t *c) {
+  size_t h = ((uintptr_t)c >> 12) % (TP_BUF_SLOTS - 1);
+  for (size_t n = 0; n < TP_BUF_SLOTS - 1; n++, h = (h + 1) % (TP_BUF_SLOTS - 1)) {
+    tp_buf_slot_t *s = &tp_buf_slots[1 + h];
+    uintptr_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    if (o == (uintptr_t)c) return s;
+    if (!o && atomic_compare_exchange_strong(&s->owner, &o, (uintptr_t)c)) return s;
+    if (o == (uintptr_t)c) return s;
+  }
+  return NULL;
+}
+
+/* Counts one get (put = false) or put of this thread. */
+TP_HOT void buf_count(bool put) {
+  tp_cache_t *c = tp_tls;
+  tp_buf_slot_t *s = &tp_buf_slots[1 + ((uintptr_t)c >> 12) % (TP_BUF_SLOTS - 1)];
+  if (tp_unlikely(atomic_load_explicit(&s->owner, memory_order_relaxed) != (uintptr_t)c) &&
+      (c->kind != TP_CACHE_LIVE || !(s = slot_claim(c)))) {
+    atomic_fetch_add_explicit(put ? (_Atomic uint64_t *)&tp_buf_slots[0].puts
+                                  : (_Atomic uint64_t *)&tp_buf_slots[0].gets, 1, memory_order_relaxed);
+    return;
+  }
+  if (put) TP_ADD(s->puts, 1);
+  else TP_ADD(s->gets, 1);
+}
 
 static void buf_snap(tierpool_pool_stats_t *out) {
   *out = (tierpool_pool_stats_t){0};
-  for (unsigned i = 0; i < TP_BUF_STRIPES; i++) {
-    out->gets += atomic_load_explicit(&tp_buf_stripe[i].gets, memory_order_relaxed);
-    out->puts += atomic_load_explicit(&tp_buf_stripe[i].puts, memory_order_relaxed);
+  for (unsigned i = 0; i < TP_BUF_SLOTS; i++) {
+    out->gets += TP_LOAD(tp_buf_slots[i].gets);
+    out->puts += TP_LOAD(tp_buf_slots[i].puts);
   }
   out->in_use = out->gets > out->puts ? out->gets - out->puts : 0;
 }
@@ -153,7 +185,7 @@ TP_API void *tierpool_buf_get(size_t n, size_t *cap) {
     }
   }
   if (!p && !(p = header_get(n, cap))) return NULL;
-  atomic_fetch_add_explicit(&tp_buf_stripe[stripe()].gets, 1, memory_order_relaxed);
+  buf_count(false);
   return p;
 }
 
@@ -204,7 +236,7 @@ static inline void drop(void *p, uint32_t max_before, const char *who) {
     tp_pool_die(who, p);
   }
 last:
-  atomic_fetch_add_explicit(&tp_buf_stripe[stripe()].puts, 1, memory_order_relaxed);
+  buf_count(true);
   tp_free(tp_is_pooled(p) ? p : (void *)((tp_buf_hdr_t *)p - 1));
 }
 
