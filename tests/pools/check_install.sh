@@ -1,9 +1,9 @@
 #!/bin/sh
 # The pooling library as an installed user sees it: install the build into a
 # scratch prefix, then build docs/examples/swap.c with nothing but
-# `pkg-config tierpool` and run it against the installed library. (The
-# .pc file holds the configured prefix: --define-prefix derives it from
-# where the file was installed.)
+# `pkg-config tierpool` and run it against the installed library.
+# (--define-prefix: the prefix from where the .pc file lies, whatever
+# prefix it was written with.)
 set -eu
 build=$1 src=$2
 tmp=$(mktemp -d)
