@@ -185,13 +185,16 @@ TP_API int tierpool_swap_create(tierpool_swap_t **out, const tierpool_swap_opts_
   s->slot = tp_pool_register("swap", opts->name, "swap");
   s->o.name = s->slot->name;
   int rc = !s->objs || !s->map ? ENOMEM : make_obj(s, 0);
-  if (!rc && opts->init) rc = opts->init(s->objs[0].mem, opts->arg);
+  if (!rc) {
+    atomic_store(&s->made, 1);
+    atomic_store(&s->objs[0].state, OBJ_WRITING); /* not parked: freed as it is on failure */
+    if (opts->init) rc = opts->init(s->objs[0].mem, opts->arg);
+  }
   if (rc) {
     tp_pool_unregister(s->slot);
-    free_all(s);
+    free_all(s); /* made is 0 when objs or map is missing */
     return rc;
   }
-  atomic_store(&s->made, 1);
   atomic_store(&s->objs[0].inner, TP_SWAP_BIAS);
   atomic_store(&s->objs[0].state, OBJ_CURRENT);
   tp_pc_out(s->slot);

@@ -165,3 +165,18 @@ Test(swap_misuse, commit_of_the_current_object, .signal = SIGABRT) {
 }
 
 Test(swap_misuse, null_acquire, .signal = SIGABRT) { tierpool_swap_acquire(NULL); }
+
+static int init_fails(void *o, void *arg) {
+  (void)o, (void)arg;
+  return ENOSPC;
+}
+
+Test(swap, init_error_frees_the_object) {
+  tierpool_swap_t *s = NULL;
+  tierpool_swap_opts_t o = {.size = 3000, .init = init_fails};
+  tierpool_stats_t a, b;
+  tierpool_stats(&a);
+  cr_expect_eq(tierpool_swap_create(&s, &o), ENOSPC);
+  tierpool_stats(&b);
+  cr_expect_eq(b.total_get - a.total_get, b.total_put - a.total_put, "everything given back");
+}
