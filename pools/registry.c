@@ -1,5 +1,5 @@
 /* registry.c - named pool slots and the "pools" section of the dumps (see
- * registry.h), and the small helpers every pool type shares. */
+ * registry.h), and the small functions every pool type shares. */
 #include "registry.h"
 
 #include <mimalloc.h>

@@ -2,14 +2,14 @@
 #include <errno.h>
 #include <tierpool_pools.h>
 
-typedef struct { int fd; char peer[44]; } session_t;
+typedef struct { int fd; char peer[44]; } peer_t;
 
 int main(void) {
   tierpool_slab_t *slab;
-  tierpool_slab_opts_t opts = {.name = "sessions", .size = sizeof(session_t),
-                               .limit = 100 * sizeof(session_t)};   /* 100 slots at most */
+  tierpool_slab_opts_t opts = {.name = "peers", .size = sizeof(peer_t),
+                               .limit = 100 * sizeof(peer_t)};   /* 100 slots at most */
   assert(tierpool_slab_create(&slab, &opts) == 0);
-  session_t *s[100];
+  peer_t *s[100];
   for (int i = 0; i < 100; i++) assert((s[i] = tierpool_slab_alloc(slab)));
   assert(!tierpool_slab_alloc(slab) && errno == ENOMEM);      /* the hard limit */
   tierpool_slab_free(slab, s[7]);

@@ -1,4 +1,4 @@
-/* common.h - helpers shared by the pooling library's Criterion tests. */
+/* common.h - what the pooling library's Criterion tests share. */
 #ifndef TP_TESTS_POOLS_COMMON_H
 #define TP_TESTS_POOLS_COMMON_H
 

@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
   tierpool_bounded_opts_t bo = {.name = "connections", .count = 4, .size = 64};
   tierpool_swap_opts_t so = {.name = "routes", .size = 4096};
   tierpool_arena_opts_t ao = {.name = "request", .limit = 1 << 20};
-  tierpool_slab_opts_t lo = {.name = "sessions", .size = 48, .limit = 1 << 16};
+  tierpool_slab_opts_t lo = {.name = "peers", .size = 48, .limit = 1 << 16};
   tierpool_bounded_t *conns;
   tierpool_swap_t *routes;
   tierpool_arena_t *arena;

@@ -23,7 +23,7 @@ EXPECT = {  # pool -> kind, gets, puts, in_use, swaps
     "connections": ("bounded", 10, 10, 0, 0),
     "routes": ("swap", 11, 10, 1, 10),
     "request": ("arena", 10, 0, 10, 0),
-    "sessions": ("slab", 10, 10, 0, 0),
+    "peers": ("slab", 10, 10, 0, 0),
     "buffers": ("buffers", 10, 10, 0, 0),
 }
 
