@@ -143,9 +143,11 @@ static TP_COLD void *header_get(size_t n, size_t *cap) {
 }
 
 static tp_buf_hdr_t *header_of(const void *p) {
-  if (tp_unlikely(!p || ((uintptr_t)p & 15) != 0 || !tp_pool_is_heap(p)))
-    tp_pool_die("tierpool buffer: not a buffer (foreign pointer)", p);
+  /* The header is where the forwarded block starts: ask about it, not p
+   * (a large block is known by its start, core/large.h). */
   tp_buf_hdr_t *h = (tp_buf_hdr_t *)p - 1;
+  if (tp_unlikely(!p || ((uintptr_t)p & 15) != 0 || !tp_pool_is_heap(h)))
+    tp_pool_die("tierpool buffer: not a buffer (foreign pointer)", p);
   if (tp_unlikely(h->tag != (tp_free_key ^ (uintptr_t)p ^ TP_BUF_MAGIC)))
     tp_pool_die("tierpool buffer: not a buffer (foreign pointer)", p);
   return h;
