@@ -5,8 +5,7 @@ import argparse
 import math
 import sys
 
-from . import __version__
-from . import bench
+from . import __version__, bench
 from .check import cmd_check
 from .commands import cmd_diff, cmd_run, cmd_show
 from .live import cmd_top
