@@ -363,7 +363,8 @@ static bool tables_init(void) {
 
 void tp_leak_start(void) {
   const char *v = tp_config.leaks;
-  if (tp_config.profile[0] && strcasecmp(v, "all")) v = "sample"; /* the profile rides on the sampler */
+  /* The profile rides on the sampler: a usable TIERPOOL_PROFILE turns it on. */
+  if (tp_profile_start() && strcasecmp(v, "all")) v = "sample";
   if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return;
   enum tp_leak_mode mode;
   if (!strcasecmp(v, "all")) {
@@ -384,7 +385,6 @@ void tp_leak_start(void) {
   if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
   tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
-  tp_profile_start(); /* TIERPOOL_PROFILE: its tables, before the hooks run */
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_mode = mode;
   static const tp_hooks_t hooks = {hook_get, hook_put};
