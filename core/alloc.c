@@ -151,6 +151,7 @@ void *tp_realloc(void *p, size_t n) {
        * mode it moves, so the guards see a get and a put.) */
       return tp_fwd_realloc(p, n);
     }
+    tp_fwd_check("realloc", p);
     have = tp_fwd_usable(p);
   }
   void *q = tp_malloc(n);

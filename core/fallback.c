@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "fallback.h"
+#include "hardening.h"
 
 /* glibc's mmap of a request larger than RAM + swap fails under the
  * kernel's default (heuristic) overcommit; mimalloc maps with
@@ -60,11 +61,18 @@ enomem:
   return NULL;
 }
 
-/* No check that mimalloc owns p: mi_is_in_heap_region() of 2.0.9 answers
- * only for segments inside its address map and says "no" for valid blocks
- * mapped elsewhere (seen under ASan), so it cannot gate an abort. */
+/* mi_is_in_heap_region() of 2.0.9 answers only for segments inside its
+ * address map and says "no" for valid blocks mapped elsewhere (over 1 GiB,
+ * or under ASan): its "no" only sends p to the finer checks of
+ * tp_check_foreign, which abort on stack, static and unmapped pointers
+ * (mi_free would crash on them) and let the rest through. */
+void tp_fwd_check(const char *what, const void *p) {
+  if (tp_unlikely(!mi_is_in_heap_region(p))) tp_check_foreign(what, p);
+}
+
 void tp_fwd_free(void *p) {
   int saved = errno; /* POSIX.1-2024: free() leaves errno alone */
+  tp_fwd_check("free", p);
   mi_free(p);
   errno = saved;
 }
@@ -77,6 +85,7 @@ void *tp_fwd_realloc(void *p, size_t n) {
     return NULL;
   }
   int saved = errno;
+  tp_fwd_check("realloc", p);
   void *q = mi_realloc_aligned(p, n, 16);
   errno = q ? saved : ENOMEM;
   return q;

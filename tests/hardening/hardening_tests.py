@@ -135,6 +135,47 @@ def case_beyond_carve_full():
         expect_abort([prog("bad_free"), "beyond", k], env(harden="full"), "never allocated", 64)
 
 
+def expect_foreign_abort(mode, what):
+    """A free of memory malloc never gave: SIGABRT and one tierpool line
+    naming the kind of pointer and its address, in the default mode."""
+    r = run([prog("bad_free"), mode], env())
+    m = re.search(r"addr=(0x[0-9a-f]+)", r.stdout)
+    check(m, "bad_free %s printed no address: %s" % (mode, describe(r)))
+    check(r.returncode == -signal.SIGABRT,
+          "bad_free %s: want SIGABRT, got %s" % (mode, describe(r)))
+    check("survived" not in r.stdout, "the program went on after the bad free")
+    lines = [l for l in tierpool_lines(r.stderr) if what in l and m.group(1) in l]
+    check(len(lines) == 1, "want one tierpool line naming %r and %s, stderr: %r"
+          % (what, m.group(1), r.stderr))
+
+
+def case_close_free():
+    # free(p + 4096) of a 64-byte block: a block carved with p, not yet
+    # handed out. Caught, never handed out twice.
+    expect_abort([prog("bad_free"), "close"], env(), "never handed out", 64)
+
+
+def case_stack_free():
+    expect_foreign_abort("stack", "free of a stack address")
+    expect_foreign_abort("alloca", "free of a stack address")
+    expect_foreign_abort("realloc_stack", "realloc of a stack address")
+
+
+def case_static_free():
+    expect_foreign_abort("static", "free of a static")
+
+
+def case_foreign_free():
+    expect_foreign_abort("foreign", "not from the pools nor from mimalloc")
+
+
+def case_huge_free():
+    # 1.5 GiB: mimalloc maps it outside its segment map; not a foreign pointer.
+    r = run([prog("bad_free"), "huge"], env())
+    check_ok(r, "bad_free huge")
+    check("survived" in r.stdout, "bad_free huge did not finish: %s" % describe(r))
+
+
 def case_beyond_carve_default():
     for k in ("2000", "1000000"):
         expect_abort([prog("bad_free"), "beyond", k], env(), "never allocated", 64)
