@@ -21,9 +21,9 @@
  *   bad_free foreign        free a pointer into an mmap whose 32 MiB-aligned
  *                           base (where mimalloc would look) is not mapped
  *   bad_free realloc_stack  realloc the address of a local variable
- *   bad_free huge           allocate, touch and free 1.5 GiB of mimalloc
- *                           memory (outside mimalloc's segment map): must
- *                           survive, it is no foreign pointer
+ *   bad_free huge           allocate, touch, realloc and free 1.5 GiB blocks
+ *                           (outside mimalloc's segment map): must survive,
+ *                           they are no foreign pointers
  */
 #include <alloca.h>
 #include <pthread.h>

@@ -170,7 +170,7 @@ def case_foreign_free():
 
 
 def case_huge_free():
-    # 1.5 GiB: mimalloc maps it outside its segment map; not a foreign pointer.
+    # 1.5 GiB: outside mimalloc's segment map; not a foreign pointer.
     r = run([prog("bad_free"), "huge"], env())
     check_ok(r, "bad_free huge")
     check("survived" in r.stdout, "bad_free huge did not finish: %s" % describe(r))
