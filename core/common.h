@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h" /* tp_die, tp_warn */
+
 #define tp_likely(x) __builtin_expect(!!(x), 1)
 #define tp_unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -20,7 +22,7 @@
 /* Always-on check: writes a raw message and aborts, never allocates. */
 #define TP_CHECK(cond, msg)                                                    \
   do {                                                                         \
-    if (tp_unlikely(!(cond))) tp_die(__FILE__, __LINE__, msg);                 \
+    if (tp_unlikely(!(cond))) tp_die("internal error at %s:%d: %s", __FILE__, __LINE__, msg); \
   } while (0)
 /* Debug-only check: compiled out in release, still type-checked. */
 #ifdef TP_DEBUG
@@ -28,7 +30,5 @@
 #else
 #define TP_DCHECK(cond) while (0 && (cond))
 #endif
-
-void tp_die(const char *file, int line, const char *msg) __attribute__((noreturn, cold));
 
 #endif

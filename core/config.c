@@ -12,20 +12,6 @@
 
 tp_config_t tp_config;
 
-void tp_warn(const char *fmt, ...) {
-  char buf[512];
-  int n = snprintf(buf, sizeof buf, "tierpool: ");
-  va_list ap;
-  va_start(ap, fmt);
-  int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
-  va_end(ap);
-  if (m < 0) m = 0;
-  size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
-  buf[len++] = '\n';
-  ssize_t w = write(STDERR_FILENO, buf, len);
-  (void)w;
-}
-
 /* ---------------------------------------------------------------- values */
 
 /* "64K", "1M", "4G", "4096", "0x1000". Rejects signs, junk and overflow. */
@@ -193,30 +179,6 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v
 #define TP_HINT_BYTES "a size in bytes, K/M/G suffixes allowed"
 #define TP_HINT_HARDEN "default or full"
 #define TP_HINT_FAIL "nth=N, every=N[,after=S] or random=P[,seed=S] (P from 0 to 1)"
-
-/* The value as a warning may echo it: at most 64 bytes, with control
- * characters and non-ASCII bytes as \xNN, so a newline or a terminal
- * escape in the environment cannot forge or split the line. */
-void tp_printable(const char *v, char *out, size_t cap) {
-  static const char hex[] = "0123456789abcdef";
-  size_t o = 0, i = 0;
-  for (; v[i] && i < 64 && o + 5 < cap; i++) {
-    unsigned char ch = (unsigned char)v[i];
-    if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
-      out[o++] = (char)ch;
-    } else {
-      out[o++] = '\\';
-      out[o++] = 'x';
-      out[o++] = hex[ch >> 4];
-      out[o++] = hex[ch & 15];
-    }
-  }
-  if (v[i] && o + 4 < cap) {
-    memcpy(out + o, "...", 3);
-    o += 3;
-  }
-  out[o] = '\0';
-}
 
 /* Which kinds have a numeric range worth naming in a warning. */
 #define TP_RANGED_SIZE 1

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h" /* tp_warn, tp_printable */
+
 /* Internal: hidden, so the library reaches it without the GOT. */
 #pragma GCC visibility push(hidden)
 
@@ -101,14 +103,6 @@ void tp_config_load(void);
  * would: returns false (and warns) when the value is rejected. Exposed for
  * the tests and the parser fuzzer. */
 bool tp_config_set_for_test(tp_config_t *cfg, const char *name, const char *value);
-
-/* Copies at most 64 bytes of an environment value into out (cap >= 260
- * bytes is enough) with control and non-ASCII bytes as \xNN and "..." when
- * cut, so a warning that echoes it stays one honest line. */
-void tp_printable(const char *v, char *out, size_t cap);
-
-/* Writes a line to stderr, prefixed "tierpool: ", without allocating. */
-void tp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 
 #pragma GCC visibility pop
 

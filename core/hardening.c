@@ -1,10 +1,10 @@
-/* hardening.c - reports of bad frees and fatal errors, without allocating. */
+/* hardening.c - reports of bad frees, without allocating (log.h writes them). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "log.h"
 #include "engine.h"
 
 void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
@@ -13,10 +13,5 @@ void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
             "to see where the block was freed first.", what, p, tp_tier_size(tier));
   else
     tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
-  abort();
-}
-
-void tp_die(const char *file, int line, const char *msg) {
-  tp_warn("internal error at %s:%d: %s", file, line, msg);
   abort();
 }

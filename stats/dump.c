@@ -41,7 +41,6 @@ static struct {
   _Atomic long owner;       /* thread id holding the buffers below, 0 if none */
   _Atomic bool started;     /* tp_stats_start ran */
   _Atomic bool stopping;    /* the exit dump has begun: no more dumps */
-  _Atomic int warned;       /* bit per warning already printed (once each) */
   bool wrote_once;          /* this process has written a file dump (owner) */
   bool have_old;            /* old holds the handler we replaced */
   struct sigaction old;     /* the previous handler of tp_config.signal */
@@ -82,23 +81,6 @@ static bool acquire(long max_ms) {
 
 static void release(void) { atomic_store(&tp_dump.owner, 0); }
 
-enum { WARN_SYMLINK = 1, WARN_OPEN = 2, WARN_WRITE = 4, WARN_SIGNAL = 8, WARN_THREAD = 16 };
-
-/* "tierpool: <a><b><c>\n" to stderr, once per `bit`, async-signal-safe (no
- * vsnprintf: a dump may run in a signal handler). */
-static void warn_once(int bit, const char *a, const char *b, const char *c) {
-  if (atomic_fetch_or(&tp_dump.warned, bit) & bit) return;
-  char buf[TP_PATH_MAX + 256];
-  tp_out_t o;
-  tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
-  tp_out_str(&o, "tierpool: ");
-  tp_out_str(&o, a);
-  if (b) tp_out_str(&o, b);
-  if (c) tp_out_str(&o, c);
-  tp_out_char(&o, '\n');
-  tp_out_flush(&o);
-}
-
 /* Expands %p (pid) and %% in the TIERPOOL_STATS template into out[cap]. */
 static bool expand_path(const char *tmpl, char *out, size_t cap) {
   size_t n = 0;
@@ -135,10 +117,10 @@ static int open_dest(const char *path, int mode_flags) {
   } while (fd < 0 && errno == EINTR);
   if (fd >= 0) return fd;
   if (errno == ELOOP)
-    warn_once(WARN_SYMLINK, "TIERPOOL_STATS: ", path,
-              " is a symbolic link; refusing to follow it, no dump written");
+    TP_WARN_ONCE("TIERPOOL_STATS: %s is a symbolic link; refusing to follow it, no dump written",
+                 path);
   else
-    warn_once(WARN_OPEN, "TIERPOOL_STATS: cannot open ", path, ": no dump written");
+    TP_WARN_ERRNO_ONCE(errno, "TIERPOOL_STATS: no dump written: cannot open %s", path);
   return -1;
 }
 
@@ -154,7 +136,7 @@ static int dump_locked(enum tp_dump_reason reason) {
   if (file) {
     const char *tmpl = tp_dump_template[0] ? tp_dump_template : cfg->stats;
     if (!expand_path(tmpl, path, sizeof tp_dump_path)) {
-      warn_once(WARN_OPEN, "TIERPOOL_STATS: path too long once %p is expanded", NULL, NULL);
+      TP_WARN_ONCE("TIERPOOL_STATS: path too long once %%p is expanded; no dump written");
       return -1;
     }
     if (prom_file) {
@@ -205,7 +187,7 @@ static int dump_locked(enum tp_dump_reason reason) {
     }
     tp_dump.wrote_once = true;
   }
-  if (!ok) warn_once(WARN_WRITE, "TIERPOOL_STATS: writing the dump failed", NULL, NULL);
+  if (!ok) TP_WARN_ERRNO_ONCE(errno, "TIERPOOL_STATS: writing the dump failed");
   return ok ? 0 : -1;
 }
 
@@ -256,8 +238,7 @@ static void install_signal(int sig) {
   if (sigaction(sig, &sa, &tp_dump.old) == 0) {
     tp_dump.have_old = true;
   } else {
-    warn_once(WARN_SIGNAL, "TIERPOOL_SIGNAL: cannot install the handler; no signal dumps",
-              NULL, NULL);
+    TP_WARN_ERRNO_ONCE(errno, "TIERPOOL_SIGNAL: cannot install the handler; no signal dumps");
   }
 }
 
@@ -308,8 +289,7 @@ static void start_thread(void) {
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &prev, NULL);
   if (rc != 0)
-    warn_once(WARN_THREAD, "cannot start the dump thread: no interval dumps, no live file",
-              NULL, NULL);
+    TP_WARN_ERRNO_ONCE(rc, "cannot start the dump thread: no interval dumps, no live file");
 }
 
 /* The exit dump runs from the library's destructor, late: after main

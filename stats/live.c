@@ -5,7 +5,7 @@
  * each refresh is a snapshot copied word by word under the sequence lock.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strerrorname_np */
+#define _GNU_SOURCE
 #endif
 #include "live.h"
 
@@ -44,17 +44,21 @@ void tp_live_start(void) {
   live_path(tp_live.path);
   int fd = open(tp_live.path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    tp_warn("TIERPOOL_LIVE: cannot create %s (%s); no live view", tp_live.path,
-            errno == ELOOP ? "a symbolic link is in the way" : strerrorname_np(errno));
+    if (errno == ELOOP)
+      tp_warn("TIERPOOL_LIVE: cannot create %s: a symbolic link is in the way; no live view",
+              tp_live.path);
+    else
+      tp_warn_errno(errno, "TIERPOOL_LIVE: no live view: cannot create %s", tp_live.path);
     tp_live.path[0] = '\0';
     return;
   }
   void *p = MAP_FAILED;
   if (ftruncate(fd, (off_t)bytes) == 0)
     p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
   close(fd);
   if (p == MAP_FAILED) {
-    tp_warn("TIERPOOL_LIVE: cannot map %s; no live view", tp_live.path);
+    tp_warn_errno(err, "TIERPOOL_LIVE: no live view: cannot map %s", tp_live.path);
     unlink(tp_live.path);
     tp_live.path[0] = '\0';
     return;

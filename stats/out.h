@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h" /* tp_fmt_u64: decimal digits */
+
 typedef struct tp_out_s tp_out_t;
 /* Receives a full buffer (or the rest at the end); returns false on error. */
 typedef bool (*tp_sink_fn)(tp_out_t *out, const char *data, size_t len);
@@ -36,8 +38,6 @@ void tp_out_pad(tp_out_t *out, char c, size_t n);
 void tp_out_u64(tp_out_t *out, uint64_t v);
 void tp_out_i64(tp_out_t *out, int64_t v);
 
-/* Formats v in decimal into buf (at least 21 bytes); returns the length. */
-size_t tp_fmt_u64(char *buf, uint64_t v);
 /* Bytes for people: "512", "97.7K", "1.5M", "3.0G" (binary units). */
 size_t tp_fmt_bytes(char *buf, uint64_t v);
 /* A tier size: "64", "4K", "1M" (exact, powers of two). */
