@@ -22,6 +22,22 @@ size_t tp_fmt_u64(char *buf, uint64_t v) {
   return n;
 }
 
+size_t tp_fmt_size(char *buf, uint64_t v) {
+  static const char units[] = "KMGT";
+  unsigned u = 0;
+  char suffix = 0;
+  while (v >= 1024 && v % 1024 == 0 && u < sizeof units - 1) {
+    v /= 1024;
+    suffix = units[u++];
+  }
+  size_t n = tp_fmt_u64(buf, v);
+  if (suffix) {
+    buf[n++] = suffix;
+    buf[n] = '\0';
+  }
+  return n;
+}
+
 /* ------------------------------------------------------- a line buffer */
 
 typedef struct tp_line_s {

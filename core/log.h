@@ -62,6 +62,9 @@ void tp_printable(const char *v, char *out, size_t cap);
 /* Decimal digits of v into buf (at least 21 bytes, NUL-terminated);
  * returns the length. Shared with the dump writer (stats/out.h). */
 size_t tp_fmt_u64(char *buf, uint64_t v);
+/* A size as exactly as it can be short: "64", "4K", "1M", "3G" (a suffix
+ * only when it divides v), into buf (at least 24 bytes). */
+size_t tp_fmt_size(char *buf, uint64_t v);
 
 #pragma GCC visibility pop
 

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "config.h"
+#include "options.h"
 #include "leak.h"
 #include "live.h"
 #include "snapshot.h"
@@ -43,7 +43,7 @@ static struct {
   _Atomic bool stopping;    /* the exit dump has begun: no more dumps */
   bool wrote_once;          /* this process has written a file dump (owner) */
   bool have_old;            /* old holds the handler we replaced */
-  struct sigaction old;     /* the previous handler of tp_config.signal */
+  struct sigaction old;     /* the previous handler of tp_stats_config.signal */
 } tp_dump;
 
 /* TIERPOOL_STATS made absolute at start: a program that changes directory
@@ -99,14 +99,14 @@ static bool expand_path(const char *tmpl, char *out, size_t cap) {
   return true;
 }
 
-static bool to_stderr(const tp_config_t *cfg) {
+static bool to_stderr(const tp_stats_config_t *cfg) {
   return cfg->stats[0] == '\0' || strcmp(cfg->stats, "stderr") == 0;
 }
 
 /* Dumps to a file append (JSON lines) when more than one may come: with
  * interval or signal dumps on, and after this process's first dump. The
  * first dump of an exit-only run truncates what an earlier run left. */
-static bool appending(const tp_config_t *cfg) {
+static bool appending(const tp_stats_config_t *cfg) {
   return cfg->interval > 0 || cfg->signal != 0 || tp_dump.wrote_once;
 }
 
@@ -127,7 +127,7 @@ static int open_dest(const char *path, int mode_flags) {
 /* ------------------------------------------------------------ the dump */
 
 static int dump_locked(enum tp_dump_reason reason) {
-  const tp_config_t *cfg = &tp_config;
+  const tp_stats_config_t *cfg = &tp_stats_config;
   char *path = tp_dump_path, *tmp = tp_dump_tmp, *exe = tp_dump_exe;
   bool file = !to_stderr(cfg);
   bool prom_file = file && cfg->format == TP_FORMAT_PROMETHEUS;
@@ -160,7 +160,7 @@ static int dump_locked(enum tp_dump_reason reason) {
   }
 
   tp_stats_collect(&tp_dump_snap);
-  size_t want = cfg->ring < TP_DUMP_LENGTHS_MAX ? cfg->ring : TP_DUMP_LENGTHS_MAX;
+  size_t want = tp_config.ring < TP_DUMP_LENGTHS_MAX ? tp_config.ring : TP_DUMP_LENGTHS_MAX;
   size_t nlen = want ? tp_recent_lengths(tp_dump_lengths, want) : 0;
 
   ssize_t k = readlink("/proc/self/exe", exe, sizeof tp_dump_exe - 1);
@@ -170,12 +170,12 @@ static int dump_locked(enum tp_dump_reason reason) {
   tp_dump_meta_t meta = {
       .reason = reason, .pid = getpid(), .exe = exe,
       .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-      .config = cfg};
+      .options = tp_all_options, .noptions = 2};
 
   tp_out_t out;
   tp_out_init(&out, tp_dump_buf, sizeof tp_dump_buf, fd);
   tp_emitter_t e;
-  tp_emit_init(&e, cfg->format, &out);
+  tp_emit_init(&e, (enum tp_format)cfg->format, &out);
   tp_render_ex(&e, &tp_dump_snap, tp_dump_lengths, nlen, &meta,
                tp_leak_mode ? tp_leak_render : NULL, &meta.reason);
   bool ok = tp_out_flush(&out);
@@ -255,16 +255,16 @@ static void *dump_thread(void *arg) {
   (void)arg;
   pthread_setname_np(pthread_self(), "tierpool-dump");
   const uint64_t sec = 1000000000u;
-  uint64_t interval = tp_config.interval * sec;
-  uint64_t tick = tp_config.live ? sec : interval;
+  uint64_t interval = tp_stats_config.interval * sec;
+  uint64_t tick = tp_stats_config.live ? sec : interval;
   uint64_t next_tick = mono_ns(), next_dump = next_tick + interval;
-  if (tp_config.live) tp_live_publish();
+  if (tp_stats_config.live) tp_live_publish();
   for (;;) {
     next_tick += tick;
     struct timespec ts = {(time_t)(next_tick / sec), (long)(next_tick % sec)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
     if (atomic_load(&tp_dump.stopping)) break;
-    if (tp_config.live) tp_live_publish();
+    if (tp_stats_config.live) tp_live_publish();
     if (interval && mono_ns() + tick / 2 >= next_dump) {
       tp_stats_dump(TP_DUMP_INTERVAL);
       next_dump += interval;
@@ -274,7 +274,7 @@ static void *dump_thread(void *arg) {
 }
 
 static void start_thread(void) {
-  if (!tp_config.interval && !tp_config.live) return;
+  if (!tp_stats_config.interval && !tp_stats_config.live) return;
   /* Block everything before creating it, so the thread never runs a
    * handler, not even between its start and a pthread_sigmask of its own. */
   sigset_t all, prev;
@@ -299,12 +299,12 @@ static void start_thread(void) {
 __attribute__((destructor)) static void tp_stats_stop(void) {
   if (!atomic_load(&tp_dump.started)) return;
   atomic_store(&tp_dump.stopping, true);
-  if (tp_config.at_exit && tp_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
-  else if (tp_config.at_exit) tp_leak_report_exit(); /* TIERPOOL_LEAKS alone: the leaks, if any */
+  if (tp_stats_config.at_exit && tp_stats_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
+  else if (tp_stats_config.at_exit) tp_leak_report_exit(); /* TIERPOOL_LEAKS alone: the leaks, if any */
   tp_live_stop();
 }
 
-static void resolve_template(const tp_config_t *cfg) {
+static void resolve_template(const tp_stats_config_t *cfg) {
   tp_dump_template[0] = '\0';
   if (to_stderr(cfg) || cfg->stats[0] == '/') return;
   size_t n, k = strlen(cfg->stats);
@@ -319,10 +319,11 @@ static void resolve_template(const tp_config_t *cfg) {
 
 void tp_stats_start(void) {
   if (atomic_exchange(&tp_dump.started, true)) return;
-  resolve_template(&tp_config);
+  tp_stats_options_load();
+  resolve_template(&tp_stats_config);
   tp_leak_start(); /* before any thread of ours: it installs the engine's hooks */
-  if (tp_config.signal) install_signal(tp_config.signal);
-  if (tp_config.live) tp_live_start();
+  if (tp_stats_config.signal) install_signal(tp_stats_config.signal);
+  if (tp_stats_config.live) tp_live_start();
   start_thread();
 }
 
@@ -333,6 +334,6 @@ void tp_stats_fork_child(void) {
   atomic_store(&tp_dump.owner, 0);
   tp_dump.wrote_once = false;
   tp_leak_fork_child();
-  if (tp_config.live) tp_live_fork_child();
+  if (tp_stats_config.live) tp_live_fork_child();
   start_thread();
 }

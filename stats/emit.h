@@ -17,8 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h" /* enum tp_format */
 #include "out.h"
+
+/* The dump formats (TIERPOOL_FORMAT). */
+enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 2 };
 
 /* ----------------------------------------------------------- the emitter */
 

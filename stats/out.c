@@ -120,22 +120,6 @@ size_t tp_fmt_bytes(char *buf, uint64_t v) {
   }
 }
 
-size_t tp_fmt_size(char *buf, uint64_t v) {
-  static const char units[] = "KMGT";
-  unsigned u = 0;
-  char suffix = 0;
-  while (v >= 1024 && v % 1024 == 0 && u < sizeof units - 1) {
-    v /= 1024;
-    suffix = units[u++];
-  }
-  size_t n = tp_fmt_u64(buf, v);
-  if (suffix) {
-    buf[n++] = suffix;
-    buf[n] = '\0';
-  }
-  return n;
-}
-
 static size_t put2(char *b, unsigned v) {
   b[0] = (char)('0' + v / 10 % 10);
   b[1] = (char)('0' + v % 10);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "log.h" /* tp_fmt_u64: decimal digits */
+#include "log.h" /* tp_fmt_u64, tp_fmt_size */
 
 typedef struct tp_out_s tp_out_t;
 /* Receives a full buffer (or the rest at the end); returns false on error. */
@@ -40,8 +40,6 @@ void tp_out_i64(tp_out_t *out, int64_t v);
 
 /* Bytes for people: "512", "97.7K", "1.5M", "3.0G" (binary units). */
 size_t tp_fmt_bytes(char *buf, uint64_t v);
-/* A tier size: "64", "4K", "1M" (exact, powers of two). */
-size_t tp_fmt_size(char *buf, uint64_t v);
 /* num/den with `digits` decimals, rounded; "0" when den is 0. */
 size_t tp_fmt_ratio(char *buf, uint64_t num, uint64_t den, unsigned digits);
 /* Nanoseconds since the epoch as RFC 3339 UTC: 2025-01-31T12:00:00.123Z. */

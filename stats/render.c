@@ -21,15 +21,6 @@ const char *tp_dump_reason_name(enum tp_dump_reason r) {
   return "api";
 }
 
-const char *tp_format_name(enum tp_format f) {
-  switch (f) {
-  case TP_FORMAT_TEXT: return "text";
-  case TP_FORMAT_JSON: return "json";
-  case TP_FORMAT_PROMETHEUS: return "prometheus";
-  }
-  return "text";
-}
-
 const char *tp_discard_reason_name(unsigned reason) {
   static const char *const names[TIERPOOL_REASON_COUNT] = {"too_large", "alignment",
                                                            "pool_full", "no_pool"};
@@ -202,26 +193,32 @@ static const tp_field_t
                    TP_UNIT_COUNT},
     f_recent = {"recent_lengths", "recent lengths", NULL, NULL, TP_GAUGE, TP_UNIT_COUNT};
 
-/* The options in effect, generated from the one option table: the JSON key
- * is the field name (max_tier, ring, stats, ...). */
-static void render_config(tp_emitter_t *e, const tp_config_t *cfg) {
+/* The options in effect, from the layers' option tables: the JSON key is
+ * the field name (max_tier, ring, stats, ...). Unset destinations, signals
+ * and failure specs are null. */
+static void render_config(tp_emitter_t *e, tp_option_table_t *const *tables, size_t n) {
   tp_emit_object_begin(e, "config");
-#define TP_CFG_SIZE(f) tp_v_u64(cfg->f)
-#define TP_CFG_UINT(f) tp_v_u64(cfg->f)
-#define TP_CFG_BOOL(f) tp_v_bool(cfg->f)
-#define TP_CFG_PATH(f) (cfg->f[0] ? tp_v_str(cfg->f) : tp_v_null())
-#define TP_CFG_FORMAT(f) tp_v_str(tp_format_name(cfg->f))
-#define TP_CFG_SIGNAL(f) (cfg->f ? tp_v_u64((uint64_t)cfg->f) : tp_v_null())
-#define TP_CFG_BYTES(f) tp_v_u64(cfg->f)
-#define TP_CFG_HARDEN(f) tp_v_str(cfg->f == TP_HARDEN_FULL ? "full" : "default")
-#define TP_CFG_FAIL(f) (cfg->f.mode ? tp_v_str(cfg->f.text) : tp_v_null())
-#define TP_CFG(kind, field, name, def, lo, hi, doc)                              \
-  {                                                                            \
-    static const tp_field_t f = {#field, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT}; \
-    tp_emit_scalar(e, &f, TP_CFG_##kind(field));                               \
+  for (size_t k = 0; k < n; k++) {
+    for (size_t i = 0; i < tables[k]->n; i++) {
+      const tp_option_t *o = &tables[k]->opts[i];
+      const char *field = (const char *)tables[k]->cfg + o->offset;
+      char text[TP_PATH_MAX + 8];
+      const char *s = tp_option_value(o, tables[k]->cfg, text, sizeof text);
+      tp_value_t v = *s ? tp_v_str(s) : tp_v_null();
+      switch (o->kind) {
+      case TP_OPT_POW2: case TP_OPT_POW2_OR_0: case TP_OPT_BYTES: case TP_OPT_UINT:
+        v = tp_v_u64(*(const uint64_t *)field);
+        break;
+      case TP_OPT_BOOL: v = tp_v_bool(*(const bool *)field); break;
+      case TP_OPT_SIGNAL:
+        v = *(const int *)field ? tp_v_u64((uint64_t)*(const int *)field) : tp_v_null();
+        break;
+      default: break; /* DEST, CHOICE, FAIL: the text, null when unset */
+      }
+      const tp_field_t f = {o->key, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT};
+      tp_emit_scalar(e, &f, v);
+    }
   }
-  TP_OPTIONS(TP_CFG)
-#undef TP_CFG
   tp_emit_object_end(e);
 }
 
@@ -303,7 +300,7 @@ void tp_render_ex(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *l
   static const char *const info_names[] = {"version", "pid", "exe", "reason"};
   const char *info_values[] = {version, pid, exe, reason};
   tp_emit_info(e, &f_info, info_names, info_values, 4);
-  if (meta->config) render_config(e, meta->config);
+  if (meta->noptions) render_config(e, meta->options, meta->noptions);
 
   /* the tiers */
   tp_table_t tiers = {

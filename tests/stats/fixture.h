@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "config.h"
+#include "options.h"
 #include "render.h"
 
 /* Three tiers used, one untouched; discards for two reasons. */
@@ -36,26 +36,31 @@ static inline void fixture_stats(tierpool_stats_t *st) {
 
 static const uint64_t fixture_lengths[] = {100, 100, 3000, 24, 7};
 
-static inline void fixture_config(tp_config_t *cfg, enum tp_format format) {
-  memset(cfg, 0, sizeof *cfg);
-  cfg->max_tier = 1u << 20;
-  cfg->cache_size = 1u << 20;
-  cfg->region_size = 1ull << 32;
-  cfg->ring = 256;
-  strcpy(cfg->stats, "/tmp/tp.%p.json");
-  cfg->format = format;
-  cfg->signal = 12;
-  cfg->interval = 0;
-  cfg->at_exit = true;
-  cfg->live = false;
+/* The options in effect: the defaults of both tables, a few set. */
+static tp_config_t fixture_engine_cfg;
+static tp_stats_config_t fixture_stats_cfg;
+static tp_option_table_t fixture_engine, fixture_stats_opts;
+static tp_option_table_t *const fixture_tables[2] = {&fixture_engine, &fixture_stats_opts};
+
+static inline void fixture_config(enum tp_format format) {
+  fixture_engine = tp_engine_options;
+  fixture_engine.cfg = &fixture_engine_cfg;
+  fixture_stats_opts = tp_stats_options;
+  fixture_stats_opts.cfg = &fixture_stats_cfg;
+  tp_options_defaults(&fixture_engine);
+  tp_options_defaults(&fixture_stats_opts);
+  strcpy(fixture_stats_cfg.stats, "/tmp/tp.%p.json");
+  fixture_stats_cfg.format = format;
+  fixture_stats_cfg.signal = 12;
 }
 
-static inline void fixture_meta(tp_dump_meta_t *m, const tp_config_t *cfg) {
+static inline void fixture_meta(tp_dump_meta_t *m) {
   m->reason = TP_DUMP_EXIT;
   m->pid = 4242;
   m->exe = "/usr/bin/prog \"x\"";
   m->time_ns = 1700000000123456789ull; /* 2023-11-14T22:13:20.123Z */
-  m->config = cfg;
+  m->options = fixture_tables;
+  m->noptions = 2;
 }
 
 #endif

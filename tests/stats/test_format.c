@@ -29,11 +29,10 @@ static bool capture_sink(tp_out_t *out, const char *data, size_t len) {
 static const char *render(enum tp_format f, size_t cap) {
   static char buf[1 << 12];
   tierpool_stats_t st;
-  tp_config_t cfg;
   tp_dump_meta_t meta;
   fixture_stats(&st);
-  fixture_config(&cfg, f);
-  fixture_meta(&meta, &cfg);
+  fixture_config(f);
+  fixture_meta(&meta);
   ncaptured = 0;
   captured[0] = '\0';
   tp_out_t out;
@@ -71,21 +70,23 @@ static const char expected_text[] =
     ;
 
 static const char expected_json[] =
-    "{\"version\":1,\"pid\":4242,\"exe\":\"/usr/bin/prog \\\"x\\\"\",\"time\":\"2023-11-14T22:13:20.123Z\",\"rea"
-    "son\":\"exit\",\"config\":{\"max_tier\":1048576,\"cache_size\":1048576,\"region_size\":4294967296,\"ri"
-    "ng\":256,\"stats\":\"/tmp/tp.%p.json\",\"format\":\"json\",\"signal\":12,\"interval\":0,\"at_exit\":true,"
-    "\"live\":false,\"harden\":\"default\",\"limit\":0,\"fail\":null,\"retain\":0,\"leaks\":null,\"leaks_depth\":0,\"leaks_sample\":0,\"leaks_top\":0},\"tiers\":[{\"size\":16,\"get\":1200,\"put\":1200,\"live\":0,\"bytes_requested\":14400,\""
-    "fill\":0.7500,\"cached\":32,\"central\":0,\"carved_bytes\":4096,\"committed_bytes\":4096},{\"size\":1"
-    "28,\"get\":1000,\"put\":500,\"live\":500,\"bytes_requested\":100000,\"fill\":0.7813,\"cached\":12,\"cen"
-    "tral\":64,\"carved_bytes\":131072,\"committed_bytes\":131072},{\"size\":1024,\"get\":0,\"put\":0,\"liv"
-    "e\":0,\"bytes_requested\":0,\"fill\":0,\"cached\":0,\"central\":0,\"carved_bytes\":0,\"committed_bytes"
-    "\":0},{\"size\":4096,\"get\":10,\"put\":0,\"live\":10,\"bytes_requested\":30000,\"fill\":0.7324,\"cached"
-    "\":0,\"central\":0,\"carved_bytes\":40960,\"committed_bytes\":1048576}],\"total_get\":2210,\"total_p"
-    "ut\":1700,\"live\":510,\"live_bytes\":104960,\"balanced\":false,\"discarded\":4,\"discarded_bytes\":6"
-    "291520,\"discarded_by_reason\":{\"too_large\":{\"count\":3,\"bytes\":6291456},\"alignment\":{\"count\""
-    ":1,\"bytes\":64},\"pool_full\":{\"count\":0,\"bytes\":0},\"no_pool\":{\"count\":0,\"bytes\":0}},\"forward"
-    "ed_frees\":2,\"threads_started\":3,\"threads_exited\":2,\"fork_lost_blocks\":0,\"recent_lengths\":["
-    "100,100,3000,24,7]}\n"
+    "{\"version\":1,\"pid\":4242,\"exe\":\"/usr/bin/prog \\\"x\\\"\",\"time\":\"2023-11-14T22:13:20.123Z\""
+    ",\"reason\":\"exit\",\"config\":{\"max_tier\":1048576,\"cache_size\":1048576,\"region_size\":4294967"
+    "296,\"ring\":256,\"harden\":\"default\",\"limit\":0,\"fail\":null,\"retain\":67108864,\"verbose\":fa"
+    "lse,\"stats\":\"/tmp/tp.%p.json\",\"format\":\"json\",\"at_exit\":true,\"signal\":12,\"interval\":0,"
+    "\"live\":false,\"leaks\":\"off\",\"leaks_depth\":16,\"leaks_sample\":524288,\"leaks_top\":20},\"tier"
+    "s\":[{\"size\":16,\"get\":1200,\"put\":1200,\"live\":0,\"bytes_requested\":14400,\"fill\":0.7500,\"c"
+    "ached\":32,\"central\":0,\"carved_bytes\":4096,\"committed_bytes\":4096},{\"size\":128,\"get\":1000,"
+    "\"put\":500,\"live\":500,\"bytes_requested\":100000,\"fill\":0.7813,\"cached\":12,\"central\":64,\"c"
+    "arved_bytes\":131072,\"committed_bytes\":131072},{\"size\":1024,\"get\":0,\"put\":0,\"live\":0,\"byt"
+    "es_requested\":0,\"fill\":0,\"cached\":0,\"central\":0,\"carved_bytes\":0,\"committed_bytes\":0},{\""
+    "size\":4096,\"get\":10,\"put\":0,\"live\":10,\"bytes_requested\":30000,\"fill\":0.7324,\"cached\":0,"
+    "\"central\":0,\"carved_bytes\":40960,\"committed_bytes\":1048576}],\"total_get\":2210,\"total_put\":"
+    "1700,\"live\":510,\"live_bytes\":104960,\"balanced\":false,\"discarded\":4,\"discarded_bytes\":62915"
+    "20,\"discarded_by_reason\":{\"too_large\":{\"count\":3,\"bytes\":6291456},\"alignment\":{\"count\":1"
+    ",\"bytes\":64},\"pool_full\":{\"count\":0,\"bytes\":0},\"no_pool\":{\"count\":0,\"bytes\":0}},\"forw"
+    "arded_frees\":2,\"threads_started\":3,\"threads_exited\":2,\"fork_lost_blocks\":0,\"recent_lengths\""
+    ":[100,100,3000,24,7]}\n"
     ;
 
 static const char expected_prometheus[] =
