@@ -7,6 +7,7 @@
 
 #include "central.h"
 #include "config.h"
+#include "snapshot.h" /* tp_peak_note */
 #include "engine.h"
 #include "guard.h"
 
@@ -258,6 +259,7 @@ static void *orphan_get(unsigned t, size_t n) {
   blk[1] = NULL;
   atomic_fetch_add_explicit(&tp_central[t].orphan_get, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&tp_central[t].orphan_bytes, n, memory_order_relaxed);
+  tp_peak_note(t);
   return blk;
 }
 
@@ -278,6 +280,7 @@ static void *bin_refill(tp_cache_t *c, unsigned t) {
     c->bins[t].head = blk[0];
     c->bins[t].room = tp_bound_for(t) - (len - 1);
     TP_ADD(c->bins[t].net_in, len);
+    tp_peak_note(t);
     return blk;
   }
   blk = tp_central_carve(t, carve_for(t), &len);
@@ -285,6 +288,7 @@ static void *bin_refill(tp_cache_t *c, unsigned t) {
   bp->cur = (uintptr_t)blk + size;
   bp->end = (uintptr_t)blk + (uintptr_t)len * size;
   TP_ADD(c->bins[t].net_in, 1);
+  tp_peak_note(t);
   return blk;
 }
 

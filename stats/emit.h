@@ -29,7 +29,9 @@ enum tp_unit {
   TP_UNIT_COUNT = 0, /* plain integer */
   TP_UNIT_BYTES,     /* tp_fmt_bytes in text, exact integer elsewhere */
   TP_UNIT_SIZE,      /* tp_fmt_size in text */
-  TP_UNIT_PERCENT    /* a ratio: "78.1%" in text, 0.7813 elsewhere */
+  TP_UNIT_PERCENT,   /* a ratio: "78.1%" in text, 0.7813 elsewhere */
+  TP_UNIT_TIME       /* ns since the epoch: RFC 3339 in text ("-" for 0), integer ns in
+                      * JSON, seconds in Prometheus */
 };
 
 /* Prometheus metric type. */

@@ -37,6 +37,8 @@ typedef struct tp_dump_meta_s {
   enum tp_dump_reason reason;
   int64_t pid;
   const char *exe;          /* the program, "" if unknown */
+  const char *cmdline;      /* its arguments, space-separated and cut short; "" if unknown */
+  const char *cwd;          /* its working directory; "" if unknown */
   uint64_t time_ns;         /* CLOCK_REALTIME, ns since the epoch */
   tp_option_table_t *const *options; /* the options in effect, per layer */
   size_t noptions;

@@ -13,16 +13,26 @@ static inline void fixture_stats(tierpool_stats_t *st) {
   memset(st, 0, sizeof *st);
   st->version = TIERPOOL_API_VERSION;
   st->ntiers = 4;
-  static const tierpool_tier_stats_t tiers[4] = {
-      /* size, get, put, live, requested, cached, central, carved, committed */
-      {16, 1200, 1200, 0, 14400, 32, 0, 4096, 4096},
-      {128, 1000, 500, 500, 100000, 12, 64, 131072, 131072},
-      {1024, 0, 0, 0, 0, 0, 0, 0, 0},
-      {4096, 10, 0, 10, 30000, 0, 0, 40960, 1048576},
+  /* the peaks: 16 B and 128 B at one moment, 4 KiB later */
+  const uint64_t t1 = 1699999990000000000ull, t2 = 1699999995500000000ull;
+  const tierpool_tier_stats_t tiers[4] = {
+      {.size = 16, .get = 1200, .put = 1200, .live = 0, .peak_live = 40, .peak_live_bytes = 640,
+       .peak_time_ns = t1, .bytes_requested = 14400, .cached = 32, .central = 0,
+       .carved_bytes = 4096, .committed_bytes = 4096},
+      {.size = 128, .get = 1000, .put = 500, .live = 500, .peak_live = 600,
+       .peak_live_bytes = 76800, .peak_time_ns = t1, .bytes_requested = 100000, .cached = 12,
+       .central = 64, .carved_bytes = 131072, .committed_bytes = 131072},
+      {.size = 1024},
+      {.size = 4096, .get = 10, .put = 0, .live = 10, .peak_live = 10, .peak_live_bytes = 40960,
+       .peak_time_ns = t2, .bytes_requested = 30000, .cached = 0, .central = 0,
+       .carved_bytes = 40960, .committed_bytes = 1048576},
   };
   memcpy(st->tiers, tiers, sizeof tiers);
   st->total_get = 2210;
   st->total_put = 1700;
+  st->peak_live = 640;
+  st->peak_live_bytes = 640 + 76800;
+  st->peak_time_ns = t1;
   st->discarded_by_reason[TIERPOOL_REASON_TOO_LARGE] = 3;
   st->discarded_bytes_by_reason[TIERPOOL_REASON_TOO_LARGE] = 3u << 21;
   st->discarded_by_reason[TIERPOOL_REASON_ALIGNMENT] = 1;
@@ -58,6 +68,8 @@ static inline void fixture_meta(tp_dump_meta_t *m) {
   m->reason = TP_DUMP_EXIT;
   m->pid = 4242;
   m->exe = "/usr/bin/prog \"x\"";
+  m->cmdline = "prog --case \"x\" /tmp/in";
+  m->cwd = "/home/ci/build";
   m->time_ns = 1700000000123456789ull; /* 2023-11-14T22:13:20.123Z */
   m->options = fixture_tables;
   m->noptions = 2;
