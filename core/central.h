@@ -13,7 +13,8 @@
  * with pop+push of the same head fails its CAS (ABA). Pages of the regions
  * are never unmapped or made inaccessible again, so reading a head that
  * another thread has meanwhile handed to its user is harmless: the CAS
- * fails. Fresh blocks are carved from the region at an atomic front.
+ * fails. Fresh blocks are carved from the region at an atomic front, and
+ * the pages under the front are committed (made accessible) ahead of it.
  * Every instant is consistent, so a child after fork() uses the pools as
  * they are; there is no lock to reset.
  */
@@ -41,14 +42,26 @@ extern tp_central_t tp_central[TP_MAX_TIERS];
 
 /* Pushes the list head..(len blocks) as one batch. */
 void tp_central_push(unsigned t, void *head, uint32_t len);
+/* Hands a list of len free blocks (which the caller owns) to the central
+ * pool: tp_central_push, but past TIERPOOL_RETAIN bytes held by a tier of
+ * 8 KiB or more, the blocks' pages go back to the system first. */
+void tp_central_give(unsigned t, void *head, uint32_t len);
 /* Pops one batch; returns its head and stores its length, or NULL. */
 void *tp_central_pop(unsigned t, uint32_t *len);
-/* Calls fn on every batch head of tier t's stack as it is now, without
- * taking the batches (racy by nature: for reports, not for allocation). */
+/* Calls fn(ctx, t, head) on every batch head of tier t's stack as it is
+ * now, without taking the batches (racy by nature: for reports, not for
+ * allocation; walk.h is the interface for stats/). */
+void tp_central_walk_heads(unsigned t, void (*fn)(void *ctx, unsigned t, uintptr_t head), void *ctx);
+/* The same without a context: kept for stats/leak.c until it walks free
+ * blocks through walk.h. */
 void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head));
 /* Carves up to want fresh blocks, contiguous, committed. Returns the first
- * block and stores how many (0 and NULL when the region is full). */
+ * block and stores how many (0 and NULL when the region is full or the
+ * kernel refuses the pages). */
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got);
+/* Gives the pages of every free block in the central pools of the tiers
+ * of 8 KiB or more back to the system; returns the bytes released. */
+size_t tp_central_trim(void);
 
 #pragma GCC visibility pop
 

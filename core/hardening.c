@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "engine.h"
+#include "hardening.h"
 
 void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
   if (tier < tp_layout.ntiers)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "dest.h"
 #include "options.h"
 #include "leak.h"
 #include "live.h"
@@ -46,15 +47,9 @@ static struct {
   struct sigaction old;     /* the previous handler of tp_stats_config.signal */
 } tp_dump;
 
-/* TIERPOOL_STATS made absolute at start: a program that changes directory
- * still dumps where it was asked to. */
-static char tp_dump_template[2 * TP_PATH_MAX];
-
 /* The dump's working storage, static rather than on the stack: a signal
  * dump may run on a small alternate signal stack (SA_ONSTACK). */
 static char tp_dump_buf[TP_DUMP_BUF];
-static char tp_dump_path[2 * TP_PATH_MAX + 32], tp_dump_tmp[2 * TP_PATH_MAX + 64];
-static char tp_dump_exe[TP_PATH_MAX];
 static tierpool_stats_t tp_dump_snap;
 static uint64_t tp_dump_lengths[TP_DUMP_LENGTHS_MAX];
 
@@ -81,28 +76,6 @@ static bool acquire(long max_ms) {
 
 static void release(void) { atomic_store(&tp_dump.owner, 0); }
 
-/* Expands %p (pid) and %% in the TIERPOOL_STATS template into out[cap]. */
-static bool expand_path(const char *tmpl, char *out, size_t cap) {
-  size_t n = 0;
-  char pid[24];
-  size_t np = tp_fmt_u64(pid, (uint64_t)getpid());
-  for (const char *s = tmpl; *s; s++) {
-    const char *piece = s;
-    size_t k = 1;
-    if (s[0] == '%' && s[1] == 'p') { piece = pid; k = np; s++; }
-    else if (s[0] == '%' && s[1] == '%') s++;
-    if (n + k >= cap) return false;
-    memcpy(out + n, piece, k);
-    n += k;
-  }
-  out[n] = '\0';
-  return true;
-}
-
-static bool to_stderr(const tp_stats_config_t *cfg) {
-  return cfg->stats[0] == '\0' || strcmp(cfg->stats, "stderr") == 0;
-}
-
 /* Dumps to a file append (JSON lines) when more than one may come: with
  * interval or signal dumps on, and after this process's first dump. The
  * first dump of an exit-only run truncates what an earlier run left. */
@@ -110,67 +83,27 @@ static bool appending(const tp_stats_config_t *cfg) {
   return cfg->interval > 0 || cfg->signal != 0 || tp_dump.wrote_once;
 }
 
-static int open_dest(const char *path, int mode_flags) {
-  int fd;
-  do {
-    fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | mode_flags, 0600);
-  } while (fd < 0 && errno == EINTR);
-  if (fd >= 0) return fd;
-  if (errno == ELOOP)
-    TP_WARN_ONCE("TIERPOOL_STATS: %s is a symbolic link; refusing to follow it, no dump written",
-                 path);
-  else
-    TP_WARN_ERRNO_ONCE(errno, "TIERPOOL_STATS: no dump written: cannot open %s", path);
-  return -1;
-}
-
 /* ------------------------------------------------------------ the dump */
 
 static int dump_locked(enum tp_dump_reason reason) {
   const tp_stats_config_t *cfg = &tp_stats_config;
-  char *path = tp_dump_path, *tmp = tp_dump_tmp, *exe = tp_dump_exe;
-  bool file = !to_stderr(cfg);
+  bool file = tp_dest_is_file();
   bool prom_file = file && cfg->format == TP_FORMAT_PROMETHEUS;
-  int fd = STDERR_FILENO;
-
-  if (file) {
-    const char *tmpl = tp_dump_template[0] ? tp_dump_template : cfg->stats;
-    if (!expand_path(tmpl, path, sizeof tp_dump_path)) {
-      TP_WARN_ONCE("TIERPOOL_STATS: path too long once %%p is expanded; no dump written");
-      return -1;
-    }
-    if (prom_file) {
-      /* Prometheus: a whole exposition replaced atomically (write a
-       * temporary, rename it over), as node_exporter's textfile
-       * collector expects; never appended. */
-      char pid[24];
-      tp_fmt_u64(pid, (uint64_t)getpid());
-      tmp[0] = '\0';
-      size_t n = strlen(path);
-      memcpy(tmp, path, n);
-      tmp[n++] = '.';
-      size_t k = strlen(pid);
-      memcpy(tmp + n, pid, k);
-      memcpy(tmp + n + k, ".tmp", 5);
-      fd = open_dest(tmp, O_TRUNC);
-    } else {
-      fd = open_dest(path, appending(cfg) ? O_APPEND : O_TRUNC);
-    }
-    if (fd < 0) return -1;
-  }
+  const char *path, *tmp;
+  int fd = tp_dest_open(appending(cfg), prom_file, &path, &tmp);
+  if (fd < 0) return -1;
 
   tp_stats_collect(&tp_dump_snap);
   size_t want = tp_config.ring < TP_DUMP_LENGTHS_MAX ? tp_config.ring : TP_DUMP_LENGTHS_MAX;
   size_t nlen = want ? tp_recent_lengths(tp_dump_lengths, want) : 0;
 
-  ssize_t k = readlink("/proc/self/exe", exe, sizeof tp_dump_exe - 1);
-  exe[k > 0 ? k : 0] = '\0';
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   tp_dump_meta_t meta = {
-      .reason = reason, .pid = getpid(), .exe = exe,
+      .reason = reason, .pid = getpid(),
       .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
       .options = tp_all_options, .noptions = 2};
+  tp_dest_identity(&meta);
 
   tp_out_t out;
   tp_out_init(&out, tp_dump_buf, sizeof tp_dump_buf, fd);
@@ -304,23 +237,10 @@ __attribute__((destructor)) static void tp_stats_stop(void) {
   tp_live_stop();
 }
 
-static void resolve_template(const tp_stats_config_t *cfg) {
-  tp_dump_template[0] = '\0';
-  if (to_stderr(cfg) || cfg->stats[0] == '/') return;
-  size_t n, k = strlen(cfg->stats);
-  if (!getcwd(tp_dump_template, sizeof tp_dump_template - 1) ||
-      (n = strlen(tp_dump_template)) + 1 + k >= sizeof tp_dump_template) {
-    tp_dump_template[0] = '\0'; /* keep it relative */
-    return;
-  }
-  tp_dump_template[n] = '/';
-  memcpy(tp_dump_template + n + 1, cfg->stats, k + 1);
-}
-
 void tp_stats_start(void) {
   if (atomic_exchange(&tp_dump.started, true)) return;
   tp_stats_options_load();
-  resolve_template(&tp_stats_config);
+  tp_dest_start();
   tp_leak_start(); /* before any thread of ours: it installs the engine's hooks */
   if (tp_stats_config.signal) install_signal(tp_stats_config.signal);
   if (tp_stats_config.live) tp_live_start();
@@ -333,6 +253,7 @@ void tp_stats_fork_child(void) {
    * finish, and the child's files are its own (%p). */
   atomic_store(&tp_dump.owner, 0);
   tp_dump.wrote_once = false;
+  tp_dest_fork_child();
   tp_leak_fork_child();
   if (tp_stats_config.live) tp_live_fork_child();
   start_thread();

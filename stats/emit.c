@@ -142,7 +142,7 @@ static size_t text_value(char *b, tp_value_t v, enum tp_unit unit) {
     if (v.den == 0) { memcpy(b, "-", 2); return 1; }
     if (unit != TP_UNIT_PERCENT) return tp_fmt_ratio(b, v.u, v.den, 4);
     /* percent: num*100/den, one decimal; the product cannot overflow 128 bits */
-    unsigned __int128 tenths = ((unsigned __int128)v.u * 1000 + v.den / 2) / v.den;
+    tp_u128 tenths = ((tp_u128)v.u * 1000 + v.den / 2) / v.den;
     size_t n = tp_fmt_u64(b, (uint64_t)(tenths / 10));
     b[n++] = '.';
     b[n++] = (char)('0' + (unsigned)(tenths % 10));
@@ -288,7 +288,8 @@ void tp_emit_scalar(tp_emitter_t *e, const tp_field_t *f, tp_value_t v) {
   case TP_FORMAT_TEXT:
     if (!f->label || e->depth > 0) return; /* objects are JSON-only */
     text_label(o, f->label);
-    tp_out_mem(o, b, text_value(b, v, f->unit));
+    if (v.type == TP_V_STR) tp_out_str(o, v.s); /* whole: a path, a command line */
+    else tp_out_mem(o, b, text_value(b, v, f->unit));
     tp_out_char(o, '\n');
     return;
   case TP_FORMAT_PROMETHEUS:

@@ -23,7 +23,7 @@ const tp_field_t tp_proc_fields[TP_PROC_FIELDS] = {TIERPOOL_PROCESS_FIELDS(TP_DE
 #define TP_VALUE_int64_t(v) tp_v_i64(v)
 
 tp_value_t tp_fill_ratio(uint64_t requested, uint64_t get, uint64_t size) {
-  unsigned __int128 den = (unsigned __int128)get * size;
+  tp_u128 den = (tp_u128)get * size;
   while (den > UINT64_MAX) { /* scale both down together */
     den >>= 1;
     requested >>= 1;

@@ -30,7 +30,7 @@
 #include "cache.h"
 #include "central.h"
 #include "options.h"
-#include "guard.h"
+#include "hooks.h"
 #include "leak_int.h"
 #include "tierpool.h"
 

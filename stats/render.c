@@ -57,7 +57,7 @@ static tp_value_t tier_total(const void *ctx, size_t col) {
     else if (col == TP_COL_FILL) sum += t->bytes_requested;
     else sum += tp_tier_value(t, col).u;
     if (col == TP_COL_FILL) {
-      unsigned __int128 d = (unsigned __int128)t->get * t->size + den;
+      tp_u128 d = (tp_u128)t->get * t->size + den;
       if (d > UINT64_MAX) den_overflow = true;
       den = (uint64_t)d;
     }

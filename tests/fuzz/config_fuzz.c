@@ -20,14 +20,9 @@
 #include <string.h>
 
 #include "options.h"
+#define TP_TEST_CHECK_ABORTS /* a failed check is a crash libFuzzer keeps */
+#include "tp_test.h"
 
-#define CHECK(c)                                                                \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
-      fprintf(stderr, "config_fuzz: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      abort();                                                                  \
-    }                                                                           \
-  } while (0)
 
 static bool pow2(uint64_t v) { return v && !(v & (v - 1)); }
 

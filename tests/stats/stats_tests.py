@@ -128,10 +128,12 @@ def case_text(tmp):
     check(re.match(r"tierpool exit dump: pid \d+ \(%s\) at \d{4}-" % re.escape(os.path.realpath(A.prog)),
                    lines[0]),
           "header: %r" % lines[0])
-    check(lines[1].split() == ["tier", "get", "put", "live", "requested", "fill", "cached",
-                               "central", "committed"], "columns: %r" % lines[1])
+    check(lines[1].startswith("command ") and "pattern" in lines[1], "command: %r" % lines[1])
+    check(lines[2] == "directory         " + os.getcwd(), "directory: %r" % lines[2])
+    check(lines[3].split() == ["tier", "get", "put", "live", "peak", "requested", "cached",
+                               "central", "committed", "fill"], "columns: %r" % lines[3])
     end = next(i for i, l in enumerate(lines) if l.split()[:1] == ["total"])
-    table = lines[1:end + 1]
+    table = lines[3:end + 1]
     rows = {l.split()[0]: l.split() for l in table[1:]}
     check("128" in rows and int(rows["128"][1]) >= 1000 and int(rows["128"][2]) >= 500,
           "row 128: %r" % rows.get("128"))
@@ -360,6 +362,91 @@ def case_cli(tmp):
     check(re.search(r"^\s+128\s", r.stdout, re.M), "diff has no tier 128 row: %s" % r.stdout)
     r = subprocess.run([tp, "top", "999999999"], capture_output=True, text=True, timeout=TIMEOUT)
     check(r.returncode != 0 and "TIERPOOL_LIVE" in r.stderr, "top of a missing pid")
+
+
+def case_peak(tmp):
+    """Peak live per tier and for the process, in every format: sampled on
+    the slow path, so within one carve batch (64 KiB) per thread below the
+    true peak, never above it."""
+    n = 5000
+    out = tmp + "/peak.json"
+    r = run([A.prog, "peak", str(n)], env(stats=out, format="json"))
+    check(r.returncode == 0, "tp_prog peak failed: %s" % r.stderr)
+    d = dumps_of(out)[-1]
+    t128, t4k = tier(d, 128), tier(d, 4096)
+    check(n - 512 <= t128["peak_live"] <= n + 16, "tier 128 peak %d, true peak %d" % (t128["peak_live"], n))
+    check(n // 2 - 16 <= t4k["peak_live"] <= n // 2 + 16,
+          "tier 4K peak %d, true peak %d" % (t4k["peak_live"], n // 2))
+    check(t128["live"] == 10 and t128["peak_live_bytes"] == t128["peak_live"] * 128, "tier 128: %r" % t128)
+    check(t128["peak_time_ns"] <= t4k["peak_time_ns"] <= time.time_ns(),
+          "peak times out of order: %d %d" % (t128["peak_time_ns"], t4k["peak_time_ns"]))
+    check(d["peak_live_bytes"] >= t4k["peak_live_bytes"] and d["peak_live_bytes"] <= n * 128 + n * 4096,
+          "process peak %d bytes" % d["peak_live_bytes"])
+    check(d["peak_time_ns"] in (t128["peak_time_ns"], t4k["peak_time_ns"]), "process peak time")
+    keys = [f["key"] for f in d["fields"]["tier"]]
+    check(keys[:1] == ["size"] and "peak_live" in keys and keys[-1] == "fill", "fields: %r" % keys)
+    check(set(keys) == set(t128), "fields describe %r, a tier holds %r" % (keys, list(t128)))
+    r = run([A.prog, "peak", str(n)], env(stats="stderr", format="prometheus"))
+    fams = parse_prometheus(r.stderr)
+    samples = fams.get("tierpool_peak_live_blocks", {}).get("samples", [])
+    check(any(lab.get("tier") == "128" and val >= n - 512 for _, lab, val in samples),
+          "tierpool_peak_live_blocks{tier=\"128\"}: %r" % samples)
+    check("tierpool_process_peak_time_seconds" in fams, "no process peak time metric")
+    r = run([A.prog, "peak", str(n)], env(stats="stderr"))
+    check(re.search(r"^peak live bytes\s+\S+$", r.stderr, re.M), "text: no peak line")
+
+
+def case_unique_name(tmp):
+    """A %p file left by an earlier process with the same pid is kept, and
+    the dump gets a new name beside it."""
+    r = run([A.prog, "leftover", tmp], env(stats=tmp + "/tp.%p.json", format="json"))
+    check(r.returncode == 0, "tp_prog leftover failed: %s" % r.stderr)
+    files = sorted(os.listdir(tmp))
+    check(len(files) == 2, "files: %r" % files)
+    old = [f for f in files if re.fullmatch(r"tp\.\d+\.json", f)]
+    new = [f for f in files if re.fullmatch(r"tp\.\d+-1\.json", f)]
+    check(old and new, "want tp.PID.json and tp.PID-1.json, got %r" % files)
+    with open(os.path.join(tmp, old[0])) as f:
+        check(f.read() == "left by an earlier run\n", "the earlier file was overwritten")
+    d = dumps_of(os.path.join(tmp, new[0]))
+    check(len(d) == 1 and str(d[0]["pid"]) in new[0], "the new file: %r" % d)
+    check(d[0]["cmdline"].endswith("leftover " + tmp) and d[0]["cwd"] == os.getcwd(),
+          "cmdline %r, cwd %r" % (d[0]["cmdline"], d[0]["cwd"]))
+
+
+def case_dest_at_start(tmp):
+    """An unwritable destination is reported at start, once, with the reason."""
+    r = run([A.prog, "hello"], env(stats="/nonexistent/dir/tp.%p.json", interval="1"))
+    lines = r.stderr.splitlines()
+    check(r.returncode == 0 and "hello from main" in lines, "tp_prog hello: %r" % lines)
+    warn = [l for l in lines if "TIERPOOL_STATS" in l]
+    check(len(warn) == 1 and lines.index(warn[0]) < lines.index("hello from main"),
+          "want one warning before main runs: %r" % lines)
+    check(re.search(r"cannot write /nonexistent/dir/tp\.\d+\.json: No such file or directory "
+                    r"\(ENOENT\)", warn[0]), "reason: %r" % warn[0])
+    os.chmod(tmp, 0o500)
+    try:
+        r = run([A.prog, "hello"], env(stats=tmp + "/x.json"))
+        warn = [l for l in r.stderr.splitlines() if "TIERPOOL_STATS" in l]
+        check(os.geteuid() == 0 or (len(warn) == 1 and "Permission denied (EACCES)" in warn[0]),
+              "read-only directory: %r" % r.stderr)
+    finally:
+        os.chmod(tmp, 0o700)
+
+
+def case_verbose(tmp):
+    """TIERPOOL_VERBOSE=1 lists every option in effect; a misspelt name gets
+    a suggestion; `tierpool options` reads the same listing."""
+    e = env(verbose=1, ring=1024)
+    e["TIERPOOL_MAXTIER"] = "4K"
+    r = run([A.prog, "pattern"], e)
+    lines = r.stderr.splitlines()
+    check("tierpool: unknown variable TIERPOOL_MAXTIER ignored; did you mean TIERPOOL_MAX_TIER?"
+          in lines, "no suggestion: %r" % lines)
+    check("tierpool: TIERPOOL_RING=1K (environment)" in lines, "listing: %r" % lines)
+    check("tierpool: TIERPOOL_MAX_TIER=1M (default)" in lines, "listing: %r" % lines)
+    listed = [l for l in lines if re.fullmatch(r"tierpool: TIERPOOL_\w+=.* \((default|environment)\)", l)]
+    check(len(listed) >= 19, "%d options listed" % len(listed))
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
