@@ -8,7 +8,7 @@
 #include "engine.h"
 #include "guard.h"
 #include "hardening.h"
-#include "snapshot.h" /* tp_peak_note */
+#include "peak.h"
 
 static inline void ensure_init(void) {
   if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();

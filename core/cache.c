@@ -8,7 +8,7 @@
 #include "config.h"
 #include "os.h"
 #include "random.h"
-#include "snapshot.h" /* tp_peak_note */
+#include "peak.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
 static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "central.h"
+#include "peak.h"
 #include "engine.h"
 #include "snapshot.h"
 
@@ -23,13 +24,8 @@
 
 /* ---------------------------------------------------------------- peaks */
 
-typedef struct tp_peak_s {
-  _Atomic uint64_t blocks;  /* most live blocks seen (process: bytes below) */
-  _Atomic uint64_t bytes;   /* process: most live bytes seen; tiers: unused */
-  _Atomic uint64_t time_ns; /* CLOCK_REALTIME when it was seen */
-} tp_peak_t;
-
-static tp_peak_t tp_tier_peak[TP_MAX_TIERS], tp_proc_peak;
+tp_peak_t tp_tier_peak[TP_MAX_TIERS];
+static tp_peak_t tp_proc_peak;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -79,12 +75,7 @@ static void raise_process(uint64_t bytes, uint64_t blocks, uint64_t when) {
   }
 }
 
-void tp_peak_note(unsigned t) {
-  tp_central_t *ct = &tp_central[t];
-  /* Same cache line as the pop or carve that just ran. */
-  uint64_t carved = LOAD(ct->carve) >> (t + TP_MIN_SHIFT), free = LOAD(ct->blocks);
-  uint64_t out = carved > free ? carved - free : 0;
-  if (out <= LOAD(tp_tier_peak[t].blocks)) return;
+void tp_peak_sample(unsigned t) {
   int64_t live = tier_live(t);
   if (live <= 0 || !raise_to(&tp_tier_peak[t].blocks, (uint64_t)live)) return;
   uint64_t when = now_ns(), bytes, blocks;

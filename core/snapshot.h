@@ -12,11 +12,6 @@
  * handler. */
 void tp_stats_collect(tierpool_stats_t *out);
 
-/* The slow path took blocks of tier t from the central pool (a batch or a
- * fresh carve): samples the tier's live count if it may be a new peak.
- * Lock-free; costs two loads of the central pool's line when not. */
-void tp_peak_note(unsigned t);
-
 /* Copies up to max of the most recent requested lengths, merged across
  * threads, oldest first, into out; returns how many. Merge order: each
  * thread's ring is in exact order; threads are interleaved round-robin from
