@@ -449,6 +449,44 @@ def case_verbose(tmp):
     check(len(listed) >= 19, "%d options listed" % len(listed))
 
 
+def case_introspect(tmp):
+    """mallinfo, mallinfo2, malloc_stats, malloc_info and mallopt answer with
+    tierpool's numbers under the preload, and mallopt with glibc's values."""
+    plain = run([A.introspect], {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    r = run([A.introspect], env())
+    check(plain.returncode == 0 and r.returncode == 0, "introspect_prog failed: %s" % r.stderr)
+    lines = r.stdout.splitlines()
+    m2 = dict(kv.split("=") for kv in lines[0].split()[1:])
+    m2 = {k: int(v) for k, v in m2.items()}
+    # 1000 blocks of 128 B and 20 of 4 KiB live, at least: tierpool's tiers
+    check(m2["uordblks"] >= 1000 * 128 + 20 * 4096, "uordblks %d" % m2["uordblks"])
+    check(m2["arena"] >= 2 << 20 and m2["arena"] % 4096 == 0, "arena %d (committed)" % m2["arena"])
+    check(m2["ordblks"] >= 500 and m2["fordblks"] >= 500 * 128, "free blocks: %r" % m2)
+    check(m2["hblks"] >= 1 and m2["hblkhd"] >= 4 << 20, "the forwarded 4 MiB: %r" % m2)
+    check(m2["usmblks"] >= 1500 * 128 - 64 * 1024, "peak %d" % m2["usmblks"])
+    # the same calls under glibc show its own, different arena
+    g2 = dict(kv.split("=") for kv in plain.stdout.splitlines()[0].split()[1:])
+    check(int(g2["arena"]) != m2["arena"], "mallinfo2 is glibc's: %r" % g2)
+    opts = [l for l in lines if l.startswith("mallopt ") or l.startswith("malloc_info(1)")]
+    want = [l for l in plain.stdout.splitlines() if l.startswith("mallopt ") or l.startswith("malloc_info(1)")]
+    check(opts == want and len(opts) == 15, "mallopt/malloc_info answers differ from glibc's:\n%s\n%s"
+          % ("\n".join(opts), "\n".join(want)))
+    st = r.stderr.splitlines()
+    check(st[:2] == ["Arena 0:", "system bytes     = %10d" % m2["arena"]], "malloc_stats: %r" % st)
+    check(len(st) == 8 and st[3] == "Total (incl. mmap):" and st[-1].startswith("max mmap bytes   = "),
+          "malloc_stats shape: %r" % st)
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(r.stdout.split("XML\n", 1)[1])
+    sizes = root.find("heap").find("sizes").findall("size")
+    check(root.tag == "malloc" and root.get("version") == "1", "malloc_info root")
+    tiers = {int(s.get("to")): int(s.get("count")) for s in sizes}
+    check(128 in tiers and tiers[128] >= 500, "malloc_info sizes: %r" % tiers)
+    types = [(e.tag, e.get("type")) for e in root if e.tag != "heap"]
+    check(types == [("total", "fast"), ("total", "rest"), ("total", "mmap"), ("system", "current"),
+                    ("system", "max"), ("aspace", "total"), ("aspace", "mprotect")],
+          "malloc_info totals: %r" % types)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
@@ -459,6 +497,7 @@ def main():
     p.add_argument("--lib", required=True)
     p.add_argument("--prog", required=True)
     p.add_argument("--fixture", required=True)
+    p.add_argument("--introspect", required=True)
     p.add_argument("--tierpool", required=True)
     p.add_argument("--schema", required=True)
     A = p.parse_args()
