@@ -321,7 +321,8 @@ def case_live(tmp):
         row = [l.split() for l in frames[2].splitlines() if l.split()[:1] == ["256"]]
         check(row and int(row[0][1]) > 0, "no get rate for tier 256 in %r" % frames[2])
         row128 = [l.split() for l in frames[2].splitlines() if l.split()[:1] == ["128"]]
-        check(row128 and int(row128[0][3]) >= 500, "tier 128 live in %r" % frames[2])
+        check(row128 and int(row128[0][3]) >= 500 and int(row128[0][5]) >= 500,
+              "tier 128 live and peak in %r" % frames[2])
         rc = p.wait(timeout=TIMEOUT)
     finally:
         if p.poll() is None:
@@ -447,6 +448,13 @@ def case_verbose(tmp):
     check("tierpool: TIERPOOL_MAX_TIER=1M (default)" in lines, "listing: %r" % lines)
     listed = [l for l in lines if re.fullmatch(r"tierpool: TIERPOOL_\w+=.* \((default|environment)\)", l)]
     check(len(listed) >= 19, "%d options listed" % len(listed))
+    r = run([A.tierpool, "options", "--lib", A.lib], e)
+    check(r.returncode == 0, "tierpool options failed: %s" % r.stderr)
+    rows = {l.split()[0]: l.split()[1:] for l in r.stdout.splitlines()}
+    check(rows.get("TIERPOOL_RING") == ["1K", "environment"], "options: %r" % rows)
+    check(rows.get("TIERPOOL_STATS") == ["(unset)", "default"], "options: %r" % rows)
+    check(len(rows) == len(listed) - 1, "options lists %d, the library %d" % (len(rows), len(listed)))
+    check("did you mean TIERPOOL_MAX_TIER?" in r.stderr, "options: the warning is not shown")
 
 
 def case_introspect(tmp):
