@@ -20,7 +20,7 @@ _KEYWORDS = {"type", "const", "enum", "required", "properties", "additionalPrope
              "items", "minimum", "maximum", "pattern", "$ref"} | _ANNOTATIONS
 
 
-class SchemaError(Exception):
+class SchemaError(AssertionError):
     pass
 
 
@@ -106,7 +106,7 @@ FLOAT_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 
 
-class PromError(Exception):
+class PromError(AssertionError):
     pass
 
 

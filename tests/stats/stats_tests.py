@@ -8,7 +8,6 @@ Each CASE is one ctest test (stats.CASE). Every child process runs under a
 timeout, so a deadlock fails the test instead of hanging it.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -17,37 +16,15 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import PromError, SchemaError, parse_prometheus, validate  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "lib")]
+import tptest  # noqa: E402
+from checks import parse_prometheus, validate, SchemaError  # noqa: E402
+from tptest import TIMEOUT, check, env, fail, run  # noqa: E402,F401
 
-A = None  # the parsed arguments
-TIMEOUT = 60
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def env(**tierpool):
-    """The environment with tierpool preloaded and exactly these TIERPOOL_ variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e["LD_PRELOAD"] = A.lib
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
-
-
-def run(args, e, **kw):
-    kw.setdefault("timeout", TIMEOUT)
-    return subprocess.run(args, env=e, capture_output=True, text=True, **kw)
+A = None  # the parsed arguments (set by tptest.main)
 
 
 def schema():
@@ -460,7 +437,7 @@ def case_verbose(tmp):
 def case_introspect(tmp):
     """mallinfo, mallinfo2, malloc_stats, malloc_info and mallopt answer with
     tierpool's numbers under the preload, and mallopt with glibc's values."""
-    plain = run([A.introspect], {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    plain = run([A.introspect], env(preload=False))
     r = run([A.introspect], env())
     check(plain.returncode == 0 and r.returncode == 0, "introspect_prog failed: %s" % r.stderr)
     lines = r.stdout.splitlines()
@@ -495,32 +472,13 @@ def case_introspect(tmp):
           "malloc_info totals: %r" % types)
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
-
-def main():
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case", choices=sorted(CASES))
-    p.add_argument("--lib", required=True)
+def add_args(p):
     p.add_argument("--prog", required=True)
     p.add_argument("--fixture", required=True)
     p.add_argument("--introspect", required=True)
     p.add_argument("--tierpool", required=True)
     p.add_argument("--schema", required=True)
-    A = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tp-stats-") as tmp:
-        try:
-            CASES[A.case](tmp)
-        except (AssertionError, PromError, SchemaError) as err:
-            print("FAIL stats.%s: %s" % (A.case, err), file=sys.stderr)
-            return 1
-        except subprocess.TimeoutExpired as err:
-            print("FAIL stats.%s: timed out (deadlock?): %s" % (A.case, err.cmd), file=sys.stderr)
-            return 1
-    print("ok stats.%s" % A.case)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("stats", globals(), add_args))
