@@ -1,11 +1,12 @@
-/* dump.c - where and when dumps are written: the destination, the four
- * triggers (exit, signal, interval, API) and the process life of the
- * stats layer (start, fork child).
+/* dump.c - when dumps are written: the four triggers (exit, signal,
+ * interval, API), one dump from snapshot to write(2), and the process life
+ * of the stats layer (start, fork child). Where they go is dest.c.
  *
  * A dump may run in a signal handler that interrupted malloc, or while
  * another thread sits in malloc with the engine's structures half updated.
- * So a dump calls only async-signal-safe functions (open, write, close,
- * rename, readlink, clock_gettime, getpid), never malloc or stdio, and
+ * So a dump calls only async-signal-safe functions (open, read, write,
+ * close, rename, readlink, getcwd, clock_gettime, getpid), never malloc or
+ * stdio, and
  * takes no lock that malloc takes. Its buffers are static, guarded by
  * `owner`, a thread id taken with compare-and-swap:
  *   - another thread's dump in progress: wait for it (it finishes: it holds
