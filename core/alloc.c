@@ -52,15 +52,9 @@ static void *get_block(size_t n, size_t align) {
   if (n > tp_layout.max_size) return tp_forward(n, TP_MIN_SIZE, reason_past_tiers(), false);
   size_t t = tp_tier_of(n);
   tp_cache_t *c = live_cache();
-  void **blk;
-  if (c && (blk = tp_bin_pop(c, t, n))) return blk; /* slow mode, or set up just now */
-  blk = c ? tp_cache_refill(c, (unsigned)t) : orphan_get((unsigned)t, n);
+  void *blk = c ? tp_cache_get(c, (unsigned)t, n) : orphan_get((unsigned)t, n);
   /* Region full: mimalloc, with the alignment the tier would have given. */
   if (!blk) return tp_forward(n, align, TIERPOOL_REASON_POOL_FULL, false);
-  if (c) {
-    blk[1] = NULL;
-    tp_count_get(c, t, n);
-  }
   return blk;
 }
 
@@ -80,15 +74,6 @@ void *tp_get(size_t n, size_t align) {
 void *tp_malloc_slow(size_t n) { return tp_get(n, TP_MIN_SIZE); }
 
 /* ------------------------------------------------------------ free */
-
-/* A pointer whose word 1 holds the free key: a double free if it is in
- * this thread's list (other threads' lists cannot be walked safely). */
-static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
-  uint32_t n = 0;
-  uint32_t len = tp_bound_for(t) - c->bins[t].room;
-  for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
-    if (q == p) tp_report_bad_free("double free", p, t);
-}
 
 void tp_free_slow(void *p) {
   if (!p) return;
@@ -112,9 +97,7 @@ void tp_free_slow(void *p) {
     atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
     return;
   }
-  if (blk[1] == (void *)c->key) check_double_free(c, t, blk);
-  if (c->bins[t].room == 0) tp_cache_flush_bin(c, t);
-  tp_bin_push(&c->bins[t], blk, c->key);
+  tp_cache_put(c, t, blk);
 }
 
 /* ------------------------------------------------------------ calloc */

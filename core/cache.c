@@ -6,6 +6,7 @@
 #include "cache.h"
 #include "central.h"
 #include "config.h"
+#include "hardening.h"
 #include "os.h"
 #include "random.h"
 #include "peak.h"
@@ -67,6 +68,7 @@ static tp_cache_t *cache_acquire(void) {
       return c;
   }
   uint64_t ring = tp_config.ring;
+  TP_CHECK(ring == 0 || tp_is_pow2(ring), "the ring size must be a power of two (ring_mask)");
   size_t bytes = (sizeof(tp_cache_t) + (ring ? ring : 1) * sizeof(uint64_t) + TP_PAGE_SIZE - 1) &
                  ~(TP_PAGE_SIZE - 1);
   tp_cache_t *c = tp_os_map(bytes, false);
@@ -103,7 +105,9 @@ tp_cache_t *tp_cache_setup(void) {
 
 /* ------------------------------------------------------------ refill */
 
-void *tp_cache_refill(tp_cache_t *c, unsigned t) {
+/* Refills bin t and returns one block (not yet counted as a get), or NULL
+ * if the region is full. */
+static void *refill(tp_cache_t *c, unsigned t) {
   tp_bump_t *bp = &c->bump[t];
   size_t size = tp_tier_size(t);
   TP_DCHECK(c->kind == TP_CACHE_LIVE && c->bins[t].head == NULL);
@@ -134,7 +138,7 @@ void *tp_cache_refill(tp_cache_t *c, unsigned t) {
 
 /* ------------------------------------------------------------ flush */
 
-void tp_cache_flush_bin(tp_cache_t *c, unsigned t) {
+static void flush_bin(tp_cache_t *c, unsigned t) {
   tp_bin_t *b = &c->bins[t];
   if (b->head) {
     uint32_t len = bin_length(c, t);
@@ -171,9 +175,36 @@ void tp_cache_flush_current(void) {
   tp_cache_t *c = tp_tls;
   if (c->kind != TP_CACHE_LIVE) return;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    tp_cache_flush_bin(c, t);
+    flush_bin(c, t);
     bump_flush(c, t);
   }
+}
+
+/* ------------------------------------------------------------ slow get, put */
+
+void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
+  void **blk = tp_bin_pop(c, t, n);
+  if (blk) return blk;
+  blk = refill(c, t);
+  if (!blk) return NULL;
+  blk[1] = NULL;
+  tp_count_get(c, t, n);
+  return blk;
+}
+
+/* A block whose word 1 holds the free key: a double free if it is in this
+ * thread's list (other threads' lists cannot be walked safely). */
+static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
+  uint32_t n = 0, len = bin_length(c, t);
+  for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
+    if (q == p) tp_report_bad_free("double free", p, t);
+}
+
+void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {
+  void **blk = p;
+  if (blk[1] == (void *)c->key) check_double_free(c, t, blk);
+  if (c->bins[t].room == 0) flush_bin(c, t);
+  tp_bin_push(&c->bins[t], blk, c->key);
 }
 
 /* ------------------------------------------------------------ exit, fork */

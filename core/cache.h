@@ -171,11 +171,14 @@ void tp_cache_init(void);
 /* Gives the calling thread a live cache (the engine must be READY); NULL
  * when none can be had (no memory, or the thread has exited). */
 tp_cache_t *tp_cache_setup(void);
-/* Refills bin t of live cache c and returns one block (not yet counted as
- * a get), or NULL if the region is full. */
-void *tp_cache_refill(tp_cache_t *c, unsigned t);
-/* Hands bin t's list of live cache c to the central pool. */
-void tp_cache_flush_bin(tp_cache_t *c, unsigned t);
+/* The slow side of a pooled get of n bytes from tier t for live cache c
+ * (the fast path missed, or runs in slow mode): pops, else refills from the
+ * central pool. Counts the get; NULL when the region is full. */
+void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n);
+/* The slow side of a put of pooled block p (checked: a block start of
+ * tier t, carved) into live cache c: checks a probable double free, hands
+ * a full list to the central pool, pushes. */
+void tp_cache_put(tp_cache_t *c, unsigned t, void *p);
 /* Gives the calling thread's cached blocks back to the central pools. */
 void tp_cache_flush_current(void);
 /* In the fork child: forgets the caches of threads that do not exist there. */

@@ -1,8 +1,9 @@
 /* central.c - the per-tier central pools (central.h): the lock-free batch
  * stacks, the carve front and the pages it commits, and giving pages of
  * free blocks back to the system (retain limit, malloc_trim). */
+#include <errno.h>
+
 #include "central.h"
-#include "config.h"
 #include "os.h"
 
 tp_central_t tp_central[TP_MAX_TIERS];
@@ -13,10 +14,6 @@ tp_central_t tp_central[TP_MAX_TIERS];
 #define TP_LINK_MASK ((UINT64_C(1) << TP_LEN_SHIFT) - 1)
 
 #define TP_COMMIT_GRANULE ((uintptr_t)1 << 20) /* mprotect at least 1 MiB at a time */
-
-/* Tiers of two pages or more give the pages of free blocks back to the
- * system (all but the first page, which holds the list links). */
-#define TP_RELEASE_MIN_SIZE 8192
 
 static inline uint64_t encode(void *blk, uint64_t gen) {
   uint64_t idx = blk ? (((uintptr_t)blk - tp_layout.base) >> TP_MIN_SHIFT) + 1 : 0;
@@ -73,8 +70,11 @@ void *tp_central_pop(unsigned t, uint32_t *len) {
   } while (!atomic_compare_exchange_weak_explicit(
       &ct->top, &top, encode(link_next(link), (top >> TP_INDEX_BITS) + 1),
       memory_order_acquire, memory_order_acquire));
+  /* Only now is link known to be the head's own: a batch head that the
+   * program wrote after freeing it would send the next pop anywhere. */
+  TP_DCHECK(link_len(link) >= 1 && (link_next(link) == NULL ||
+                                    in_carved(t, (uintptr_t)link_next(link), UINT64_MAX)));
   *len = link_len(link);
-  TP_DCHECK(*len >= 1);
   atomic_fetch_sub_explicit(&ct->blocks, *len, memory_order_relaxed);
   return head;
 }
@@ -160,19 +160,13 @@ void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
 
 /* ------------------------------------------------------------ page release */
 
-static size_t release_list(unsigned t, void **head) {
+size_t tp_central_release(unsigned t, void **head) {
   size_t size = tp_tier_size(t), released = 0;
+  int saved = errno; /* free() leaves errno alone */
   for (void **q = head; q; q = q[0])
     if (tp_os_discard((char *)q + TP_PAGE_SIZE, size - TP_PAGE_SIZE)) released += size - TP_PAGE_SIZE;
+  errno = saved;
   return released;
-}
-
-void tp_central_give(unsigned t, void *head, uint32_t len) {
-  size_t size = tp_tier_size(t);
-  if (size >= TP_RELEASE_MIN_SIZE &&
-      atomic_load_explicit(&tp_central[t].blocks, memory_order_relaxed) * size >= tp_config.retain)
-    release_list(t, head);
-  tp_central_push(t, head, len);
 }
 
 size_t tp_central_trim(void) {
@@ -185,7 +179,7 @@ size_t tp_central_trim(void) {
     uint32_t len;
     void **b;
     while ((b = tp_central_pop(t, &len)) != NULL) {
-      released += release_list(t, b);
+      released += tp_central_release(t, b);
       atomic_store_explicit(link_of(b), make_link(batches, len), memory_order_relaxed);
       batches = b;
     }

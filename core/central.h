@@ -23,6 +23,7 @@
 
 #include <stdatomic.h>
 
+#include "config.h"
 #include "layout.h"
 
 /* Internal: hidden, so the library reaches it without the GOT. */
@@ -41,11 +42,24 @@ typedef struct tp_central_s {
 extern tp_central_t tp_central[TP_MAX_TIERS];
 
 /* Pushes the list head..(len blocks) as one batch. */
-void tp_central_push(unsigned t, void *head, uint32_t len);
+void tp_central_push(unsigned t, void *head, uint32_t len) __attribute__((nonnull(2)));
+/* Gives the pages of the blocks of list head (all but each block's first
+ * page, which holds the links) back to the system; returns the bytes. */
+size_t tp_central_release(unsigned t, void **head);
+
+/* Tiers of two pages or more give pages of free blocks back. */
+#define TP_RELEASE_MIN_SIZE 8192
+
 /* Hands a list of len free blocks (which the caller owns) to the central
  * pool: tp_central_push, but past TIERPOOL_RETAIN bytes held by a tier of
  * 8 KiB or more, the blocks' pages go back to the system first. */
-void tp_central_give(unsigned t, void *head, uint32_t len);
+TP_HOT void tp_central_give(unsigned t, void *head, uint32_t len) {
+  size_t size = tp_tier_size(t);
+  if (size >= TP_RELEASE_MIN_SIZE &&
+      atomic_load_explicit(&tp_central[t].blocks, memory_order_relaxed) * size >= tp_config.retain)
+    tp_central_release(t, head);
+  tp_central_push(t, head, len);
+}
 /* Pops one batch; returns its head and stores its length, or NULL. */
 void *tp_central_pop(unsigned t, uint32_t *len);
 /* Calls fn(ctx, t, head) on every batch head of tier t's stack as it is

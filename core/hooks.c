@@ -1,4 +1,5 @@
 /* hooks.c - the hooks a layer above installs (hooks.h). */
+#include "common.h"
 #include "hooks.h"
 #include "layout.h"
 
@@ -7,6 +8,7 @@ static tp_hooks_t tp_hooks;
 static bool tp_hooked;
 
 void tp_set_hooks(const tp_hooks_t *hooks) {
+  TP_CHECK(hooks->get && hooks->put, "tp_set_hooks: both hooks are required");
   tp_hooks = *hooks;
   tp_hooked = true;
   tp_layout_slow_mode();

@@ -1,15 +1,10 @@
-/* os.c - mmap, mprotect, madvise and munmap behind one interface (os.h).
- * Every call keeps errno as it found it: free() must not change it
- * (POSIX.1-2024), and the callers that fail say ENOMEM themselves. */
-#include <errno.h>
+/* os.c - mmap, mprotect, madvise and munmap behind one interface (os.h). */
 #include <sys/mman.h>
 
 #include "os.h"
 
 static void *map(size_t bytes, int prot, int extra) {
-  int saved = errno;
   void *m = mmap(NULL, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
-  errno = saved;
   return m == MAP_FAILED ? NULL : m;
 }
 
@@ -19,22 +14,8 @@ void *tp_os_map(size_t bytes, bool noreserve) {
   return map(bytes, PROT_READ | PROT_WRITE, noreserve ? MAP_NORESERVE : 0);
 }
 
-void tp_os_unmap(void *p, size_t bytes) {
-  int saved = errno;
-  munmap(p, bytes);
-  errno = saved;
-}
+void tp_os_unmap(void *p, size_t bytes) { munmap(p, bytes); }
 
-bool tp_os_commit(void *p, size_t bytes) {
-  int saved = errno;
-  bool ok = mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
-  errno = saved;
-  return ok;
-}
+bool tp_os_commit(void *p, size_t bytes) { return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0; }
 
-bool tp_os_discard(void *p, size_t bytes) {
-  int saved = errno;
-  bool ok = madvise(p, bytes, MADV_DONTNEED) == 0;
-  errno = saved;
-  return ok;
-}
+bool tp_os_discard(void *p, size_t bytes) { return madvise(p, bytes, MADV_DONTNEED) == 0; }

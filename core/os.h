@@ -1,6 +1,8 @@
 /* os.h - the engine's one layer over the kernel's memory calls (mmap,
- * mprotect, madvise, munmap). None of them allocates or changes errno, so
- * free() and the reports may use them freely. */
+ * mprotect, madvise, munmap). None of them allocates. A failure leaves the
+ * kernel's errno: callers on free() paths save and restore errno around
+ * them (POSIX.1-2024: free leaves errno alone), once per batch, not once
+ * per call. */
 #ifndef TP_OS_H
 #define TP_OS_H
 

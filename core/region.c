@@ -13,6 +13,7 @@ int tp_layout_reserve(void) {
   unsigned ntiers = max_shift - TP_MIN_SHIFT + 1;
   unsigned want = tp_log2(tp_config.region_size), shift = want;
   unsigned min_shift = max_shift + 2 < 24 ? 24 : max_shift + 2;
+  TP_CHECK(ntiers <= TP_MAX_TIERS, "TIERPOOL_MAX_TIER allows more tiers than the stats hold");
   /* Halve the regions while the kernel says no (ulimit -v, vm.max_map_count,
    * overcommit policy): a smaller pool beats no pool. */
   for (; shift >= min_shift; shift--) {

@@ -40,7 +40,7 @@ def totals(stacks):
 
 
 def cmd_check(args):
-    cmd = command_of(args, "check")
+    cmd = command_of(args)
     lib = need_library(args.lib, "check")
     rules = [(p, template_regex(p), "built-in") for p, _ in BUILTIN_SUPPRESSIONS]
     for path in args.suppressions or []:

@@ -4,14 +4,14 @@ render a dump as the library's text table, compare two dumps tier by tier."""
 import os
 import sys
 
-from .dumps import load_dumps, pick
+from .dumps import load_dumps, malformed, pick
 from .fmt import fmt_signed, fmt_size, label_line, render_table
 from .render import counter_fields, fmt_value, render_text
 from .runenv import command_of, need_library, preload_env
 
 
 def cmd_run(args):
-    cmd = command_of(args, "run")
+    cmd = command_of(args)
     env = preload_env(need_library(args.lib, "run"))
     if args.stats:
         env["TIERPOOL_STATS"] = args.stats
@@ -33,18 +33,29 @@ def cmd_run(args):
 def cmd_show(args):
     dumps = load_dumps(args.dump)
     chosen = dumps if args.all else [pick(dumps, args.index, args.dump)]
-    sys.stdout.write("\n".join(render_text(d) for d in chosen))
+    with malformed(args.dump):
+        text = "\n".join(render_text(d) for d in chosen)
+    sys.stdout.write(text)
     return 0
 
 
 def cmd_diff(args):
     a = pick(load_dumps(args.a), args.index, args.a)
     b = pick(load_dumps(args.b), args.index, args.b)
+    with malformed("%s, %s" % (args.a, args.b)):
+        text = diff_text(a, b, args)
+    sys.stdout.write(text)
+    return 0
+
+
+def diff_text(a, b, args):
+    """Dump a to dump b: the tier table with changes, then the totals."""
+    out = []
 
     def who(d, path):
         return "%s (pid %s, %s dump at %s)" % (path, d.get("pid"), d.get("reason"), d.get("time"))
 
-    print("tierpool diff: %s -> %s" % (who(a, args.a), who(b, args.b)))
+    out.append("tierpool diff: %s -> %s" % (who(a, args.a), who(b, args.b)))
     ta = {t["size"]: t for t in a["tiers"]}
     tb = {t["size"]: t for t in b["tiers"]}
     # The columns from the dump's own description of its counters: what
@@ -75,15 +86,15 @@ def cmd_diff(args):
     for f in keys:
         fmt = lambda v, u=f["unit"]: fmt_value(v, u)  # noqa: E731
         total += [fmt(sums[f["key"]][1]), fmt_signed(sums[f["key"]][1] - sums[f["key"]][0], fmt)]
-    print("\n".join(render_table("tier", cols, rows, total)))
-    print()
+    out += render_table("tier", cols, rows, total)
+    out.append("")
     for f in process_fields:
         k = f["key"]
         if f.get("kind") != "counter" or k.startswith("total_"):
             continue  # the totals are the table's last row
         x, y = a.get(k, 0), b.get(k, 0)
-        print(label_line(k.replace("_", " "), "%d -> %d (%s)" % (x, y, fmt_signed(y - x))))
+        out.append(label_line(k.replace("_", " "), "%d -> %d (%s)" % (x, y, fmt_signed(y - x))))
     la = sum(t["live"] for t in a["tiers"])
     lb = sum(t["live"] for t in b["tiers"])
-    print(label_line("live blocks", "%d -> %d (%s)" % (la, lb, fmt_signed(lb - la))))
-    return 0
+    out.append(label_line("live blocks", "%d -> %d (%s)" % (la, lb, fmt_signed(lb - la))))
+    return "\n".join(out) + "\n"

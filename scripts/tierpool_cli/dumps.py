@@ -2,6 +2,7 @@
 per line with TIERPOOL_INTERVAL or signals), refused with one clean line
 when they are not tierpool dumps."""
 
+import contextlib
 import json
 import sys
 
@@ -14,6 +15,8 @@ def load_dumps(path):
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except UnicodeDecodeError as e:
         raise SystemExit("tierpool: %s: not UTF-8 text: %s" % (path, e.reason))
+    except OSError as e:
+        raise SystemExit("tierpool: %s: %s" % (path, e.strerror))
     dumps = []
     try:
         dumps = [json.loads(text)]
@@ -27,7 +30,10 @@ def load_dumps(path):
     for d in dumps:
         if not isinstance(d, dict) or "tiers" not in d:
             raise SystemExit("tierpool: %s: not a tierpool dump (no 'tiers')" % path)
-        if d.get("version", 0) > SCHEMA_VERSION:
+        version = d.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise SystemExit("tierpool: %s: not a tierpool dump (version %r)" % (path, version))
+        if version > SCHEMA_VERSION:
             print("tierpool: %s: dump version %s is newer than this tool's %d; reading it anyway"
                   % (path, d.get("version"), SCHEMA_VERSION), file=sys.stderr)
     if not dumps:
@@ -40,3 +46,14 @@ def pick(dumps, index, path):
         return dumps[index]
     except IndexError:
         raise SystemExit("tierpool: %s has %d dumps; no dump %d" % (path, len(dumps), index))
+
+
+@contextlib.contextmanager
+def malformed(path):
+    """Reading a dump's fields: a field missing or of the wrong type ends
+    in one line naming the file, not a traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        what = "no field %s" % e if isinstance(e, KeyError) else "a field of the wrong type: %s" % e
+        raise SystemExit("tierpool: %s: not a well-formed tierpool dump (%s)" % (path, what))

@@ -10,15 +10,14 @@ LIB_DIRS = []
 
 
 def find_library(explicit=None):
-    """The preload library: --lib, $TIERPOOL_LIB, then LIB_DIRS."""
-    candidates = []
-    if explicit:
-        candidates.append(explicit)
-    if os.environ.get("TIERPOOL_LIB"):
-        candidates.append(os.environ["TIERPOOL_LIB"])
+    """The preload library: --lib, else $TIERPOOL_LIB, else the first of
+    LIB_DIRS that holds one. A library named but missing is an error, not
+    a reason to take another."""
+    named = explicit or os.environ.get("TIERPOOL_LIB")
+    if named:
+        return os.path.realpath(named) if os.path.isfile(named) else None
     for d in LIB_DIRS:
-        candidates.append(os.path.join(d, "libtierpool.so"))
-    for c in candidates:
+        c = os.path.join(d, "libtierpool.so")
         if os.path.isfile(c):
             return os.path.realpath(c)
     return None
@@ -27,10 +26,15 @@ def find_library(explicit=None):
 def need_library(explicit, who):
     """find_library, or the one-line error of subcommand `who`."""
     lib = find_library(explicit)
-    if not lib:
-        raise SystemExit("tierpool %s: libtierpool.so not found; build it (cmake --build build) "
-                         "or point TIERPOOL_LIB (or --lib) at it" % who)
-    return lib
+    if lib:
+        return lib
+    if explicit:
+        raise SystemExit("tierpool %s: --lib %s: no such file" % (who, explicit))
+    if os.environ.get("TIERPOOL_LIB"):
+        raise SystemExit("tierpool %s: TIERPOOL_LIB=%s: no such file"
+                         % (who, os.environ["TIERPOOL_LIB"]))
+    raise SystemExit("tierpool %s: libtierpool.so not found; build it (cmake --build build) "
+                     "or point TIERPOOL_LIB (or --lib) at it" % who)
 
 
 def preload_env(lib, base=None):
@@ -40,10 +44,14 @@ def preload_env(lib, base=None):
     return env
 
 
-def command_of(args, who):
+class UsageError(Exception):
+    """A command line argparse accepted but the subcommand cannot use: the
+    entry point prints the subcommand's usage and this one line."""
+
+
+def command_of(args):
     """The command after '--' (argparse.REMAINDER keeps the '--')."""
     cmd = args.command[1:] if args.command and args.command[0] == "--" else args.command
     if not cmd:
-        raise SystemExit("tierpool %s: no command given (tierpool %s [options] -- CMD ARGS)"
-                         % (who, who))
+        raise UsageError("no command given (after --)")
     return cmd
