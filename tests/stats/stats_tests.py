@@ -364,6 +364,11 @@ def case_peak(tmp):
     keys = [f["key"] for f in d["fields"]["tier"]]
     check(keys[:1] == ["size"] and "peak_live" in keys and keys[-1] == "fill", "fields: %r" % keys)
     check(set(keys) == set(t128), "fields describe %r, a tier holds %r" % (keys, list(t128)))
+    # the schema follows the one declaration: no counter missing, none stale
+    tier_schema = schema()["$defs"]["tier"]["properties"]
+    check(set(tier_schema) == set(keys), "schema tier keys %r, declared %r" % (sorted(tier_schema), sorted(keys)))
+    proc = [f["key"] for f in d["fields"]["process"]]
+    check(set(proc) <= set(schema()["properties"]), "process counters missing from the schema")
     r = run([A.prog, "peak", str(n)], env(stats="stderr", format="prometheus"))
     fams = parse_prometheus(r.stderr)
     samples = fams.get("tierpool_peak_live_blocks", {}).get("samples", [])
