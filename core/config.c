@@ -246,6 +246,7 @@ const char *tp_option_rule(const tp_option_t *o, char *buf, size_t cap) {
     break;
   case TP_OPT_BOOL: str_add(&s, "1/0, yes/no, on/off or true/false"); break;
   case TP_OPT_DEST: str_add(&s, "'stderr' or a file path shorter than 512 bytes"); break;
+  case TP_OPT_PATH: str_add(&s, "a path shorter than 512 bytes"); break;
   case TP_OPT_CHOICE: str_choices(&s, o->choices); break;
   case TP_OPT_SIGNAL:
     str_add(&s, "a signal name such as USR2 or RTMIN+3, or a number (not KILL or STOP)");
@@ -279,7 +280,8 @@ bool tp_option_parse(const tp_option_t *o, void *cfg, const char *value) {
     if ((ok = parse_bool(value, &b))) *(bool *)field = b;
     break;
   }
-  case TP_OPT_DEST: {
+  case TP_OPT_DEST:
+  case TP_OPT_PATH: {
     size_t n = strlen(value);
     if ((ok = n > 0 && n < TP_PATH_MAX)) memcpy(field, value, n + 1);
     break;
@@ -323,7 +325,7 @@ void tp_options_defaults(tp_option_table_t *t) {
       *(uint64_t *)field = o->def;
       break;
     case TP_OPT_BOOL: *(bool *)field = o->def != 0; break;
-    case TP_OPT_DEST: field[0] = '\0'; break;
+    case TP_OPT_DEST: case TP_OPT_PATH: field[0] = '\0'; break;
     case TP_OPT_CHOICE: case TP_OPT_SIGNAL: *(int *)field = (int)o->def; break;
     case TP_OPT_FAIL: memset(field, 0, sizeof(tp_fail_spec_t)); break;
     }
@@ -367,7 +369,7 @@ const char *tp_option_value(const tp_option_t *o, const void *cfg, char *buf, si
     break;
   case TP_OPT_UINT: str_u64(&s, *(const uint64_t *)field); break;
   case TP_OPT_BOOL: str_add(&s, *(const bool *)field ? "1" : "0"); break;
-  case TP_OPT_DEST: str_add(&s, field); break;
+  case TP_OPT_DEST: case TP_OPT_PATH: str_add(&s, field); break;
   case TP_OPT_CHOICE: choice_name(o->choices, *(const int *)field, buf, cap); break;
   case TP_OPT_SIGNAL: {
     int sig = *(const int *)field;

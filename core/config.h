@@ -32,12 +32,13 @@
  * UINT       a whole number in [lo, hi]
  * BOOL       1/0, yes/no, on/off, true/false
  * DEST       'stderr' or a file path (shorter than TP_PATH_MAX)
+ * PATH       a path (shorter than TP_PATH_MAX)
  * CHOICE     one of `choices`: "a,b/b2,c" (value = position; '/' adds an alias)
  * SIGNAL     a signal name (USR2, SIGUSR2, RTMIN+3) or number; 0 is unset
  * FAIL       nth=N | every=N[,after=S] | random=P[,seed=S] */
 enum tp_opt_kind {
   TP_OPT_POW2, TP_OPT_POW2_OR_0, TP_OPT_BYTES, TP_OPT_UINT, TP_OPT_BOOL, TP_OPT_DEST,
-  TP_OPT_CHOICE, TP_OPT_SIGNAL, TP_OPT_FAIL
+  TP_OPT_PATH, TP_OPT_CHOICE, TP_OPT_SIGNAL, TP_OPT_FAIL
 };
 
 /* TIERPOOL_FAIL: which allocations fail on purpose. */
@@ -60,6 +61,7 @@ typedef struct tp_fail_spec_s {
 #define TP_OPT_FIELD_UINT(f) uint64_t f;
 #define TP_OPT_FIELD_BOOL(f) bool f;
 #define TP_OPT_FIELD_DEST(f) char f[TP_PATH_MAX]; /* empty: unset */
+#define TP_OPT_FIELD_PATH(f) char f[TP_PATH_MAX]; /* empty: unset */
 #define TP_OPT_FIELD_CHOICE(f) int f;            /* position in the choices */
 #define TP_OPT_FIELD_SIGNAL(f) int f;            /* 0: unset */
 #define TP_OPT_FIELD_FAIL(f) tp_fail_spec_t f;

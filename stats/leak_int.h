@@ -98,6 +98,9 @@ extern tp_leak_tab_t tp_leak_tab;
 /* Gives back the charges of blocks that were freed without the put hook
  * seeing it (see leak.c). Reports call it before they count. */
 void tp_leak_settle(void);
+/* What a captured block of n bytes stands for: blocks (x count_scale) and
+ * bytes; estimates when sampled, (count_scale, n) in `all` mode. */
+void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
 
 /* ------------------------------------------------------------ leak_stack.c */
 

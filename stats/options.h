@@ -37,7 +37,13 @@
     "With `TIERPOOL_LEAKS=sample`: mean bytes between two captured gets (1 to 1G); counts " \
     "are scaled up and marked as estimates.")                                    \
   X(UINT, leaks_top, "TIERPOOL_LEAKS_TOP", 20, 0, 1000000, NULL,                 \
-    "Stacks a leak report shows, most bytes first (`0`: all).")
+    "Stacks a leak report shows, most bytes first (`0`: all).")                  \
+  X(PATH, profile, "TIERPOOL_PROFILE", 0, 0, 0, NULL,                            \
+    "Heap profile: a directory where each process writes `profile.<pid>.json` at exit; turns " \
+    "on `TIERPOOL_LEAKS=sample` unless it is `all` ([docs/profile.md](docs/profile.md)).") \
+  X(UINT, profile_short, "TIERPOOL_PROFILE_SHORT", 1000, 1, 60000000, NULL,      \
+    "Microseconds: a block freed sooner than this after its allocation counts as short-lived " \
+    "in the profile (1 to 60000000).")
 
 typedef struct tp_stats_config_s {
   TP_STATS_OPTIONS(TP_OPT_FIELD)

@@ -48,7 +48,7 @@ static void sane(const tp_option_table_t *t) {
     case TP_OPT_POW2_OR_0: CHECK(v == 0 || (pow2(v) && v <= o->hi)); break;
     case TP_OPT_BYTES: case TP_OPT_UINT: CHECK(v >= o->lo && v <= o->hi); break;
     case TP_OPT_BOOL: CHECK(*(const bool *)f == 0 || *(const bool *)f == 1); break;
-    case TP_OPT_DEST: CHECK(memchr(f, 0, TP_PATH_MAX) != NULL); break;
+    case TP_OPT_DEST: case TP_OPT_PATH: CHECK(memchr(f, 0, TP_PATH_MAX) != NULL); break;
     case TP_OPT_CHOICE: {
       int n = 1;
       for (const char *p = o->choices; *p; p++) n += *p == ',';
@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       memcpy(was, cfg, bytes);
       if (text[0]) CHECK(tp_option_parse(o, was, text) && memcmp(cfg, was, bytes) == 0);
       /* A path is kept as given. */
-      if (o->kind == TP_OPT_DEST) CHECK(!strcmp(text, value));
+      if (o->kind == TP_OPT_DEST || o->kind == TP_OPT_PATH) CHECK(!strcmp(text, value));
     }
   }
   free(value);
