@@ -362,7 +362,8 @@ static bool tables_init(void) {
 }
 
 void tp_leak_start(void) {
-  enum tp_leak_mode mode = (enum tp_leak_mode)tp_stats_config.leaks; /* parsed by options.c */
+  enum tp_leak_mode asked = (enum tp_leak_mode)tp_stats_config.leaks; /* parsed by options.c */
+  enum tp_leak_mode mode = asked;
   if (tp_stats_config.profile[0] && mode != TP_LEAKS_ALL)
     mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
   if (mode == TP_LEAKS_OFF) return;
@@ -374,7 +375,9 @@ void tp_leak_start(void) {
   if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
   tp_lk.mean = (double)(tp_stats_config.leaks_sample ? tp_stats_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
-  tp_profile_start(); /* TIERPOOL_PROFILE: its tables, before the hooks run */
+  /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
+   * cannot start (it said why) leaves no sampling nobody asked for. */
+  if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_mode = mode;
   static const tp_hooks_t hooks = {hook_get, hook_put};
