@@ -97,7 +97,8 @@ enum tp_harden { TP_HARDEN_DEFAULT = 0, TP_HARDEN_FULL = 1 };
 
 #define TP_ENGINE_OPTIONS(X)                                                     \
   X(POW2, max_tier, "TIERPOOL_MAX_TIER", 1u << 20, 256, 1u << 30, NULL,          \
-    "Largest tier in bytes (a power of two, 256 to 1G). Larger requests go to mimalloc.") \
+    "Largest tier in bytes (a power of two, 256 to 1G). Larger requests go to mimalloc, or from " \
+    "1 MiB to mappings of their own (`TIERPOOL_LARGE_CACHE`).")                  \
   X(POW2, cache_size, "TIERPOOL_CACHE_SIZE", 1u << 20, 4096, 1u << 30, NULL,      \
     "Bytes one thread may cache per tier before it hands its list to the central pool " \
     "(a power of two, 4K to 1G); the list holds between 2 and 2048 blocks.")     \
@@ -118,6 +119,13 @@ enum tp_harden { TP_HARDEN_DEFAULT = 0, TP_HARDEN_FULL = 1 };
   X(BYTES, retain, "TIERPOOL_RETAIN", 64u << 20, 0, UINT64_MAX, NULL,            \
     "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives the pages " \
     "of further blocks back with `madvise`.")                                    \
+  X(BYTES, large_cache, "TIERPOOL_LARGE_CACHE", 64u << 20, 0, 1ull << 40, NULL,  \
+    "Bytes of freed blocks of 1 MiB and more (past the tiers) kept mapped for the next large " \
+    "request, instead of unmapped at free ([docs/large-blocks.md](docs/large-blocks.md)). " \
+    "`0`: unmap at free.")                                                       \
+  X(UINT, large_decay_ms, "TIERPOOL_LARGE_DECAY_MS", 1000, 0, 3600000, NULL,     \
+    "Milliseconds such a freed block stays mapped before it is given back (checked at each " \
+    "large malloc and free, and by `malloc_trim`; 0 to 3600000). `0`: unmap at free.") \
   X(BOOL, verbose, "TIERPOOL_VERBOSE", 0, 0, 1, NULL,                            \
     "At start, list every option in effect on stderr (the listing `tierpool options` reads).")
 
