@@ -6,8 +6,9 @@
  *   arena     bytes of the tiers' regions made accessible (committed)
  *   ordblks   free blocks in the tiers (thread caches and central pools)
  *   smblks, fsmblks, keepcost   0: tierpool has no fastbins and no top chunk
- *   hblks     blocks forwarded to mimalloc and not freed yet
- *   hblkhd    bytes mimalloc has committed (its own count)
+ *   hblks     blocks past the tiers (mimalloc's, or large mappings) not freed yet
+ *   hblkhd    bytes mimalloc has committed (its own count; the large blocks'
+ *             own mappings are not in it yet)
  *   usmblks   the pools' peak live bytes (glibc keeps 0 there; this was its
  *             historical meaning, the high-water mark)
  *   uordblks  bytes of pooled blocks in use, at their tier size
