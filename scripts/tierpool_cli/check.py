@@ -181,7 +181,7 @@ def decide(procs, missing, rc, top, rules, baseline, args):
                              "track leaks" % d.get("pid"))
     sym = Symbolizer(args.symbolizer)
     stacks = [st for _, d in procs for st in d["leaks"]["stacks"]]
-    syms = sym.run(set((f.get("module"), f["offset"]) for st in stacks for f in st["frames"]))
+    syms = sym.chains(set((f.get("module"), f["offset"]) for st in stacks for f in st["frames"]))
     plain = sym.demangle(set(f.get("function") for st in stacks for f in st["frames"]))
     fail_on = failing_kinds(args.fail_on)
     result = {"processes": [], "missing": missing, "suppressed": {}, "baseline": [],

@@ -33,8 +33,17 @@ class Symbolizer:
         self.cxxfilt = shutil.which("c++filt")
 
     def run(self, pairs):
-        """pairs: set of (module, offset of a return address). The offset
-        looked up is one less: the call instruction, not the one after it."""
+        """{(module, offset): {function, file}}: the real function (outermost
+        of the inline chain) and the innermost source line, as
+        llvm-symbolizer --no-inlines gives them (what `tierpool profile`
+        reads). `tierpool check` reads chains()."""
+        return {p: {"function": c[-1]["function"], "file": c[0]["file"]}
+                for p, c in self.chains(pairs).items()}
+
+    def chains(self, pairs):
+        """pairs: set of (module, offset of a return address) -> the inline
+        chain of each, innermost first. The offset looked up is one less:
+        the call instruction, not the one after it."""
         pairs = sorted(p for p in pairs if p[0] and os.path.isfile(p[0]))
         if self.llvm and pairs:
             return self.run_llvm(pairs)
