@@ -9,6 +9,7 @@
 #include "guard.h"
 #include "hardening.h"
 #include "large.h"
+#include "peak.h"
 
 static inline void ensure_init(void) {
   if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
@@ -43,6 +44,7 @@ static void *orphan_get(unsigned t, size_t n) {
   blk[1] = NULL;
   atomic_fetch_add_explicit(&tp_central[t].orphan_get, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&tp_central[t].orphan_bytes, n, memory_order_relaxed);
+  tp_peak_note(t);
   return blk;
 }
 

@@ -9,6 +9,7 @@
 #include "hardening.h"
 #include "os.h"
 #include "random.h"
+#include "peak.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
 static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
@@ -131,6 +132,7 @@ static void *refill(tp_cache_t *c, unsigned t) {
   c->bins[t].head = blk[0];
   c->bins[t].room = tp_bound_for(t) - (len - 1);
   TP_ADD(c->bins[t].net_in, len);
+  tp_peak_note(t); /* blocks left the central pool: maybe a new peak */
   return blk;
 }
 

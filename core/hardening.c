@@ -1,5 +1,6 @@
-/* hardening.c - reports of bad frees and fatal errors, and the check of
- * pointers that are neither pooled nor known to mimalloc; never allocates. */
+/* hardening.c - reports of bad frees, and the check of
+ * pointers that are neither pooled nor known to mimalloc; never allocates
+ * (log.h writes them). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "config.h"
+#include "log.h"
 #include "hardening.h"
 
 void tp_report_bad_free(const char *what, const void *p, size_t tier_size) {
@@ -17,11 +18,6 @@ void tp_report_bad_free(const char *what, const void *p, size_t tier_size) {
             "to see where the block was freed first.", what, p, tier_size);
   else
     tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
-  abort();
-}
-
-void tp_die(const char *file, int line, const char *msg) {
-  tp_warn("internal error at %s:%d: %s", file, line, msg);
   abort();
 }
 

@@ -29,7 +29,7 @@
 
 #include "cache.h"
 #include "central.h"
-#include "config.h"
+#include "options.h"
 #include "hooks.h"
 #include "leak_int.h"
 #include "profile.h"
@@ -362,29 +362,22 @@ static bool tables_init(void) {
 }
 
 void tp_leak_start(void) {
-  const char *v = tp_config.leaks;
-  /* The profile rides on the sampler: a usable TIERPOOL_PROFILE turns it on. */
-  if (tp_profile_start() && strcasecmp(v, "all")) v = "sample";
-  if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return;
-  enum tp_leak_mode mode;
-  if (!strcasecmp(v, "all")) {
-    mode = TP_LEAKS_ALL;
-  } else if (!strcasecmp(v, "sample")) {
-    mode = TP_LEAKS_SAMPLE;
-  } else {
-    char shown[260];
-    tp_printable(v, shown, sizeof shown);
-    tp_warn("ignoring TIERPOOL_LEAKS='%s': expected all, sample or off; leak tracking off", shown);
-    return;
-  }
+  enum tp_leak_mode asked = (enum tp_leak_mode)tp_stats_config.leaks; /* parsed by options.c */
+  enum tp_leak_mode mode = asked;
+  if (tp_stats_config.profile[0] && mode != TP_LEAKS_ALL)
+    mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
+  if (mode == TP_LEAKS_OFF) return;
   if (!tables_init()) {
     tp_warn("TIERPOOL_LEAKS: no address space for the leak tables; leak tracking off");
     return;
   }
-  tp_leak_tab.depth = (unsigned)tp_config.leaks_depth;
+  tp_leak_tab.depth = (unsigned)tp_stats_config.leaks_depth;
   if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
-  tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
+  tp_lk.mean = (double)(tp_stats_config.leaks_sample ? tp_stats_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
+  /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
+   * cannot start (it said why) leaves no sampling nobody asked for. */
+  if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_mode = mode;
   static const tp_hooks_t hooks = {hook_get, hook_put};
@@ -418,7 +411,7 @@ TP_API int tierpool_leaks_since(tierpool_mark_t mark, tierpool_leaks_t *out, int
   tp_out_t o;
   tp_out_init(&o, buf, sizeof buf, report_fd);
   tp_leak_sum_t sum;
-  tp_leak_collect((uint32_t)mark, &sum, report_fd >= 0 ? &o : NULL, tp_config.leaks_top);
+  tp_leak_collect((uint32_t)mark, &sum, report_fd >= 0 ? &o : NULL, tp_stats_config.leaks_top);
   if (report_fd >= 0) tp_out_flush(&o);
   tp_leak_report_release();
   out->blocks = sum.blocks;

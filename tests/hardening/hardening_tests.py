@@ -446,8 +446,10 @@ def case_retain_default():
 
 
 def option_names():
-    with open(os.path.join(A.src, "core", "config.h")) as f:
-        names = re.findall(r'X\(\w+, \w+, "(TIERPOOL_[A-Z_]+)"', f.read())
+    names = []
+    for part in (("core", "config.h"), ("stats", "options.h")):  # the engine's and the dumps'
+        with open(os.path.join(A.src, *part)) as f:
+            names += re.findall(r'X\(\w+, \w+, "(TIERPOOL_[A-Z_]+)"', f.read())
     check(len(names) >= 14, "could not read the option table: %r" % names)
     return names
 
