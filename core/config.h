@@ -67,7 +67,7 @@ typedef struct tp_fail_spec_s {
     "Make chosen allocations fail with ENOMEM: nth=N, every=N[,after=S] or random=P[,seed=S].") \
   X(BYTES, retain, "TIERPOOL_RETAIN", 64u << 20, 0, UINT64_MAX,                  \
     "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives pages back (madvise).") \
-  X(BYTES, large_cache, "TIERPOOL_LARGE_CACHE", 64u << 20, 0, 1ull << 40,        \
+  X(BYTES, large_cache, "TIERPOOL_LARGE_CACHE", 128u << 20, 0, 1ull << 40,       \
     "Bytes of freed blocks of 1 MiB and more kept mapped for reuse (0: unmap at free).") \
   X(UINT, large_decay_ms, "TIERPOOL_LARGE_DECAY_MS", 1000, 0, 3600000,            \
     "Milliseconds a freed block of 1 MiB or more stays mapped for reuse before it is unmapped (0: unmap at free).") \
