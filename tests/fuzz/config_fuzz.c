@@ -18,14 +18,8 @@
 #include <string.h>
 
 #include "config.h"
-
-#define CHECK(c)                                                                \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
-      fprintf(stderr, "config_fuzz: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      abort();                                                                  \
-    }                                                                           \
-  } while (0)
+#define TP_TEST_CHECK_ABORTS /* a failed check is a crash libFuzzer keeps */
+#include "tp_test.h"
 
 #define TP_NAME(kind, field, name, def, lo, hi, doc) name,
 static const char *const names[] = {TP_OPTIONS(TP_NAME)};

@@ -10,7 +10,6 @@ timeout, so a deadlock fails the test instead of hanging it. Exit status 77
 means "skipped" (ctest SKIP_RETURN_CODE), with the reason on stdout.
 """
 
-import argparse
 import os
 import random
 import re
@@ -18,43 +17,19 @@ import resource
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 
-A = None  # the parsed arguments
-TIMEOUT = 60
-PY = "/usr/bin/python3"
+import tptest
+from tptest import PY, TIMEOUT, Skip, check, env
+
+A = None  # the parsed arguments (tptest.main)
 GiB = 1 << 30
 MiB = 1 << 20
 
 
-class Skip(Exception):
-    pass
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
 def prog(name):
     return os.path.join(A.bin, "hardening_" + name)
-
-
-def env(preload=True, **tierpool):
-    """The environment with tierpool preloaded and exactly these TIERPOOL_ variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e.pop("LD_PRELOAD", None)
-    if preload:
-        e["LD_PRELOAD"] = A.lib
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
 
 
 def run(args, e, vmem=None, timeout=TIMEOUT, stdin=None, text=True, cwd=None):
@@ -62,12 +37,8 @@ def run(args, e, vmem=None, timeout=TIMEOUT, stdin=None, text=True, cwd=None):
     def limit():
         if vmem:
             resource.setrlimit(resource.RLIMIT_AS, (vmem, vmem))
-    try:
-        return subprocess.run(args, env=e, capture_output=True, text=text, timeout=timeout,
-                              input=stdin, preexec_fn=limit, cwd=cwd,
-                              errors="replace" if text else None)
-    except subprocess.TimeoutExpired:
-        fail("%s timed out after %d s (deadlock?)" % (" ".join(map(str, args)), timeout))
+    return tptest.run(args, e, timeout=timeout, text=text, input=stdin, preexec_fn=limit,
+                      cwd=cwd, errors="replace" if text else None)
 
 
 def describe(r):
@@ -600,29 +571,10 @@ def case_thread_rss():
     print(r.stdout.strip())
 
 
-def main():
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case")
-    p.add_argument("--lib", required=True)
+def add_args(p):
     p.add_argument("--bin", required=True)
     p.add_argument("--src", required=True)
-    A = p.parse_args()
-    fn = globals().get("case_" + A.case)
-    if not fn:
-        print("unknown case %s" % A.case)
-        return 2
-    try:
-        fn()
-    except Skip as s:
-        print("SKIPPED: %s" % s)
-        return 77
-    except AssertionError as err:
-        print("FAIL hardening.%s: %s" % (A.case, err))
-        return 1
-    print("ok hardening.%s" % A.case)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("hardening", globals(), add_args))

@@ -23,21 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MiB ((size_t)1 << 20)
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
-
-/* Sizes the compiler cannot see through, so no call is folded away. */
-static size_t opaque(size_t n) {
-  volatile size_t v = n;
-  return v;
-}
+#include "tp_test.h" /* CHECK, MiB, opaque */
 
 /* A stamp every 512 bytes from byte 512 on (the first word is free for a
  * length), and on the last byte. */

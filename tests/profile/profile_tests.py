@@ -33,9 +33,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import tptest  # noqa: E402
-from tptest import check, fail  # noqa: E402
+import tptest
+from tptest import check, fail
 
 A = None  # the parsed arguments (tptest.main)
 TIMEOUT = 120

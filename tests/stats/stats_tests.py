@@ -8,7 +8,6 @@ Each CASE is one ctest test (stats.CASE). Every child process runs under a
 timeout, so a deadlock fails the test instead of hanging it.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -17,37 +16,13 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import PromError, SchemaError, parse_prometheus, validate  # noqa: E402
+import tptest
+from tpchecks import SchemaError, parse_prometheus, validate
+from tptest import TIMEOUT, check, env, fail, run
 
-A = None  # the parsed arguments
-TIMEOUT = 60
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def env(**tierpool):
-    """The environment with tierpool preloaded and exactly these TIERPOOL_ variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e["LD_PRELOAD"] = A.lib
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
-
-
-def run(args, e, **kw):
-    kw.setdefault("timeout", TIMEOUT)
-    return subprocess.run(args, env=e, capture_output=True, text=True, **kw)
+A = None  # the parsed arguments (tptest.main)
 
 
 def schema():
@@ -334,7 +309,7 @@ def case_cli(tmp):
     for sub in ([], ["run"], ["show"], ["diff"], ["top"]):
         r = subprocess.run([tp] + sub + ["--help"], capture_output=True, text=True, timeout=TIMEOUT)
         check(r.returncode == 0 and "usage" in r.stdout, "--help of %s" % sub)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
+    base = env(preload=False)
     # (a program that ends with exit(), unlike dash's _exit, so the exit dump is written)
     r = subprocess.run([tp, "run", "--lib", A.lib, "--", sys.executable, "-c",
                         "import sys; sys.exit(3)"], env=base,
@@ -362,31 +337,12 @@ def case_cli(tmp):
     check(r.returncode != 0 and "TIERPOOL_LIVE" in r.stderr, "top of a missing pid")
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
-
-
-def main():
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case", choices=sorted(CASES))
-    p.add_argument("--lib", required=True)
+def add_args(p):
     p.add_argument("--prog", required=True)
     p.add_argument("--fixture", required=True)
     p.add_argument("--tierpool", required=True)
     p.add_argument("--schema", required=True)
-    A = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tp-stats-") as tmp:
-        try:
-            CASES[A.case](tmp)
-        except (AssertionError, PromError, SchemaError) as err:
-            print("FAIL stats.%s: %s" % (A.case, err), file=sys.stderr)
-            return 1
-        except subprocess.TimeoutExpired as err:
-            print("FAIL stats.%s: timed out (deadlock?): %s" % (A.case, err.cmd), file=sys.stderr)
-            return 1
-    print("ok stats.%s" % A.case)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("stats", globals(), add_args))
