@@ -119,7 +119,7 @@ enum tp_harden { TP_HARDEN_DEFAULT = 0, TP_HARDEN_FULL = 1 };
   X(BYTES, retain, "TIERPOOL_RETAIN", 64u << 20, 0, UINT64_MAX, NULL,            \
     "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives the pages " \
     "of further blocks back with `madvise`.")                                    \
-  X(BYTES, large_cache, "TIERPOOL_LARGE_CACHE", 64u << 20, 0, 1ull << 40, NULL,  \
+  X(BYTES, large_cache, "TIERPOOL_LARGE_CACHE", 128u << 20, 0, 1ull << 40, NULL,  \
     "Bytes of freed blocks of 1 MiB and more (past the tiers) kept mapped for the next large " \
     "request, instead of unmapped at free ([docs/large-blocks.md](docs/large-blocks.md)). " \
     "`0`: unmap at free.")                                                       \

@@ -45,7 +45,9 @@ void tp_fwd_init(void) {
 
 void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
   if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) goto enomem;
-  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR) return tp_large_alloc(n, zero);
+  /* (Not before the key exists: a header written with another key would
+   * not be recognised at free.) */
+  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR && tp_free_key) return tp_large_alloc(n, zero);
   if (n == 0) n = 1;
   int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
   /* Zeroed memory from mimalloc itself: it knows which pages are fresh
