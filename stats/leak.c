@@ -49,14 +49,6 @@ typedef struct tp_leak_thread_s {
 #define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
 #define TP_LEAK_FWD_SLOTS (1u << 20)
 
-/* A forwarded block being tracked. */
-typedef struct tp_fwd_s {
-  uintptr_t p;  /* 0: empty slot */
-  uint64_t n;   /* length asked */
-  uint32_t id;  /* stack */
-  uint32_t unused;
-} tp_fwd_t;
-
 static struct {
   uint64_t *side[TP_MAX_TIERS];  /* per tier, per block: (id << 32) | length */
   tp_fwd_t *fwd;                 /* [TP_LEAK_FWD_SLOTS], linear probing */
@@ -121,6 +113,22 @@ static void weights(uint64_t n, int64_t *count, int64_t *bytes) {
   double p = one_minus_exp_neg((double)n / tp_lk.mean);
   *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
   *bytes = (int64_t)((double)n / p + 0.5);
+}
+
+void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
+  if (tp_leak_mode == TP_LEAKS_SAMPLE) {
+    weights(n, count, bytes);
+  } else {
+    *count = 1;
+    *bytes = (int64_t)n;
+  }
+}
+
+uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
+
+const tp_fwd_t *tp_leak_fwd_table(size_t *slots) {
+  *slots = tp_lk.fwd ? TP_LEAK_FWD_SLOTS : 0;
+  return tp_lk.fwd;
 }
 
 /* ------------------------------------------------------------ threads */
@@ -293,9 +301,12 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
   if (tp_leak_mode == TP_LEAKS_SAMPLE) {
     th->countdown -= (int64_t)n;
     if (th->countdown > 0) {
-      uint32_t id;
-      uint64_t m;
-      if (!pooled && fwd_remove((uintptr_t)p, &id, &m)) charge(id, m, bit, -1); /* not seen put */
+      /* Not sampled. A forwarded block is still entered (uncharged): the
+       * reachability scan must know every block that may hold pointers.
+       * Forwarded blocks are large or rare, so this costs little. */
+      tp_fwd_t old;
+      if (!pooled && fwd_insert((uintptr_t)p, TP_STACK_NONE, n, &old) && old.p && old.id)
+        charge(old.id, old.n, bit, -1); /* its put was not seen */
       return;
     }
     th->countdown = next_interval(th);
@@ -313,7 +324,7 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
       atomic_fetch_add_explicit(&tp_leak_tab.dropped, 1, memory_order_relaxed);
       return;
     }
-    if (old.p) charge(old.id, old.n, bit, -1);
+    if (old.p && old.id) charge(old.id, old.n, bit, -1);
   }
   charge(id, n, bit, +1);
 }
@@ -327,7 +338,7 @@ static void hook_put(void *p, bool pooled) {
   }
   uint32_t id;
   uint64_t n;
-  if (fwd_remove((uintptr_t)p, &id, &n)) charge(id, n, TP_LEAK_FWD_BIT, -1);
+  if (fwd_remove((uintptr_t)p, &id, &n) && id) charge(id, n, TP_LEAK_FWD_BIT, -1);
 }
 
 /* ------------------------------------------------------------ life */
@@ -371,6 +382,7 @@ void tp_leak_start(void) {
   tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
+  tp_leak_scan_init();
   tp_leak_mode = mode;
   static const tp_hooks_t hooks = {hook_get, hook_put};
   tp_set_hooks(&hooks);
