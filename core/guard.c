@@ -117,6 +117,13 @@ void tp_guard_got(void *p, size_t n) {
   }
 }
 
+void tp_guard_bad_free(const void *p) {
+  if (!tp_hooked || !tp_hooks.bad_free || tp_in_hook) return;
+  tp_in_hook = 1;
+  tp_hooks.bad_free(p);
+  tp_in_hook = 0;
+}
+
 void tp_guard_put(void *p) {
   if (!tp_slow_mode) return;
   bool pooled = tp_is_pooled(p);

@@ -25,6 +25,9 @@ typedef struct tp_hooks_s {
   void (*get)(void *p, size_t n, size_t usable, bool pooled);
   /* Before a put of p. */
   void (*put)(void *p, bool pooled);
+  /* A bad free of p about to abort the process (hardening.c): may say
+   * more on stderr (the stack that allocated the block). May be NULL. */
+  void (*bad_free)(const void *p);
 } tp_hooks_t;
 
 extern bool tp_slow_mode; /* read-only after init (and tp_set_hooks) */
@@ -42,6 +45,8 @@ bool tp_guard_admit(size_t charge);
 void tp_guard_got(void *p, size_t n);
 /* Before the put of p; aborts on a double free in TIERPOOL_HARDEN=full. */
 void tp_guard_put(void *p);
+/* From tp_report_bad_free: the hooks' bad_free, if any. */
+void tp_guard_bad_free(const void *p);
 
 #pragma GCC visibility pop
 

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "guard.h"
 
 void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
   if (tier < tp_layout.ntiers)
@@ -13,6 +14,7 @@ void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
             "to see where the block was freed first.", what, p, tp_tier_size(tier));
   else
     tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
+  tp_guard_bad_free(p); /* with leak tracking: the stack that allocated it */
   abort();
 }
 

@@ -175,13 +175,21 @@ static uint64_t *side_slot(const void *p, size_t t) {
   return &tp_lk.side[t][((uintptr_t)p - tp_region_start((unsigned)t)) >> (t + TP_MIN_SHIFT)];
 }
 
-/* Empties a side slot and returns what it held. Atomic because a report
- * may settle the same slot (tp_leak_settle): exactly one of them gets the
- * charge back. The load first keeps the common empty case cheap. */
+/* Takes the charge of a side slot and returns it (0 if none), leaving the
+ * stack id flagged as freed (TP_SIDE_FREED) for a bad-free report. Atomic
+ * because a report may settle the same slot (tp_leak_settle): exactly one
+ * of them gets the charge back. The load first keeps the common uncharged
+ * case cheap. */
 static uint64_t take(uint64_t *slot) {
   _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
-  if (!atomic_load_explicit(a, memory_order_relaxed)) return 0;
-  return atomic_exchange_explicit(a, 0, memory_order_relaxed);
+  uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
+  while (tp_side_charged(v)) {
+    uint64_t freed = (v & 0xffffffff00000000ull) | TP_SIDE_FREED;
+    if (atomic_compare_exchange_weak_explicit(a, &v, freed, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return v;
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------ settling */
@@ -215,7 +223,7 @@ void tp_leak_settle(void) {
     uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
     _Atomic uint64_t *side = (_Atomic uint64_t *)tp_lk.side[t];
     for (uint64_t i = 0; i < nblocks; i++) {
-      if (!atomic_load_explicit(&side[i], memory_order_relaxed)) continue;
+      if (!tp_side_charged(atomic_load_explicit(&side[i], memory_order_relaxed))) continue;
       const _Atomic uint64_t *blk = (const _Atomic uint64_t *)(start + i * size);
       if (atomic_load_explicit(&blk[1], memory_order_relaxed) == tp_free_key)
         settle_block(t, (uintptr_t)blk);
@@ -341,6 +349,31 @@ static void hook_put(void *p, bool pooled) {
   if (fwd_remove((uintptr_t)p, &id, &n) && id) charge(id, n, TP_LEAK_FWD_BIT, -1);
 }
 
+/* A bad free the engine is about to abort on (core/hardening.c): the stack
+ * that allocated the block, if tracking saw it. A pooled block keeps its
+ * allocation stack after its put (TP_SIDE_FREED); a forwarded one is found
+ * in the table, interior pointers included (a linear pass: the process is
+ * about to abort). */
+static void hook_bad_free(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  uint64_t v = 0;
+  if (tp_is_pooled(p)) {
+    size_t t = tp_tier_of_ptr(p);
+    if (t >= tp_layout.ntiers || !tp_lk.side[t]) return;
+    v = atomic_load_explicit((_Atomic uint64_t *)side_slot(p, t), memory_order_relaxed);
+  } else {
+    for (size_t i = 0; i < TP_LEAK_FWD_SLOTS && tp_lk.fwd; i++) {
+      const tp_fwd_t *f = &tp_lk.fwd[i];
+      if (f->p && f->id && a - f->p < (f->n ? f->n : 1)) v = (uint64_t)f->id << 32;
+    }
+  }
+  uint32_t id = (uint32_t)(v >> 32);
+  if (id <= TP_STACK_OVERFLOW) return;
+  tp_leak_print_stack(id, tp_side_charged(v) || !tp_is_pooled(p)
+                              ? "tierpool: the block (still in use) was allocated from:\n"
+                              : "tierpool: the block (already freed) was allocated from:\n");
+}
+
 /* ------------------------------------------------------------ life */
 
 static void *map(size_t bytes) {
@@ -384,7 +417,7 @@ void tp_leak_start(void) {
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_scan_init();
   tp_leak_mode = mode;
-  static const tp_hooks_t hooks = {hook_get, hook_put};
+  static const tp_hooks_t hooks = {hook_get, hook_put, hook_bad_free};
   tp_set_hooks(&hooks);
 }
 

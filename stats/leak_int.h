@@ -95,6 +95,14 @@ extern tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ leak.c */
 
+/* A side slot: (stack id << 32) | length asked, 0 when never charged. The
+ * put keeps the id with this flag in the length word (lengths are at most
+ * the largest tier, 1 GiB), so a later double free can still name the
+ * stack that allocated the block. Only an unflagged, non-zero slot is a
+ * charge. */
+#define TP_SIDE_FREED (1ull << 31)
+static inline bool tp_side_charged(uint64_t v) { return v && !(v & TP_SIDE_FREED); }
+
 /* Gives back the charges of blocks that were freed without the put hook
  * seeing it (see leak.c). Reports call it before they count. */
 void tp_leak_settle(void);
@@ -179,6 +187,9 @@ const char *tp_module_path(unsigned m);
 bool tp_elf_lookup(tp_module_t *m, uint64_t vaddr, const char **name, uint64_t *off);
 
 /* ---------------------------------------------------------- leak_report.c */
+
+/* Writes title and the frames of stack id to stderr (bad-free reports). */
+void tp_leak_print_stack(uint32_t id, const char *title);
 
 /* Totals of a report, for tierpool_leaks_since. */
 typedef struct tp_leak_sum_s {

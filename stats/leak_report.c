@@ -358,6 +358,22 @@ static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_
   }
 }
 
+void tp_leak_print_stack(uint32_t id, const char *title) {
+  if (!tp_leak_mode || id >= atomic_load(&tp_leak_tab.nstacks) || !tp_leak_report_acquire()) return;
+  static char buf[8192]; /* report lock held */
+  tp_out_t o;
+  tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
+  tp_out_str(&o, title);
+  const tp_stack_t *s = &tp_leak_tab.stacks[id];
+  for (unsigned f = 0; f < s->depth; f++) {
+    tp_frame_t fr;
+    frame_of(s, f, &fr);
+    text_frame(&o, &fr, f);
+  }
+  tp_out_flush(&o);
+  tp_leak_report_release();
+}
+
 /* ------------------------------------------------------------ process */
 
 #define TP_CMDLINE_MAX 1024

@@ -260,7 +260,7 @@ static bool node_of(uintptr_t a, tp_node_t *nd) {
     uint8_t *tag = &sc.tags[t][i];
     uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
     if (*tag == TAG_FREE) return false;
-    if (*tag == TAG_NONE && !sc.side[t][i] &&
+    if (*tag == TAG_NONE && !tp_side_charged(sc.side[t][i]) &&
         atomic_load_explicit((const _Atomic uint64_t *)blk + 1, memory_order_relaxed) == tp_free_key) {
       *tag = TAG_FREE; /* in a free list: remember it */
       return false;
@@ -391,7 +391,9 @@ static void ldso_roots(uint32_t nstacks) {
   for (unsigned tier = 0; tier < tp_layout.ntiers && tp_layout.span; tier++) {
     for (uint64_t i = 0; i < sc.nblocks[tier]; i++) {
       uint64_t v = sc.side[tier][i];
-      if (!v || (v >> 32) >= nstacks || !sc.ldso_stack[v >> 32] || sc.tags[tier][i] == TAG_REACH) continue;
+      if (!tp_side_charged(v) || (v >> 32) >= nstacks || !sc.ldso_stack[v >> 32] ||
+          sc.tags[tier][i] == TAG_REACH)
+        continue;
       sc.tags[tier][i] = TAG_REACH;
       uintptr_t blk = tp_region_start(tier) + (i << (tier + TP_MIN_SHIFT));
       sc.stack[sc.nstack++] = (tp_range_t){blk, blk + tp_tier_size(tier)};
@@ -426,7 +428,7 @@ static void classify(uint32_t nstacks) {
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     uintptr_t start = tp_region_start(t);
     for (uint64_t i = 0; i < sc.nblocks[t]; i++) {
-      if (!sc.side[t][i] || sc.tags[t][i] == TAG_REACH) continue;
+      if (!tp_side_charged(sc.side[t][i]) || sc.tags[t][i] == TAG_REACH) continue;
       uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
       sc.self = blk;
       scan_range(blk, blk + tp_tier_size(t), TAG_INDIRECT);
@@ -441,7 +443,7 @@ static void classify(uint32_t nstacks) {
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     for (uint64_t i = 0; i < sc.nblocks[t]; i++) {
       uint64_t v = sc.side[t][i];
-      if (v) account((uint32_t)(v >> 32), v & 0xffffffffu, kind_of(sc.tags[t][i]), nstacks);
+      if (tp_side_charged(v)) account((uint32_t)(v >> 32), v & 0xffffffffu, kind_of(sc.tags[t][i]), nstacks);
     }
   }
   for (size_t i = 0; i < sc.nfwd; i++)

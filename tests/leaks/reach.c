@@ -19,6 +19,9 @@
  *                    global, and big_kept_child, reachable through it
  *   reach cycle      cycle_node: two blocks pointing to each other, leaked:
  *                    both indirect (as LeakSanitizer counts them)
+ *   reach double     frees badfree_block twice (tierpool aborts, naming the
+ *                    stack that allocated it)
+ *   reach middle     frees a pointer 8 bytes into badfree_block (the same)
  *
  * Built -O0 with frame pointers; pointers go through volatile globals so
  * the compiler keeps every store where it is written.
@@ -78,6 +81,7 @@ __attribute__((noinline)) void *big_kept(void) { return malloc(8u << 20); }
 __attribute__((noinline)) void *big_child(void) { return malloc(72); }
 __attribute__((noinline)) void *big_kept_child(void) { return malloc(88); }
 __attribute__((noinline)) void *cycle_node(void) { return malloc(56); }
+__attribute__((noinline)) char *badfree_block(void) { return malloc(40); }
 
 static int ready[2], never[2];
 
@@ -118,6 +122,12 @@ __attribute__((noinline)) static void run(const char *what, int n) {
     void **a = cycle_node(), **b = cycle_node();
     a[0] = b;
     b[0] = a;
+  } else if (!strcmp(what, "double")) {
+    char *p = badfree_block();
+    free(p);
+    free(p);
+  } else if (!strcmp(what, "middle")) {
+    free(badfree_block() + 8);
   } else {
     fprintf(stderr, "reach: unknown case %s\n", what);
     exit(2);
@@ -126,7 +136,7 @@ __attribute__((noinline)) static void run(const char *what, int n) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: reach list N|global|interior|thread|tls|big|cycle\n");
+    fprintf(stderr, "usage: reach list N|global|interior|thread|tls|big|cycle|double|middle\n");
     return 2;
   }
   run(argv[1], argc > 2 ? atoi(argv[2]) : 10);

@@ -155,6 +155,28 @@ def case_text():
           "stderr report does not name the process:\n" + r.stderr)
 
 
+def case_badfree():
+    """A double free and an interior free abort, naming the allocating stack."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
+    env.update(LD_PRELOAD=A.lib, TIERPOOL_LEAKS="all")
+    for how, what, state in (("double", "double free", "already freed"),
+                             ("middle", "free of a pointer into the middle", "still in use")):
+        r = subprocess.run([A.bin, how], env=env, capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        check(r.returncode < 0, "%s: not killed (status %d)" % (how, r.returncode))
+        lines = r.stderr.splitlines()
+        head = [i for i, l in enumerate(lines) if "was allocated from:" in l]
+        check(what in r.stderr and head and state in lines[head[0]],
+              "%s: no allocation stack:\n%s" % (how, r.stderr))
+        check(lines[head[0] + 1].startswith("    #0 badfree_block+"),
+              "%s: stack does not start in badfree_block:\n%s" % (how, r.stderr))
+    # Without leak tracking: the engine's one-line report, no stack.
+    env.pop("TIERPOOL_LEAKS")
+    r = subprocess.run([A.bin, "double"], env=env, capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    check(r.returncode < 0 and "allocated from" not in r.stderr, r.stderr)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
