@@ -187,8 +187,7 @@ static const tp_field_t
     f_live = {"live", NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT},
     f_live_bytes = {"live_bytes", NULL, NULL, NULL, TP_GAUGE, TP_UNIT_BYTES},
     f_balanced = {"balanced", NULL, "balanced",
-                  "1 when every get has its put: no tier has live blocks and every block forwarded to "
-                  "mimalloc was freed (raw counts, no suppressions).", TP_GAUGE,
+                  "1 when every get has its put (no tier has live blocks).", TP_GAUGE,
                   TP_UNIT_COUNT},
     f_discarded = {"discarded", NULL, NULL, NULL, TP_COUNTER, TP_UNIT_COUNT},
     f_discarded_bytes = {"discarded_bytes", NULL, NULL, NULL, TP_COUNTER, TP_UNIT_BYTES},
