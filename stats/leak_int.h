@@ -30,6 +30,10 @@
 #pragma GCC visibility push(hidden)
 
 #define TP_LEAK_MAX_DEPTH 64             /* most frames a stack keeps */
+/* Frames unwound on top of the wanted depth: those of tierpool itself (the
+ * capture, the hook, the guard, the slow path, malloc or calloc or operator
+ * new: 5 to 7). Every frame unwound costs, so no more than that. */
+#define TP_STACK_SKIP_MAX 8
 #define TP_LEAK_MAX_STACKS (1u << 18)    /* distinct stacks (ids) */
 #define TP_LEAK_INDEX_SLOTS (1u << 19)   /* index load stays under 1/2 */
 #define TP_LEAK_MAX_FRAMES (1u << 22)    /* frames of all stacks together */
@@ -172,6 +176,20 @@ bool tp_stack_init(void);
  * id in the current period, interning it if new. TP_STACK_OVERFLOW when a
  * table is full. Called from the get hook only. */
 uint32_t tp_stack_capture(void);
+/* The id of these frames in this period, interned if new. */
+uint32_t tp_stack_intern(const uintptr_t *ips, unsigned depth, uint32_t epoch);
+
+/* ------------------------------------------------------------ leak_cache.c */
+
+/* A thread's cache of recent captures (leak_cache.c). */
+typedef struct tp_stack_cache_s tp_stack_cache_t;
+/* A new, empty cache (mmap'd); NULL where there is none (not x86-64). */
+tp_stack_cache_t *tp_stack_cache_new(void);
+/* tp_stack_capture, skipping the unwind when the calling thread's stack
+ * still holds the frames of a recent capture made from the same place.
+ * c: the calling thread's cache, or NULL. */
+uint32_t tp_stack_capture_cached(tp_stack_cache_t *c);
+
 /* One unwind whose result is thrown away: libunwind sets up its caches. */
 void tp_stack_warm_up(void);
 /* Resets the module lock in a fork child. */

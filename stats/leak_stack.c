@@ -26,11 +26,6 @@
 
 #include "leak_int.h"
 
-/* Frames unwound on top of the wanted depth: those of tierpool itself (this
- * function, the hook, the guard, the slow path, malloc or calloc or operator
- * new: 5 to 7). Every frame unwound costs, so no more than that. */
-#define TP_SKIP_MAX 8
-
 tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ memory */
@@ -265,7 +260,7 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   return id;
 }
 
-static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
+uint32_t tp_stack_intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint64_t fhash = frames_hash(ips, depth);
   uint64_t key = mix64(fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
@@ -293,18 +288,26 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
 /* ------------------------------------------------------------ capture */
 
 void tp_stack_warm_up(void) {
+  static bool policy;
+  if (!policy) {
+    /* The cursor's DWARF cache is global by default, guarded by a lock that
+     * blocks signals (two sigprocmask calls per frame stepped); per thread,
+     * it takes neither. Set once, from the constructor, before threads. */
+    policy = true;
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  }
   void *buf[8];
   unw_backtrace(buf, 8);
 }
 
 uint32_t tp_stack_capture(void) {
-  void *buf[TP_LEAK_MAX_DEPTH + TP_SKIP_MAX];
+  void *buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
   tp_leak_tab_t *t = &tp_leak_tab;
-  int n = unw_backtrace(buf, (int)t->depth + TP_SKIP_MAX);
+  int n = unw_backtrace(buf, (int)t->depth + TP_STACK_SKIP_MAX);
   int i = 0;
   while (i < n && (uintptr_t)buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
   if (depth > t->depth) depth = t->depth;
-  return intern((const uintptr_t *)&buf[i], depth,
+  return tp_stack_intern((const uintptr_t *)&buf[i], depth,
                 atomic_load_explicit(&t->epoch, memory_order_relaxed));
 }
