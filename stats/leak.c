@@ -303,6 +303,11 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
     size_t t = tp_tier_of_ptr(p);
     slot = side_slot(p, t);
     bit = (unsigned)t;
+    /* Word 0 still holds the free list's link to the next free block: left
+     * there, the reachability scan would read it as the program's pointer,
+     * and a leaked block would make the one after it "indirect". malloc
+     * owes no contents, and the line is already in the cache. */
+    ((void **)p)[0] = NULL;
     uint64_t old = take(slot);
     if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1); /* put not seen */
   }

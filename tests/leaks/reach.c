@@ -19,6 +19,11 @@
  *                    global, and big_kept_child, reachable through it
  *   reach cycle      cycle_node: two blocks pointing to each other, leaked:
  *                    both indirect (as LeakSanitizer counts them)
+ *   reach repeat N   N rounds of: alt_a and alt_b called in turn from one
+ *                    call site (through a pointer), each leaking a block;
+ *                    rec_alloc at recursion depth round % 7 from from_x or
+ *                    from_y. Stacks that repeat from the same stack address:
+ *                    the capture cache must still tell them apart
  *   reach double     frees badfree_block twice (tierpool aborts, naming the
  *                    stack that allocated it)
  *   reach middle     frees a pointer 8 bytes into badfree_block (the same)
@@ -82,6 +87,15 @@ __attribute__((noinline)) void *big_child(void) { return malloc(72); }
 __attribute__((noinline)) void *big_kept_child(void) { return malloc(88); }
 __attribute__((noinline)) void *cycle_node(void) { return malloc(56); }
 __attribute__((noinline)) char *badfree_block(void) { return malloc(40); }
+__attribute__((noinline)) void *alt_a(void) { return malloc(24); }
+__attribute__((noinline)) void *alt_b(void) { return malloc(24); }
+__attribute__((noinline)) void *rec_alloc(int d) {
+  void *p = d ? rec_alloc(d - 1) : malloc(32);
+  __asm__ volatile("" ::: "memory"); /* no tail call: one frame per level */
+  return p;
+}
+__attribute__((noinline)) void *from_x(int d) { return rec_alloc(d); }
+__attribute__((noinline)) void *from_y(int d) { return rec_alloc(d); }
 
 static int ready[2], never[2];
 
@@ -122,6 +136,12 @@ __attribute__((noinline)) static void run(const char *what, int n) {
     void **a = cycle_node(), **b = cycle_node();
     a[0] = b;
     b[0] = a;
+  } else if (!strcmp(what, "repeat")) {
+    for (int i = 0; i < n; i++) {
+      void *(*volatile fn)(void) = i & 1 ? alt_b : alt_a;
+      g_hidden = (uintptr_t)fn() ^ HIDE;
+      g_hidden = (uintptr_t)(i & 1 ? from_y : from_x)(i % 7) ^ HIDE;
+    }
   } else if (!strcmp(what, "double")) {
     char *p = badfree_block();
     free(p);
@@ -136,7 +156,7 @@ __attribute__((noinline)) static void run(const char *what, int n) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: reach list N|global|interior|thread|tls|big|cycle|double|middle\n");
+    fprintf(stderr, "usage: reach list N|global|interior|thread|tls|big|cycle|repeat N|double|middle\n");
     return 2;
   }
   run(argv[1], argc > 2 ? atoi(argv[2]) : 10);

@@ -155,6 +155,27 @@ def case_text():
           "stderr report does not name the process:\n" + r.stderr)
 
 
+def case_repeat():
+    """Stacks that repeat from the same stack address (the capture cache's
+    hits) are told apart exactly: by callee, by caller, by depth."""
+    n = 7000
+    lk, by_fn = leaks_of(["repeat", str(n)])
+    expect(by_fn, "alt_a", {"direct": (n // 2, 24 * (n // 2))})
+    expect(by_fn, "alt_b", {"direct": (n // 2, 24 * (n // 2))})
+    rec = {}
+    for st in lk["stacks"]:
+        fns = [f["function"] for f in st["frames"]]
+        if fns and fns[0] == "rec_alloc":
+            depth = fns.index("from_x") if "from_x" in fns else fns.index("from_y")
+            key = (fns[depth], depth - 1)
+            rec[key] = rec.get(key, 0) + st["blocks"]
+    want = {}
+    for i in range(n):
+        key = ("from_y" if i & 1 else "from_x", i % 7)
+        want[key] = want.get(key, 0) + 1
+    check(rec == want, "rec_alloc stacks by caller and depth: want %r, got %r" % (want, rec))
+
+
 def case_badfree():
     """A double free and an interior free abort, naming the allocating stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
