@@ -4,10 +4,10 @@
  * TLS pointer. Per tier it keeps a free list threaded through the blocks,
  * its length and bound, and the thread's counters. A hit pops or pushes the
  * list and bumps plain per-thread counters: it writes only this thread's
- * memory, with no atomic read-modify-write and no lock. Counters are
- * _Atomic only so that readers summing them (stats, dumps) are race-free:
- * the owner updates them with a relaxed load and a relaxed store, which
- * compile to ordinary moves.
+ * memory, with no atomic read-modify-write and no lock. The counters are
+ * plain 64-bit words: the owner adds with one non-locked instruction
+ * (TP_ADD), readers summing them (stats, dumps, signal handlers) load them
+ * relaxed (TP_LOAD); see TP_ADD below for why that is race-free enough.
  *
  * Every thread's pointer starts at tp_empty_cache, whose lists are empty
  * and whose room is 0: the first malloc misses, the first free finds the
@@ -16,7 +16,11 @@
  *
  * A free block in a thread cache: word 0 is the next block, word 1 holds
  * tp_free_key (glibc's tcache-key idea): a free that finds the key in the
- * block is probably a double free and is checked on the slow path.
+ * block is probably a double free and is checked on the slow path. Blocks
+ * inside central batches keep the key too, except each batch's head (whose
+ * word 1 links the batches, central.h).
+ *
+ * The cache's life (set-up, refill, flush, thread exit, fork) is cache.c.
  */
 #ifndef TP_CACHE_H
 #define TP_CACHE_H
@@ -69,8 +73,11 @@ typedef struct tp_cache_s {
   uint64_t ring[];              /* the recent-lengths ring, at least one entry */
 } tp_cache_t;
 
+/* The engine's static TLS is 9 bytes: this pointer and the tp_in_hook byte
+ * (hooks.h). Initial-exec: a load off %fs, no call; the price is that the
+ * library cannot be dlopen'ed into a process whose static TLS is full. */
 extern __thread tp_cache_t *tp_tls __attribute__((tls_model("initial-exec")));
-extern uint64_t tp_free_key; /* random per process, read-only after init */
+extern uint64_t tp_free_key; /* random per process, read-only after init (cache.c) */
 
 /* Counters are written only by their owner thread and read by anyone
  * (stats, dumps, signal handlers). The owner adds with one plain,
@@ -157,23 +164,31 @@ TP_HOT void tp_free(void *p) {
   tp_free_slow(p);
 }
 
-/* Thread and process life (cache.c). */
-void tp_cache_key_create(void);
-/* Process-wide counters of cache.c, summed by counters.c. */
-extern _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
-extern _Atomic uint64_t tp_orphan_disc_count[TIERPOOL_REASON_COUNT];
-extern _Atomic uint64_t tp_orphan_disc_bytes[TIERPOOL_REASON_COUNT];
-extern _Atomic uint64_t tp_orphan_fwd_frees;
-void tp_thread_exit(void *arg);
-void tp_cache_fork_child(void);
-tp_cache_t *tp_cache_registry(void);
-/* Gives the pages of every free block in the central pools of the tiers
- * of 8 KiB or more back to the system; returns the bytes released. */
-size_t tp_central_trim(void);
+/* ------------------------------------------------------------ life (cache.c) */
+
+/* At init: makes the free key and the thread-exit key. */
+void tp_cache_init(void);
+/* Gives the calling thread a live cache (the engine must be READY); NULL
+ * when none can be had (no memory, or the thread has exited). */
+tp_cache_t *tp_cache_setup(void);
+/* The slow side of a pooled get of n bytes from tier t for live cache c
+ * (the fast path missed, or runs in slow mode): pops, else refills from the
+ * central pool. Counts the get; NULL when the region is full. */
+void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n);
+/* The slow side of a put of pooled block p (checked: a block start of
+ * tier t, carved) into live cache c: checks a probable double free, hands
+ * a full list to the central pool, pushes. */
+void tp_cache_put(tp_cache_t *c, unsigned t, void *p);
 /* Gives the calling thread's cached blocks back to the central pools. */
 void tp_cache_flush_current(void);
+/* In the fork child: forgets the caches of threads that do not exist there. */
+void tp_cache_fork_child(void);
+/* Every cache ever made (living, exited, recycled), for readers. */
+tp_cache_t *tp_cache_registry(void);
 /* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE). */
 uint32_t tp_bound_for(unsigned t);
+/* Process-wide counters of cache.c, summed by counters.c. */
+extern _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
 
 #pragma GCC visibility pop
 

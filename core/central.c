@@ -1,11 +1,19 @@
-/* central.c - the per-tier lock-free batch stacks and the carve front. */
+/* central.c - the per-tier central pools (central.h): the lock-free batch
+ * stacks, the carve front and the pages it commits, and giving pages of
+ * free blocks back to the system (retain limit, malloc_trim). */
+#include <errno.h>
+
 #include "central.h"
+#include "os.h"
 
 tp_central_t tp_central[TP_MAX_TIERS];
 
 #define TP_INDEX_BITS 40
 #define TP_INDEX_MASK ((UINT64_C(1) << TP_INDEX_BITS) - 1)
 #define TP_LEN_SHIFT 48
+#define TP_LINK_MASK ((UINT64_C(1) << TP_LEN_SHIFT) - 1)
+
+#define TP_COMMIT_GRANULE ((uintptr_t)1 << 20) /* mprotect at least 1 MiB at a time */
 
 static inline uint64_t encode(void *blk, uint64_t gen) {
   uint64_t idx = blk ? (((uintptr_t)blk - tp_layout.base) >> TP_MIN_SHIFT) + 1 : 0;
@@ -19,15 +27,29 @@ static inline void *decode(uint64_t top) {
 
 /* Word 1 of a batch head: next batch's head and this batch's length. */
 static inline _Atomic uint64_t *link_of(void *blk) { return (_Atomic uint64_t *)blk + 1; }
+static inline uint64_t make_link(void *below, uint32_t len) {
+  return (uintptr_t)below | ((uint64_t)len << TP_LEN_SHIFT);
+}
+static inline void *link_next(uint64_t link) { return (void *)(uintptr_t)(link & TP_LINK_MASK); }
+static inline uint32_t link_len(uint64_t link) { return (uint32_t)(link >> TP_LEN_SHIFT); }
+
+/* A block address that tier t may hold: inside its carved part, at a
+ * multiple of the tier size. */
+static inline int in_carved(unsigned t, uintptr_t blk, uint64_t carved) {
+  uintptr_t off = blk - tp_region_start(t);
+  return off < carved && (off & (tp_tier_size(t) - 1)) == 0;
+}
+
+/* ------------------------------------------------------------ batch stack */
 
 void tp_central_push(unsigned t, void *head, uint32_t len) {
   tp_central_t *ct = &tp_central[t];
+  TP_DCHECK(len >= 1 && len < (1u << 16));
+  TP_DCHECK(in_carved(t, (uintptr_t)head, atomic_load_explicit(&ct->carve, memory_order_relaxed)));
   uint64_t top = atomic_load_explicit(&ct->top, memory_order_relaxed);
   uint64_t next;
   do {
-    void *below = decode(top);
-    atomic_store_explicit(link_of(head), (uintptr_t)below | ((uint64_t)len << TP_LEN_SHIFT),
-                          memory_order_relaxed);
+    atomic_store_explicit(link_of(head), make_link(decode(top), len), memory_order_relaxed);
     next = encode(head, (top >> TP_INDEX_BITS) + 1);
   } while (!atomic_compare_exchange_weak_explicit(&ct->top, &top, next, memory_order_release,
                                                   memory_order_relaxed));
@@ -46,28 +68,85 @@ void *tp_central_pop(unsigned t, uint32_t *len) {
      * value read is garbage and the CAS below fails on the generation. */
     link = atomic_load_explicit(link_of(head), memory_order_relaxed);
   } while (!atomic_compare_exchange_weak_explicit(
-      &ct->top, &top, encode((void *)(uintptr_t)(link & ((UINT64_C(1) << TP_LEN_SHIFT) - 1)),
-                             (top >> TP_INDEX_BITS) + 1),
+      &ct->top, &top, encode(link_next(link), (top >> TP_INDEX_BITS) + 1),
       memory_order_acquire, memory_order_acquire));
-  *len = (uint32_t)(link >> TP_LEN_SHIFT);
+  /* Only now is link known to be the head's own: a batch head that the
+   * program wrote after freeing it would send the next pop anywhere. */
+  TP_DCHECK(link_len(link) >= 1 && (link_next(link) == NULL ||
+                                    in_carved(t, (uintptr_t)link_next(link), UINT64_MAX)));
+  *len = link_len(link);
   atomic_fetch_sub_explicit(&ct->blocks, *len, memory_order_relaxed);
   return head;
+}
+
+void tp_central_walk_heads(unsigned t, void (*fn)(void *ctx, unsigned t, uintptr_t head), void *ctx) {
+  tp_central_t *ct = &tp_central[t];
+  uint64_t carved = atomic_load_explicit(&ct->carve, memory_order_acquire);
+  uintptr_t head = (uintptr_t)decode(atomic_load_explicit(&ct->top, memory_order_acquire));
+  /* Other threads may pop and reuse heads meanwhile: every address is
+   * checked against the carved part of the region before it is read, and
+   * the walk is bounded. */
+  for (uint64_t steps = 0; head && steps < (UINT64_C(1) << 24); steps++) {
+    if (!in_carved(t, head, carved)) break;
+    fn(ctx, t, head);
+    head = (uintptr_t)link_next(atomic_load_explicit(link_of((void *)head), memory_order_relaxed));
+  }
+}
+
+typedef struct {
+  void (*fn)(unsigned t, uintptr_t head);
+} plain_walk_t;
+
+static void call_plain(void *ctx, unsigned t, uintptr_t head) { ((plain_walk_t *)ctx)->fn(t, head); }
+
+void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head)) {
+  plain_walk_t w = {fn};
+  tp_central_walk_heads(t, call_plain, &w);
+}
+
+/* ------------------------------------------------------------ carving */
+
+/* Makes [start, end) of region t accessible; idempotent, lock-free. */
+static bool commit(unsigned t, uintptr_t start, uintptr_t end) {
+  tp_central_t *ct = &tp_central[t];
+  uintptr_t rs = tp_region_start(t);
+  uint64_t have = atomic_load_explicit(&ct->commit, memory_order_acquire);
+  if (end - rs <= have) return true;
+  /* Commit from the highest known front (or from start) to end, rounded up
+   * to a granule. Racing committers may overlap: mprotect is idempotent. */
+  uintptr_t from = rs + have < start ? rs + have : start;
+  from &= ~(uintptr_t)(TP_PAGE_SIZE - 1);
+  uintptr_t region_end = rs + tp_region_size();
+  uintptr_t to = (end + TP_COMMIT_GRANULE - 1) & ~(TP_COMMIT_GRANULE - 1);
+  if (to > region_end || to < end) to = region_end;
+  if (!tp_os_commit((void *)from, to - from)) {
+    /* Try just what is needed before giving up. */
+    to = (end + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+    if (!tp_os_commit((void *)from, to - from)) return false;
+  }
+  uint64_t want = to - rs;
+  while (have < want &&
+         !atomic_compare_exchange_weak_explicit(&ct->commit, &have, want, memory_order_release,
+                                                memory_order_relaxed)) {
+  }
+  return true;
 }
 
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
   tp_central_t *ct = &tp_central[t];
   size_t size = tp_tier_size(t);
-  uint64_t region = (uint64_t)1 << tp_layout.region_shift;
+  uint64_t region = tp_region_size();
   uint64_t front = atomic_load_explicit(&ct->carve, memory_order_relaxed);
   uint64_t n;
   do {
+    TP_DCHECK((front & (size - 1)) == 0 && front <= region);
     uint64_t room = (region - front) / size;
     n = room < want ? room : want;
     if (n == 0) { *got = 0; return NULL; }
   } while (!atomic_compare_exchange_weak_explicit(&ct->carve, &front, front + n * size,
                                                   memory_order_relaxed, memory_order_relaxed));
   uintptr_t start = tp_region_start(t) + front;
-  if (tp_region_commit(t, start, start + n * size) != 0) {
+  if (!commit(t, start, start + n * size)) {
     /* The kernel is out of memory: hand the carved range back if nobody
      * carved after it; otherwise it stays unused. */
     uint64_t expect = front + n * size;
@@ -79,18 +158,36 @@ void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
   return (void *)start;
 }
 
-void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head)) {
-  tp_central_t *ct = &tp_central[t];
-  uintptr_t start = tp_region_start(t), size = tp_tier_size(t);
-  uint64_t carved = atomic_load_explicit(&ct->carve, memory_order_acquire);
-  uintptr_t head = (uintptr_t)decode(atomic_load_explicit(&ct->top, memory_order_acquire));
-  /* Other threads may pop and reuse heads meanwhile: every address is
-   * checked against the carved part of the region before it is read, and
-   * the walk is bounded. */
-  for (uint64_t steps = 0; head && steps < (UINT64_C(1) << 24); steps++) {
-    if (head - start >= carved || ((head - start) & (size - 1))) break;
-    fn(t, head);
-    head = (uintptr_t)(atomic_load_explicit(link_of((void *)head), memory_order_relaxed) &
-                       ((UINT64_C(1) << TP_LEN_SHIFT) - 1));
+/* ------------------------------------------------------------ page release */
+
+size_t tp_central_release(unsigned t, void **head) {
+  size_t size = tp_tier_size(t), released = 0;
+  int saved = errno; /* free() leaves errno alone */
+  for (void **q = head; q; q = q[0])
+    if (tp_os_discard((char *)q + TP_PAGE_SIZE, size - TP_PAGE_SIZE)) released += size - TP_PAGE_SIZE;
+  errno = saved;
+  return released;
+}
+
+size_t tp_central_trim(void) {
+  size_t released = 0;
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    if (tp_tier_size(t) < TP_RELEASE_MIN_SIZE) continue;
+    /* Take every batch (so no other thread uses the blocks meanwhile),
+     * release, give back. Batches pushed meanwhile wait for the next trim. */
+    void **batches = NULL;
+    uint32_t len;
+    void **b;
+    while ((b = tp_central_pop(t, &len)) != NULL) {
+      released += tp_central_release(t, b);
+      atomic_store_explicit(link_of(b), make_link(batches, len), memory_order_relaxed);
+      batches = b;
+    }
+    while (batches) {
+      uint64_t link = atomic_load_explicit(link_of(batches), memory_order_relaxed);
+      tp_central_push(t, batches, link_len(link));
+      batches = link_next(link);
+    }
   }
+  return released;
 }

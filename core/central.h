@@ -13,7 +13,8 @@
  * with pop+push of the same head fails its CAS (ABA). Pages of the regions
  * are never unmapped or made inaccessible again, so reading a head that
  * another thread has meanwhile handed to its user is harmless: the CAS
- * fails. Fresh blocks are carved from the region at an atomic front.
+ * fails. Fresh blocks are carved from the region at an atomic front, and
+ * the pages under the front are committed (made accessible) ahead of it.
  * Every instant is consistent, so a child after fork() uses the pools as
  * they are; there is no lock to reset.
  */
@@ -22,6 +23,7 @@
 
 #include <stdatomic.h>
 
+#include "config.h"
 #include "layout.h"
 
 /* Internal: hidden, so the library reaches it without the GOT. */
@@ -40,15 +42,40 @@ typedef struct tp_central_s {
 extern tp_central_t tp_central[TP_MAX_TIERS];
 
 /* Pushes the list head..(len blocks) as one batch. */
-void tp_central_push(unsigned t, void *head, uint32_t len);
+void tp_central_push(unsigned t, void *head, uint32_t len) __attribute__((nonnull(2)));
+/* Gives the pages of the blocks of list head (all but each block's first
+ * page, which holds the links) back to the system; returns the bytes. */
+size_t tp_central_release(unsigned t, void **head);
+
+/* Tiers of two pages or more give pages of free blocks back. */
+#define TP_RELEASE_MIN_SIZE 8192
+
+/* Hands a list of len free blocks (which the caller owns) to the central
+ * pool: tp_central_push, but past TIERPOOL_RETAIN bytes held by a tier of
+ * 8 KiB or more, the blocks' pages go back to the system first. */
+TP_HOT void tp_central_give(unsigned t, void *head, uint32_t len) {
+  size_t size = tp_tier_size(t);
+  if (size >= TP_RELEASE_MIN_SIZE &&
+      atomic_load_explicit(&tp_central[t].blocks, memory_order_relaxed) * size >= tp_config.retain)
+    tp_central_release(t, head);
+  tp_central_push(t, head, len);
+}
 /* Pops one batch; returns its head and stores its length, or NULL. */
 void *tp_central_pop(unsigned t, uint32_t *len);
-/* Calls fn on every batch head of tier t's stack as it is now, without
- * taking the batches (racy by nature: for reports, not for allocation). */
+/* Calls fn(ctx, t, head) on every batch head of tier t's stack as it is
+ * now, without taking the batches (racy by nature: for reports, not for
+ * allocation; walk.h is the interface for stats/). */
+void tp_central_walk_heads(unsigned t, void (*fn)(void *ctx, unsigned t, uintptr_t head), void *ctx);
+/* The same without a context: kept for stats/leak.c until it walks free
+ * blocks through walk.h. */
 void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head));
 /* Carves up to want fresh blocks, contiguous, committed. Returns the first
- * block and stores how many (0 and NULL when the region is full). */
+ * block and stores how many (0 and NULL when the region is full or the
+ * kernel refuses the pages). */
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got);
+/* Gives the pages of every free block in the central pools of the tiers
+ * of 8 KiB or more back to the system; returns the bytes released. */
+size_t tp_central_trim(void);
 
 #pragma GCC visibility pop
 

@@ -1,4 +1,5 @@
-/* common.h - compiler helpers and checks shared by every part of tierpool. */
+/* common.h - compiler helpers, power-of-two arithmetic and the two
+ * assertion levels, shared by every part of tierpool. */
 #ifndef TP_COMMON_H
 #define TP_COMMON_H
 
@@ -17,18 +18,36 @@
 #define TP_COUNTERS 1
 #endif
 
+/* ------------------------------------------------------------ powers of two */
+
+TP_HOT int tp_is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+/* floor(log2(v)) for v >= 1. */
+TP_HOT unsigned tp_log2(uint64_t v) { return 63u - (unsigned)__builtin_clzll(v); }
+
+/* Smallest power of two >= v (1 for 0 and 1); 0 when it does not fit. */
+TP_HOT uint64_t tp_round_pow2(uint64_t v) {
+  if (v <= 1) return 1;
+  if (v > (UINT64_MAX >> 1) + 1) return 0;
+  return (uint64_t)1 << (tp_log2(v - 1) + 1);
+}
+
+/* ------------------------------------------------------------ checks */
+
 /* Always-on check: writes a raw message and aborts, never allocates. */
 #define TP_CHECK(cond, msg)                                                    \
   do {                                                                         \
     if (tp_unlikely(!(cond))) tp_die(__FILE__, __LINE__, msg);                 \
   } while (0)
-/* Debug-only check: compiled out in release, still type-checked. */
+/* Debug-only check (TP_DEBUG: the sanitizer builds): compiled out in
+ * release, still type-checked. */
 #ifdef TP_DEBUG
 #define TP_DCHECK(cond) TP_CHECK(cond, #cond)
 #else
 #define TP_DCHECK(cond) while (0 && (cond))
 #endif
 
-void tp_die(const char *file, int line, const char *msg) __attribute__((noreturn, cold));
+/* hardening.c */
+void tp_die(const char *file, int line, const char *msg) __attribute__((noreturn, cold, visibility("hidden")));
 
 #endif

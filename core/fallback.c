@@ -14,7 +14,8 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "cache.h"
+#include "fallback.h"
 
 /* glibc's mmap of a request larger than RAM + swap fails under the
  * kernel's default (heuristic) overcommit; mimalloc maps with
@@ -80,3 +81,35 @@ void *tp_fwd_realloc(void *p, size_t n) {
   errno = q ? saved : ENOMEM;
   return q;
 }
+
+/* ------------------------------------------------------------ accounting */
+
+_Atomic uint64_t tp_orphan_disc_count[TIERPOOL_REASON_COUNT];
+_Atomic uint64_t tp_orphan_disc_bytes[TIERPOOL_REASON_COUNT];
+_Atomic uint64_t tp_orphan_fwd_frees;
+
+/* A live cache counts in its own words (TP_ADD, cache.h); any other
+ * thread in the shared orphan counters. */
+static void count_discard(tp_cache_t *c, int reason, size_t n) {
+  if (c->kind == TP_CACHE_LIVE) {
+    TP_ADD(c->disc_count[reason], 1);
+    TP_ADD(c->disc_bytes[reason], n);
+  } else {
+    atomic_fetch_add_explicit(&tp_orphan_disc_count[reason], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&tp_orphan_disc_bytes[reason], n, memory_order_relaxed);
+  }
+}
+
+void *tp_forward(size_t n, size_t align, int reason, bool zero) {
+  count_discard(tp_tls, reason, n);
+  return tp_fwd_alloc(n, align, zero);
+}
+
+void tp_forward_free(void *p) {
+  tp_cache_t *c = tp_tls;
+  if (c->kind == TP_CACHE_LIVE) TP_ADD(c->fwd_frees, 1);
+  else atomic_fetch_add_explicit(&tp_orphan_fwd_frees, 1, memory_order_relaxed);
+  tp_fwd_free(p);
+}
+
+void tp_fwd_collect(void) { mi_collect(true); }

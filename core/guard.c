@@ -1,57 +1,38 @@
-/* guard.c - limit, fault injection, exact double-free detection and hooks
- * (slow mode, see guard.h). Nothing here runs unless the user asked. */
-#include <errno.h>
+/* guard.c - limit, fault injection, exact double-free detection, and the
+ * calls of the hooks (slow mode, see guard.h). Nothing here runs unless
+ * the user asked. */
 #include <stdatomic.h>
-#include <sys/mman.h>
 
-#include "central.h"
 #include "config.h"
-#include "engine.h"
+#include "fallback.h"
 #include "guard.h"
+#include "hardening.h"
+#include "hooks.h"
+#include "os.h"
+#include "random.h"
 
-bool tp_slow_mode;
-/* Set while this thread runs a hook: its own gets and puts are served but
- * not hooked, and never fail. A TLS byte, not a cache field, so that
- * threads without a live cache (first call is free, or after the exit
- * flush) are hooked too. */
-__thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
-static tp_hooks_t tp_hooks;
-static bool tp_hooked;
 static _Atomic uint64_t tp_in_use;   /* bytes charged against TIERPOOL_LIMIT */
 static _Atomic uint64_t tp_gets;     /* allocations seen, for TIERPOOL_FAIL */
 static _Atomic uint64_t tp_rng;      /* TIERPOOL_FAIL=random state */
 /* TIERPOOL_HARDEN=full: one bit per block, set while the block is in use. */
 static _Atomic uint64_t *tp_state_bits[TP_MAX_TIERS];
 
-static void slow_mode_on(void) {
-  tp_slow_mode = true;
-  tp_layout.fast_max = 0;
-  tp_layout.fast_span = 0;
-}
-
 void tp_guard_init(void) {
   if (!tp_layout.span) return;
   if (tp_config.harden == TP_HARDEN_FULL) {
     for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-      size_t blocks = ((size_t)1 << tp_layout.region_shift) / tp_tier_size(t);
-      size_t bytes = (blocks / 8 + 4095) & ~(size_t)4095;
-      void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (m == MAP_FAILED) {
+      size_t blocks = tp_region_size() / tp_tier_size(t);
+      size_t bytes = (blocks / 8 + TP_PAGE_SIZE - 1) & ~(TP_PAGE_SIZE - 1);
+      void *m = tp_os_map(bytes, true);
+      if (!m) {
         tp_warn("TIERPOOL_HARDEN=full: no memory for the state bits; using the default checks");
         break;
       }
       tp_state_bits[t] = m;
     }
   }
-  tp_rng = tp_config.fail.seed * 0x9E3779B97F4A7C15ull + 1;
-  if (tp_state_bits[0] || tp_config.limit || tp_config.fail.mode) slow_mode_on();
-}
-
-void tp_set_hooks(const tp_hooks_t *hooks) {
-  tp_hooks = *hooks;
-  tp_hooked = true;
-  slow_mode_on();
+  tp_rng = tp_config.fail.seed * TP_GOLDEN_GAMMA + 1;
+  if (tp_state_bits[0] || tp_config.limit || tp_config.fail.mode) tp_layout_slow_mode();
 }
 
 /* ------------------------------------------------------------ admit */
@@ -66,11 +47,8 @@ static bool fail_injected(void) {
   case TP_FAIL_RANDOM: {
     /* splitmix64 over a shared counter: the same seed fails the same
      * allocations in a single-threaded program. */
-    uint64_t z = atomic_fetch_add_explicit(&tp_rng, 0x9E3779B97F4A7C15ull, memory_order_relaxed);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return z % 1000000 < f->ppm;
+    uint64_t z = atomic_fetch_add_explicit(&tp_rng, TP_GOLDEN_GAMMA, memory_order_relaxed);
+    return tp_mix64(z) % 1000000 < f->ppm;
   }
   default: return false;
   }
@@ -96,7 +74,7 @@ static void state_bit(void *p, bool set) {
   size_t t = tp_tier_of_ptr(p);
   _Atomic uint64_t *bits = tp_state_bits[t];
   if (!bits) return;
-  size_t i = ((uintptr_t)p - tp_region_start((unsigned)t)) >> (t + TP_MIN_SHIFT);
+  size_t i = tp_block_index(p, (unsigned)t);
   uint64_t m = (uint64_t)1 << (i & 63);
   if (set) {
     atomic_fetch_or_explicit(&bits[i >> 6], m, memory_order_relaxed);
@@ -110,18 +88,7 @@ void tp_guard_got(void *p, size_t n) {
   bool pooled = tp_is_pooled(p);
   if (pooled) state_bit(p, true);
   if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  if (tp_hooked && !tp_in_hook) {
-    tp_in_hook = 1;
-    tp_hooks.get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled);
-    tp_in_hook = 0;
-  }
-}
-
-void tp_guard_bad_free(const void *p) {
-  if (!tp_hooked || !tp_hooks.bad_free || tp_in_hook) return;
-  tp_in_hook = 1;
-  tp_hooks.bad_free(p);
-  tp_in_hook = 0;
+  tp_hooks_run_get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled);
 }
 
 void tp_guard_put(void *p) {
@@ -129,9 +96,5 @@ void tp_guard_put(void *p) {
   bool pooled = tp_is_pooled(p);
   if (pooled) state_bit(p, false);
   if (tp_config.limit) atomic_fetch_sub_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  if (tp_hooked && !tp_in_hook) {
-    tp_in_hook = 1;
-    tp_hooks.put(p, pooled);
-    tp_in_hook = 0;
-  }
+  tp_hooks_run_put(p, pooled);
 }

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "engine.h"
-#include "guard.h"
+#include "hardening.h"
+#include "hooks.h"
 
 void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
   if (tier < tp_layout.ntiers)
@@ -14,7 +14,7 @@ void tp_report_bad_free(const char *what, const void *p, unsigned tier) {
             "to see where the block was freed first.", what, p, tp_tier_size(tier));
   else
     tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
-  tp_guard_bad_free(p); /* with leak tracking: the stack that allocated it */
+  tp_hooks_run_bad_free(p); /* with leak tracking: the stack that allocated it */
   abort();
 }
 

@@ -13,6 +13,8 @@
 #ifndef TP_LAYOUT_H
 #define TP_LAYOUT_H
 
+#include <stdbool.h>
+
 #include "common.h"
 #include "tierpool.h"
 
@@ -70,14 +72,23 @@ TP_HOT uintptr_t tp_region_start(unsigned t) {
   return tp_layout.base + ((uintptr_t)t << tp_layout.region_shift);
 }
 
+TP_HOT size_t tp_region_size(void) { return (size_t)1 << tp_layout.region_shift; }
+
+/* Index of block p within its tier t's region. */
+TP_HOT size_t tp_block_index(const void *p, unsigned t) {
+  return ((uintptr_t)p - tp_region_start(t)) >> (t + TP_MIN_SHIFT);
+}
+
 /* Reserves the span for the configured tiers (halving the region size
  * while the kernel refuses, e.g. under ulimit -v). Returns 0, or -1 when no
- * span could be had: everything then goes to mimalloc. */
+ * span could be had: everything then goes to mimalloc. (region.c) */
 int tp_layout_reserve(void);
 
-/* Makes [start, end) of region t accessible; idempotent, lock-free. Returns
- * 0, or -1 if the kernel refused (out of memory). */
-int tp_region_commit(unsigned t, uintptr_t start, uintptr_t end);
+/* Slow mode: every malloc and free takes the slow paths (guards or hooks
+ * on). Read-only once other threads run. */
+extern bool tp_slow_mode;
+/* Turns slow mode on: zeroes fast_max and fast_span. */
+void tp_layout_slow_mode(void);
 
 #pragma GCC visibility pop
 

@@ -1,21 +1,19 @@
-/* region.c - the reserved span and committing its pages. */
-#include <errno.h>
-#include <stdatomic.h>
-#include <sys/mman.h>
-
-#include "central.h"
+/* region.c - reserving the span that holds every tier's region, and the
+ * switch to slow mode (layout.h). Committing pages is the central pool's
+ * job (central.c), which owns the fronts. */
 #include "config.h"
 #include "layout.h"
+#include "os.h"
 
 tp_layout_t tp_layout;
-
-#define TP_COMMIT_GRANULE ((uintptr_t)1 << 20) /* mprotect at least 1 MiB at a time */
+bool tp_slow_mode;
 
 int tp_layout_reserve(void) {
-  unsigned ntiers = (unsigned)(63 - __builtin_clzll(tp_config.max_tier)) - TP_MIN_SHIFT + 1;
-  unsigned shift = (unsigned)(63 - __builtin_clzll(tp_config.region_size));
-  unsigned min_shift = (unsigned)(63 - __builtin_clzll(tp_config.max_tier)) + 2;
-  if (min_shift < 24) min_shift = 24;
+  unsigned max_shift = tp_log2(tp_config.max_tier);
+  unsigned ntiers = max_shift - TP_MIN_SHIFT + 1;
+  unsigned want = tp_log2(tp_config.region_size), shift = want;
+  unsigned min_shift = max_shift + 2 < 24 ? 24 : max_shift + 2;
+  TP_CHECK(ntiers <= TP_MAX_TIERS, "TIERPOOL_MAX_TIER allows more tiers than the stats hold");
   /* Halve the regions while the kernel says no (ulimit -v, vm.max_map_count,
    * overcommit policy): a smaller pool beats no pool. */
   for (; shift >= min_shift; shift--) {
@@ -24,13 +22,12 @@ int tp_layout_reserve(void) {
      * then the offset of a block within its region equals its address
      * modulo the region size, and blocks are naturally aligned. */
     size_t region = (size_t)1 << shift;
-    void *m = mmap(NULL, span + region, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) continue;
+    char *m = tp_os_reserve(span + region);
+    if (!m) continue;
     uintptr_t start = ((uintptr_t)m + region - 1) & ~(uintptr_t)(region - 1);
-    if (start > (uintptr_t)m) munmap(m, start - (uintptr_t)m);
+    if (start > (uintptr_t)m) tp_os_unmap(m, start - (uintptr_t)m);
     uintptr_t tail = (uintptr_t)m + span + region - (start + span);
-    if (tail) munmap((void *)(start + span), tail);
+    if (tail) tp_os_unmap((void *)(start + span), tail);
     tp_layout.base = start;
     tp_layout.region_shift = shift;
     tp_layout.ntiers = ntiers;
@@ -38,7 +35,7 @@ int tp_layout_reserve(void) {
     tp_layout.span = span; /* tp_is_pooled is false until here */
     tp_layout.fast_max = tp_layout.max_size;
     tp_layout.fast_span = span;
-    if (shift != (unsigned)(63 - __builtin_clzll(tp_config.region_size)))
+    if (shift != want)
       tp_warn("could reserve only %zu MiB per tier (TIERPOOL_REGION_SIZE asked for %llu MiB)",
               region >> 20, (unsigned long long)(tp_config.region_size >> 20));
     return 0;
@@ -48,27 +45,8 @@ int tp_layout_reserve(void) {
   return -1;
 }
 
-int tp_region_commit(unsigned t, uintptr_t start, uintptr_t end) {
-  tp_central_t *ct = &tp_central[t];
-  uintptr_t rs = tp_region_start(t);
-  uint64_t have = atomic_load_explicit(&ct->commit, memory_order_acquire);
-  if (end - rs <= have) return 0;
-  /* Commit from the highest known front (or from start) to end, rounded up
-   * to a granule. Racing committers may overlap: mprotect is idempotent. */
-  uintptr_t from = rs + have < start ? rs + have : start;
-  from &= ~(uintptr_t)4095;
-  uintptr_t region_end = rs + ((uintptr_t)1 << tp_layout.region_shift);
-  uintptr_t to = (end + TP_COMMIT_GRANULE - 1) & ~(TP_COMMIT_GRANULE - 1);
-  if (to > region_end || to < end) to = region_end;
-  if (mprotect((void *)from, to - from, PROT_READ | PROT_WRITE) != 0) {
-    /* Try just what is needed before giving up. */
-    to = (end + 4095) & ~(uintptr_t)4095;
-    if (mprotect((void *)from, to - from, PROT_READ | PROT_WRITE) != 0) return -1;
-  }
-  uint64_t want = to - rs;
-  while (have < want &&
-         !atomic_compare_exchange_weak_explicit(&ct->commit, &have, want, memory_order_release,
-                                                memory_order_relaxed)) {
-  }
-  return 0;
+void tp_layout_slow_mode(void) {
+  tp_slow_mode = true;
+  tp_layout.fast_max = 0;
+  tp_layout.fast_span = 0;
 }

@@ -11,15 +11,6 @@
 
 #define TP_ALIAS(name) __attribute__((alias(#name), visibility("default")))
 
-static inline int is_pow2(size_t a) { return a && !(a & (a - 1)); }
-
-/* Smallest power of two >= a (memalign's rounding), 0 on overflow. */
-static inline size_t round_pow2(size_t a) {
-  if (a <= 1) return 1;
-  if (a > (SIZE_MAX >> 1) + 1) return 0;
-  return (size_t)1 << (64 - __builtin_clzll(a - 1));
-}
-
 static inline size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
 TP_API void *malloc(size_t n) { return tp_malloc(n); }
@@ -34,7 +25,7 @@ TP_API void free_sized(void *p, size_t n) { (void)n; tp_free(p); }
 TP_API void free_aligned_sized(void *p, size_t a, size_t n) { (void)a; (void)n; tp_free(p); }
 
 TP_API void *memalign(size_t align, size_t n) {
-  size_t a = round_pow2(align);
+  size_t a = tp_round_pow2(align); /* memalign rounds up; 0: too big */
   if (!a) {
     errno = EINVAL;
     return NULL;
@@ -44,7 +35,7 @@ TP_API void *memalign(size_t align, size_t n) {
 
 /* C17/DR 460 and glibc 2.38: an alignment that is not a power of two fails. */
 TP_API void *aligned_alloc(size_t align, size_t n) {
-  if (!is_pow2(align)) {
+  if (!tp_is_pow2(align)) {
     errno = EINVAL;
     return NULL;
   }
@@ -52,7 +43,7 @@ TP_API void *aligned_alloc(size_t align, size_t n) {
 }
 
 TP_API int posix_memalign(void **out, size_t align, size_t n) {
-  if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
+  if (!tp_is_pow2(align) || align % sizeof(void *)) return EINVAL;
   int saved = errno; /* POSIX: report through the return value only */
   void *p = tp_aligned(align, n);
   errno = saved;

@@ -133,7 +133,7 @@ static size_t text_value(char *b, tp_value_t v, enum tp_unit unit) {
     if (v.den == 0) { memcpy(b, "-", 2); return 1; }
     if (unit != TP_UNIT_PERCENT) return tp_fmt_ratio(b, v.u, v.den, 4);
     /* percent: num*100/den, one decimal; the product cannot overflow 128 bits */
-    unsigned __int128 tenths = ((unsigned __int128)v.u * 1000 + v.den / 2) / v.den;
+    tp_u128 tenths = ((tp_u128)v.u * 1000 + v.den / 2) / v.den;
     size_t n = tp_fmt_u64(b, (uint64_t)(tenths / 10));
     b[n++] = '.';
     b[n++] = (char)('0' + (unsigned)(tenths % 10));

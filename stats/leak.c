@@ -28,11 +28,11 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "central.h"
 #include "config.h"
-#include "guard.h"
+#include "hooks.h"
 #include "leak_int.h"
 #include "tierpool.h"
+#include "walk.h"
 
 enum tp_leak_mode tp_leak_mode;
 
@@ -200,15 +200,16 @@ static uint64_t take(uint64_t *slot) {
  * allocated yet, and frees after the thread's cache was flushed at exit
  * (glibc's own thread clean-up runs after every key destructor). The get
  * hook settles such a block when it is handed out again; a report settles
- * the rest before it counts, by recognising free blocks:
- *   - a block in a thread list or inside a central batch holds the free
- *     key in its word 1 (cache.h); a live block never does (the get clears
- *     it);
- *   - a batch head holds the link instead: those are found by walking each
- *     tier's stack of batches (tp_central_for_each_head).
- * Reads of other threads' blocks may race with them; every address is
- * checked against the carved part of the region before it is read. */
-static void settle_block(unsigned t, uintptr_t blk) {
+ * the rest before it counts: every charged block the engine says is free
+ * (tp_engine_for_each_free_block, core/walk.h) gives its charge back. */
+static bool is_charged(void *ctx, unsigned t, size_t i) {
+  (void)ctx;
+  return tp_side_charged(atomic_load_explicit((_Atomic uint64_t *)&tp_lk.side[t][i],
+                                              memory_order_relaxed));
+}
+
+static void settle_block(void *ctx, unsigned t, uintptr_t blk) {
+  (void)ctx;
   size_t i = (blk - tp_region_start(t)) >> (t + TP_MIN_SHIFT);
   uint64_t v = take(&tp_lk.side[t][i]);
   if (v) charge((uint32_t)(v >> 32), v & 0xffffffffu, t, -1);
@@ -216,20 +217,8 @@ static void settle_block(unsigned t, uintptr_t blk) {
 
 void tp_leak_settle(void) {
   if (!tp_leak_mode || !tp_layout.span) return;
-  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    if (!tp_lk.side[t]) continue;
-    uintptr_t start = tp_region_start(t), size = tp_tier_size(t);
-    uint64_t carved = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
-    tp_central_for_each_head(t, settle_block);
-    uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
-    _Atomic uint64_t *side = (_Atomic uint64_t *)tp_lk.side[t];
-    for (uint64_t i = 0; i < nblocks; i++) {
-      if (!tp_side_charged(atomic_load_explicit(&side[i], memory_order_relaxed))) continue;
-      const _Atomic uint64_t *blk = (const _Atomic uint64_t *)(start + i * size);
-      if (atomic_load_explicit(&blk[1], memory_order_relaxed) == tp_free_key)
-        settle_block(t, (uintptr_t)blk);
-    }
-  }
+  for (unsigned t = 0; t < tp_layout.ntiers; t++)
+    if (tp_lk.side[t]) tp_engine_for_each_free_block(t, is_charged, settle_block, NULL);
 }
 
 /* ------------------------------------------------------------ forwarded */

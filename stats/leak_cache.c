@@ -44,7 +44,7 @@
  * that never repeat from the same place: every path of a recursive
  * builder is another stack) installs only 1 miss in 16, so the misses do
  * not pay for a cache that does not help; one that hits again gets it back. */
-#define TP_SCACHE_ROUND 8192
+#define TP_SCACHE_ROUND 4096
 
 typedef struct tp_scache_entry_s {
   uintptr_t sp;                        /* the capture frame's address; 0: empty */
@@ -109,20 +109,21 @@ static bool still_valid(const tp_scache_entry_t *e) {
   return true;
 }
 
-/* Where each return address of a fresh unwind sits: searching the stack
- * upward from the capture frame, each one in turn above the previous one.
- * The search is bounded by the stack's top. False if one is not found
- * (a signal frame, a stack switch): such a stack is not cached. */
-static bool find_slots(const tp_stack_cache_t *c, uintptr_t sp, const uintptr_t *ips, unsigned n,
-                       uintptr_t *slots) {
-  uintptr_t a = sp;
-  for (unsigned i = 0; i < n; i++) {
-    while (a + sizeof(uintptr_t) <= c->hi && *(const uintptr_t *)a != ips[i]) a += sizeof(uintptr_t);
-    if (a + sizeof(uintptr_t) > c->hi) return false;
-    slots[i] = a;
-    a += sizeof(uintptr_t);
+/* The unwind of a miss, with libunwind's cursor: the frames, and the
+ * exact slot of each return address (the caller's stack pointer minus one
+ * word). */
+__attribute__((noinline)) static unsigned unwind(uintptr_t *ips, uintptr_t *slots, unsigned want) {
+  unw_context_t uc;
+  unw_cursor_t cur;
+  if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0) return 0;
+  unsigned n = 0;
+  while (n < want && unw_step(&cur) > 0) {
+    unw_word_t ip, sp;
+    if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0) break;
+    ips[n] = ip;
+    slots[n++] = sp - sizeof(uintptr_t);
   }
-  return true;
+  return n;
 }
 
 __attribute__((noinline)) uint32_t tp_stack_capture_cached(tp_stack_cache_t *c) {
@@ -136,7 +137,7 @@ __attribute__((noinline)) uint32_t tp_stack_capture_cached(tp_stack_cache_t *c) 
     c->depth = t->depth;
   }
   if (++c->tries == TP_SCACHE_ROUND) {
-    c->sparse = c->hits < TP_SCACHE_ROUND / 8 ? 15 : 0;
+    c->sparse = c->hits < TP_SCACHE_ROUND / 8 ? 255 : 0;
     c->tries = c->hits = 0;
   }
   unsigned s = set_of(sp);
@@ -150,23 +151,23 @@ __attribute__((noinline)) uint32_t tp_stack_capture_cached(tp_stack_cache_t *c) 
     }
     return e->id;
   }
-  void *buf[TP_SCACHE_FRAMES];
-  uintptr_t *ips = (uintptr_t *)buf, slots[TP_SCACHE_FRAMES];
-  int got = unw_backtrace(buf, (int)t->depth + TP_STACK_SKIP_MAX);
-  unsigned n = got > 0 ? (unsigned)got : 0, first = 0;
+  /* A thread whose stacks do not repeat: the plain unwind, cheaper than
+   * the cursor's, for 15 misses in 16. */
+  if (c->misses++ & c->sparse) return tp_stack_capture();
+  uintptr_t ips[TP_SCACHE_FRAMES], slots[TP_SCACHE_FRAMES];
+  unsigned n = unwind(ips, slots, t->depth + TP_STACK_SKIP_MAX), first = 0;
   while (first < n && ips[first] - t->self_lo < t->self_hi - t->self_lo) first++;
   unsigned depth = n > first ? n - first : 0;
   if (depth > t->depth) depth = t->depth;
   uint32_t id = tp_stack_intern(&ips[first], depth, epoch);
-  /* The frames below this one (unw_backtrace's caller chain inside this
-   * function) are the same every time: the check starts at this frame's
-   * own return address, the first frame of hook_get. */
-  unsigned k0 = 0;
-  while (k0 < first && ips[k0] != (uintptr_t)__builtin_return_address(0)) k0++;
-  unsigned end = first + depth;
-  if (id == TP_STACK_OVERFLOW || k0 == first || end == k0 || (c->misses++ & c->sparse) ||
-      !find_slots(c, sp, ips + k0, end - k0, slots))
-    return id;
+  /* Slots below this frame belong to unwind() itself: the same every time.
+   * Cache the stack only if every other slot is where the rule says (a
+   * signal frame on the way breaks it), inside this stack. */
+  unsigned k0 = 0, end = first + depth;
+  while (k0 < n && slots[k0] < sp) k0++;
+  if (id == TP_STACK_OVERFLOW || k0 > first || end == k0) return id;
+  for (unsigned i = k0; i < end; i++)
+    if (slots[i] - sp >= c->hi - sp || *(const uintptr_t *)slots[i] != ips[i]) return id;
   tp_scache_entry_t *e = &c->e[s][c->next[s]++ % TP_SCACHE_WAYS];
   e->sp = sp;
   e->id = id;
@@ -174,7 +175,7 @@ __attribute__((noinline)) uint32_t tp_stack_capture_cached(tp_stack_cache_t *c) 
   e->nslots = end - k0;
   e->depth = depth;
   e->first = first - k0;
-  memcpy(e->slot, slots, e->nslots * sizeof *slots);
+  memcpy(e->slot, slots + k0, e->nslots * sizeof *slots);
   memcpy(e->ra, ips + k0, e->nslots * sizeof *ips);
   return id;
 }

@@ -21,9 +21,10 @@
  *
  * What a word points into:
  *   - the pool span: tier by shift, block by shift (span arithmetic); a
- *     block is live when it is charged in the side array, or, uncharged
- *     (allocated before the hooks, or not sampled), when it holds neither
- *     the free key nor a batch link (cache.h, central.h);
+ *     carved block is live unless the engine says it is free
+ *     (tp_engine_for_each_free_block, walked once the threads are
+ *     stopped), charged in the side array or not (allocated before the
+ *     hooks, or not sampled);
  *   - otherwise a forwarded block: a sorted snapshot of the forwarded
  *     table, binary search, [p, p + length).
  * A pooled block is scanned whole (its tier size: realloc within a tier
@@ -37,10 +38,10 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "cache.h"
-#include "central.h"
+#include "central.h" /* the carve fronts: how many blocks each tier has */
 #include "leak_int.h"
 #include "leak_world.h"
+#include "walk.h"
 
 enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3 };
 
@@ -135,12 +136,12 @@ void tp_leak_scan_init(void) {
   span_of((uintptr_t)&mi_malloc, sc.skip[1]);
   /* glibc's own answer for the static TLS size (what LSan asks too); a
    * generous default without it. */
-  void (*info)(size_t *, size_t *) =
-      (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+  void (*info)(size_t *, size_t *);
+  *(void **)&info = dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info"); /* POSIX's form */
   size_t size = 0, align = 0;
   if (info) info(&size, &align);
   sc.tls_static = size ? size : 64 * 1024;
-  sc.ldso_fn = (uintptr_t)info;
+  sc.ldso_fn = info ? (uintptr_t)*(void **)&info : 0;
   tp_scan_acc = map(sizeof(tp_kind_acc_t) * TP_LEAK_MAX_STACKS);
 }
 
@@ -187,8 +188,9 @@ static void sort_fwd(tp_fwd_t *r, size_t n) {
   }
 }
 
-static void mark_head(unsigned t, uintptr_t head) {
-  uint64_t i = (head - tp_region_start(t)) >> (t + TP_MIN_SHIFT);
+static void mark_free(void *ctx, unsigned t, uintptr_t blk) {
+  (void)ctx;
+  uint64_t i = (blk - tp_region_start(t)) >> (t + TP_MIN_SHIFT);
   if (sc.tags[t] && i < sc.nblocks[t]) sc.tags[t][i] = TAG_FREE;
 }
 
@@ -209,7 +211,7 @@ static bool arrays_init(void) {
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     sc.tags[t] = sc.nblocks[t] ? m : NULL;
     m += sc.nblocks[t];
-    if (sc.tags[t]) tp_central_for_each_head(t, mark_head);
+    if (sc.tags[t]) tp_engine_for_each_free_block(t, NULL, mark_free, NULL);
   }
   size_t slots;
   const tp_fwd_t *tab = tp_leak_fwd_table(&slots);
@@ -260,11 +262,6 @@ static bool node_of(uintptr_t a, tp_node_t *nd) {
     uint8_t *tag = &sc.tags[t][i];
     uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
     if (*tag == TAG_FREE) return false;
-    if (*tag == TAG_NONE && !tp_side_charged(sc.side[t][i]) &&
-        atomic_load_explicit((const _Atomic uint64_t *)blk + 1, memory_order_relaxed) == tp_free_key) {
-      *tag = TAG_FREE; /* in a free list: remember it */
-      return false;
-    }
     nd->tag = tag;
     nd->lo = blk;
     nd->hi = blk + tp_tier_size(t);

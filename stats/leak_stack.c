@@ -288,14 +288,6 @@ uint32_t tp_stack_intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
 /* ------------------------------------------------------------ capture */
 
 void tp_stack_warm_up(void) {
-  static bool policy;
-  if (!policy) {
-    /* The cursor's DWARF cache is global by default, guarded by a lock that
-     * blocks signals (two sigprocmask calls per frame stepped); per thread,
-     * it takes neither. Set once, from the constructor, before threads. */
-    policy = true;
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  }
   void *buf[8];
   unw_backtrace(buf, 8);
 }

@@ -94,9 +94,9 @@ size_t tp_fmt_ratio(char *buf, uint64_t num, uint64_t den, unsigned digits) {
     buf[1] = '\0';
     return 1;
   }
-  unsigned __int128 scale = 1;
+  tp_u128 scale = 1;
   for (unsigned i = 0; i < digits; i++) scale *= 10;
-  unsigned __int128 q = ((unsigned __int128)num * scale + den / 2) / den;
+  tp_u128 q = ((tp_u128)num * scale + den / 2) / den;
   size_t n = tp_fmt_u64(buf, (uint64_t)(q / scale));
   if (digits) {
     buf[n++] = '.';
@@ -116,9 +116,9 @@ size_t tp_fmt_bytes(char *buf, uint64_t v) {
   if (v < 1024) return tp_fmt_u64(buf, v);
   /* tenths of the unit, rounded; move up when rounding reaches 1024.0 */
   unsigned u = 0;
-  unsigned __int128 div = 1024;
+  tp_u128 div = 1024;
   for (;;) {
-    unsigned __int128 tenths = ((unsigned __int128)v * 10 + div / 2) / div;
+    tp_u128 tenths = ((tp_u128)v * 10 + div / 2) / div;
     if (tenths < 10240 || u == sizeof units - 2) {
       size_t n = tp_fmt_u64(buf, (uint64_t)(tenths / 10));
       buf[n++] = '.';

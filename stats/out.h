@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 128-bit intermediates of ratios (a GNU extension: __extension__ keeps
+ * -Wpedantic quiet). */
+__extension__ typedef unsigned __int128 tp_u128;
+
 typedef struct tp_out_s tp_out_t;
 /* Receives a full buffer (or the rest at the end); returns false on error. */
 typedef bool (*tp_sink_fn)(tp_out_t *out, const char *data, size_t len);

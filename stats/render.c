@@ -70,7 +70,7 @@ static const tp_field_t tier_cols[TIER_COLS] = {
 /* fill = requested / (get * size), as a ratio whose denominator fits in 64
  * bits: scale both down together when get * size does not. */
 static tp_value_t fill_ratio(uint64_t requested, uint64_t get, uint64_t size) {
-  unsigned __int128 den = (unsigned __int128)get * size;
+  tp_u128 den = (tp_u128)get * size;
   while (den > UINT64_MAX) {
     den >>= 1;
     requested >>= 1;
@@ -113,7 +113,7 @@ static tp_value_t tier_total(const void *ctx, size_t col) {
     default: break;
     }
     if (col == COL_FILL) {
-      unsigned __int128 d = (unsigned __int128)t->get * t->size + den;
+      tp_u128 d = (tp_u128)t->get * t->size + den;
       if (d > UINT64_MAX) den_overflow = true;
       den = (uint64_t)d;
     }

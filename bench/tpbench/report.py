@@ -27,6 +27,12 @@ MIN_SCALING = 1.80     # server_mix, 2 threads vs 1
 MAX_COUNTER_IR = 3     # instructions the counters and ring add per pair
 MAX_COUNTER_WALL = 1.03
 
+# A verdict needs runs that can carry one: not --quick (one run of each case
+# at a small size), at least MIN_VERDICT_RUNS runs per allocator, and, for a
+# single case's wall-time verdict, a glibc median of MIN_VERDICT_WALL s.
+MIN_VERDICT_RUNS = 3
+MIN_VERDICT_WALL = 0.2
+
 
 def geomean(xs):
     xs = [x for x in xs if x and x > 0]
@@ -83,9 +89,28 @@ def _verdict(ok, miss):
     return "met" if ok else "MISSED: " + miss
 
 
+def no_verdict(data):
+    """Why this run gives no met/MISSED verdict, or None if it may."""
+    cfg = data["config"]
+    if cfg.get("quick"):
+        return "--quick: runs too short for a verdict"
+    if cfg.get("runs", 0) < MIN_VERDICT_RUNS:
+        return "%d run%s: at least %d for a verdict" % (
+            cfg.get("runs", 0), "" if cfg.get("runs") == 1 else "s", MIN_VERDICT_RUNS)
+    return None
+
+
 def targets(data):
     """Each target of issue 5 (and issue 3's counter budget) with its
-    measured figure and verdict, as rows for the report and the JSON."""
+    measured figure and verdict, as rows for the report and the JSON
+    (every verdict n/a when no_verdict() says so)."""
+    rows = _target_rows(data)
+    why = no_verdict(data)
+    return [{"target": t, "figure": f, "verdict": "n/a (%s)" % why if why else v}
+            for t, f, v in rows]
+
+
+def _target_rows(data):
     cases, names = data["cases"], [a["name"] for a in data["allocators"]]
     micro = data.get("micro") or {}
     ir = micro.get("ir") or {}
@@ -170,7 +195,7 @@ def targets(data):
     g, n, m = geo(cases, TP, "wall_s", "program")
     rows.append(("Whole programs at least as fast as glibc (DESIGN.md): geomean <= 1.00x",
                  _gfig(g, n, m), _verdict(None if g is None else g <= 1.0, _gfig(g, n, m))))
-    return [{"target": t, "figure": f, "verdict": v} for t, f, v in rows]
+    return rows
 
 
 def scaling(cases):
@@ -243,6 +268,7 @@ def _ratio_table(cases, names, metric, unit, scale, verdict):
         if verdict:
             r = ratio(c, TP, metric)
             row.append("**FAIL**" if TP in c["failure"] else "-" if r is None else
+                       "n/a (< %g s)" % MIN_VERDICT_WALL if b[metric] < MIN_VERDICT_WALL else
                        "met" if r <= MAX_ONE_WALL else "MISSED (%.2fx)" % r)
         rows.append(row)
     return rows, head
@@ -268,13 +294,14 @@ def markdown(data):
     L += ["## Targets", "", _table(["target", "measured", "verdict"],
                                    [[t["target"], t["figure"], t["verdict"]]
                                     for t in data["targets"]]), ""]
+    verdicts = no_verdict(data) is None
     for kind, title in (("workload", "bench/ workloads"), ("program", "Real programs")):
         cs = [c for c in cases if c["kind"] == kind]
         if not cs:
             continue
         L += ["## %s: wall time" % title, ""]
-        rows, head = _ratio_table(cs, names, "wall_s", "s", 1, kind == "workload")
-        rows.append(_geo_row(cases, names, "wall_s", kind, kind == "workload"))
+        rows, head = _ratio_table(cs, names, "wall_s", "s", 1, kind == "workload" and verdicts)
+        rows.append(_geo_row(cases, names, "wall_s", kind, kind == "workload" and verdicts))
         L += [_table(head, rows), ""]
         L += ["## %s: user+sys time" % title, ""]
         rows, head = _ratio_table(cs, names, "cpu_s", "s", 1, False)
@@ -285,7 +312,7 @@ def markdown(data):
         rows.append(_geo_row(cases, names, "maxrss_kib", kind, False))
         L += [_table(head, rows), ""]
     L += _misc(data, cases, names)
-    L += _micro(data, names)
+    L += _micro(data, names, verdicts)
     L += _failures(data, cases)
     L += ["## How it is measured", "", METHOD, ""]
     return "\n".join(L)
@@ -334,7 +361,7 @@ def _misc(data, cases, names):
     return L
 
 
-def _micro(data, names):
+def _micro(data, names, verdicts):
     micro = data.get("micro")
     if not micro:
         return []
@@ -352,12 +379,15 @@ def _micro(data, names):
                     v = ir[a].get(mode, {}).get(s)
                     row.append("-" if v is None else "%.1f" % v)
                 v = ir.get(TP, {}).get(mode, {}).get(s)
-                row.append("-" if v is None else "met" if v <= MAX_IR else "MISSED (%.1f)" % v)
+                if verdicts:
+                    row.append("-" if v is None else "met" if v <= MAX_IR else
+                               "MISSED (%.1f)" % v)
                 rows.append(row)
             L += ["## Instructions per malloc+free pair: %s" % title, "",
                   "callgrind, (Ir(N) - Ir(0)) / N, the loop and PLT jumps included; "
                   "the issue's headline sizes in bold.", "",
-                  _table(["size"] + have + ["tierpool <= %d" % MAX_IR], rows), ""]
+                  _table(["size"] + have + (["tierpool <= %d" % MAX_IR] if verdicts else []),
+                         rows), ""]
         if TP in ir and TP_OFF in ir:
             rows = []
             for s in sizes:

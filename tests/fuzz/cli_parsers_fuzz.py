@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """cli_parsers_fuzz.py - a bounded random-input loop over the file parsers
-of scripts/tierpool: suppressions (load_suppressions, template_regex),
+of the CLI (scripts/tierpool_cli): suppressions (load_suppressions, template_regex),
 baselines (load_baseline) and dumps (load_dumps).
 
   cli_parsers_fuzz.py [--seconds 60] [--seed 1] [--tierpool scripts/tierpool]
@@ -13,8 +13,6 @@ run fails. The same seed gives the same inputs.
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import io
 import os
 import random
@@ -39,11 +37,11 @@ def on_alarm(sig, frame):
 
 
 def load_tierpool(path):
-    loader = importlib.machinery.SourceFileLoader("tierpool_cli", path)
-    spec = importlib.util.spec_from_loader("tierpool_cli", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    """The CLI's parsers, from the tierpool_cli package beside the launcher."""
+    sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+    from tierpool_cli import baseline, dumps, suppress
+    return argparse.Namespace(load_suppressions=suppress.load_suppressions,
+                              load_baseline=baseline.load_baseline, load_dumps=dumps.load_dumps)
 
 
 def mutate(rnd, data):

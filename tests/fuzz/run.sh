@@ -43,9 +43,9 @@ fuzz engine_slow fuzz_engine engine TIERPOOL_HARDEN=full TIERPOOL_LIMIT=64M \
   TIERPOOL_FAIL=random=0.02,seed=7 TIERPOOL_MAX_TIER=64K -- -max_len=4096
 fuzz config fuzz_config config -- -max_len=12000 -close_fd_mask=2
 
-# The scripts/tierpool parsers (suppressions, baselines, dumps): any
+# The CLI parsers (suppressions, baselines, dumps): any
 # exception other than the clean exit they print is a failure.
-if grep -q "^def load_suppressions" scripts/tierpool; then
+if [ -f scripts/tierpool_cli/suppress.py ]; then
   echo "fuzz: cli parsers for ${secs}s" >&2
   /usr/bin/python3 tests/fuzz/cli_parsers_fuzz.py --seconds "$secs" --seed 1 --out "$build/crashes"
 fi

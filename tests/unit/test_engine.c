@@ -11,6 +11,7 @@
 #include "config.h"
 #include "engine.h"
 #include "snapshot.h"
+#include "walk.h"
 
 static void start(void) { tp_init(); }
 
@@ -208,4 +209,52 @@ Test(engine, ring_keeps_recent_lengths_in_order) {
   size_t n = tp_recent_lengths(out, 10);
   cr_assert_eq(n, 10);
   for (size_t i = 0; i < 10; i++) cr_assert_eq(out[i], 1001 + i);
+}
+
+/* ------------------------------------------------------------ free-block walk */
+
+enum { WALK_N = 64 };
+typedef struct {
+  void *blocks[WALK_N];
+  int seen[WALK_N];
+  size_t skip; /* index (in the region) the filter refuses; SIZE_MAX: none */
+} walk_ctx_t;
+
+static bool walk_want(void *ctx, unsigned t, size_t index) {
+  (void)t;
+  return index != ((walk_ctx_t *)ctx)->skip;
+}
+
+static void walk_seen(void *ctx, unsigned t, uintptr_t blk) {
+  walk_ctx_t *w = ctx;
+  cr_assert_eq(tp_tier_of_ptr((void *)blk), t);
+  for (int i = 0; i < WALK_N; i++)
+    if ((uintptr_t)w->blocks[i] == blk) w->seen[i]++;
+}
+
+/* Every block freed is reported once, wherever it is (this thread's list,
+ * then a central batch, head included); no live block ever is; the filter
+ * keeps a block from being read. */
+static void check_walk(walk_ctx_t *w, unsigned t, const char *where) {
+  memset(w->seen, 0, sizeof w->seen);
+  tp_engine_for_each_free_block(t, w->skip == SIZE_MAX ? NULL : walk_want, walk_seen, w);
+  for (int i = 0; i < WALK_N; i++) {
+    int expect = (i % 2 == 0) && tp_block_index(w->blocks[i], t) != w->skip;
+    cr_assert_eq(w->seen[i], expect, "%s: block %d (%s) seen %d times", where, i,
+                 i % 2 ? "live" : "free", w->seen[i]);
+  }
+}
+
+Test(engine, free_block_walk_finds_cached_and_central_blocks_only) {
+  unsigned t = (unsigned)tp_tier_of(256);
+  walk_ctx_t w = {.skip = SIZE_MAX};
+  for (int i = 0; i < WALK_N; i++) cr_assert_not_null(w.blocks[i] = tp_malloc(200));
+  for (int i = 0; i < WALK_N; i += 2) tp_free(w.blocks[i]);
+  check_walk(&w, t, "thread cache");
+  tp_cache_flush_current();
+  cr_assert_geq(atomic_load(&tp_central[t].blocks), WALK_N / 2);
+  check_walk(&w, t, "central batch");
+  w.skip = tp_block_index(w.blocks[4], t);
+  check_walk(&w, t, "filtered");
+  for (int i = 1; i < WALK_N; i += 2) tp_free(w.blocks[i]);
 }

@@ -1,0 +1,211 @@
+/* alloc.c - the engine's entry points past the fast path (engine.h): the
+ * slow get and free that the inline fast paths of cache.h fall into, and
+ * calloc, realloc, aligned allocation, usable size and trim. */
+#include <errno.h>
+#include <string.h>
+
+#include "central.h"
+#include "engine.h"
+#include "guard.h"
+#include "hardening.h"
+
+static inline void ensure_init(void) {
+  if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
+}
+
+/* This thread's live cache, set up on first use; NULL when it has none
+ * (engine not ready, no memory, or the thread has exited). */
+static tp_cache_t *live_cache(void) {
+  tp_cache_t *c = tp_tls;
+  if (c->kind == TP_CACHE_LIVE) return c;
+  if (atomic_load_explicit(&tp_state, memory_order_acquire) != TP_READY) return NULL;
+  return tp_cache_setup();
+}
+
+static inline int reason_past_tiers(void) {
+  return tp_layout.span ? TIERPOOL_REASON_TOO_LARGE : TIERPOOL_REASON_NO_POOL;
+}
+
+/* ------------------------------------------------------------ get */
+
+/* A get for a thread without a cache: one block straight from the central
+ * pool (the rest of its batch goes back) or the carve front. */
+static void *orphan_get(unsigned t, size_t n) {
+  uint32_t len;
+  void **blk = tp_central_pop(t, &len);
+  if (blk) {
+    if (len > 1) tp_central_push(t, blk[0], len - 1);
+  } else {
+    blk = tp_central_carve(t, 1, &len);
+    if (!blk) return NULL;
+  }
+  blk[1] = NULL;
+  atomic_fetch_add_explicit(&tp_central[t].orphan_get, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&tp_central[t].orphan_bytes, n, memory_order_relaxed);
+  return blk;
+}
+
+/* One get of n bytes (n >= 1), pooled or forwarded, unguarded. */
+static void *get_block(size_t n, size_t align) {
+  if (n > tp_layout.max_size) return tp_forward(n, TP_MIN_SIZE, reason_past_tiers(), false);
+  size_t t = tp_tier_of(n);
+  tp_cache_t *c = live_cache();
+  void *blk = c ? tp_cache_get(c, (unsigned)t, n) : orphan_get((unsigned)t, n);
+  /* Region full: mimalloc, with the alignment the tier would have given. */
+  if (!blk) return tp_forward(n, align, TIERPOOL_REASON_POOL_FULL, false);
+  return blk;
+}
+
+void *tp_get(size_t n, size_t align) {
+  ensure_init();
+  if (n == 0) n = 1; /* malloc(0): a unique 16-byte block */
+  if (!tp_slow_mode) return get_block(n, align);
+  if (!tp_guard_admit(n > tp_layout.max_size ? n : tp_tier_size((unsigned)tp_tier_of(n)))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void *p = get_block(n, align);
+  tp_guard_got(p, n);
+  return p;
+}
+
+void *tp_malloc_slow(size_t n) { return tp_get(n, TP_MIN_SIZE); }
+
+/* ------------------------------------------------------------ free */
+
+void tp_free_slow(void *p) {
+  if (!p) return;
+  if (!tp_is_pooled(p)) {
+    if (tp_slow_mode) tp_guard_put(p);
+    tp_forward_free(p);
+    return;
+  }
+  unsigned t = tp_tier_of_ptr(p);
+  uintptr_t off = (uintptr_t)p - tp_region_start(t);
+  if (t >= tp_layout.ntiers || (off & (tp_tier_size(t) - 1)) != 0)
+    tp_report_bad_free("free of a pointer into the middle of a block", p, t);
+  if (off >= atomic_load_explicit(&tp_central[t].carve, memory_order_relaxed))
+    tp_report_bad_free("free of a pointer that was never allocated", p, t);
+  if (tp_slow_mode) tp_guard_put(p);
+  void **blk = p;
+  tp_cache_t *c = live_cache();
+  if (!c) {
+    blk[0] = NULL;
+    tp_central_give(t, blk, 1);
+    atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
+    return;
+  }
+  tp_cache_put(c, t, blk);
+}
+
+/* ------------------------------------------------------------ calloc */
+
+void *tp_calloc(size_t n, size_t m) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, m, &bytes)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  ensure_init();
+  if (bytes > tp_layout.max_size) {
+    /* Past the tiers: mimalloc zeroes only what is not fresh. */
+    if (!tp_guard_admit(bytes)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    void *p = tp_forward(bytes, TP_MIN_SIZE, reason_past_tiers(), true);
+    tp_guard_got(p, bytes);
+    return p;
+  }
+  void *p = tp_malloc(bytes);
+  if (tp_unlikely(!p)) return NULL;
+  memset(p, 0, bytes); /* a pooled block may be recycled (or forwarded, pool full) */
+  return p;
+}
+
+/* ------------------------------------------------------------ realloc */
+
+size_t tp_usable_size(const void *p) {
+  if (!p) return 0;
+  if (tp_is_pooled(p)) return tp_tier_size(tp_tier_of_ptr(p));
+  return tp_fwd_usable(p);
+}
+
+void *tp_realloc(void *p, size_t n) {
+  if (!p) return tp_malloc(n);
+  if (n == 0) { /* glibc: frees and returns NULL */
+    tp_free(p);
+    return NULL;
+  }
+  size_t have;
+  if (tp_is_pooled(p)) {
+    size_t size = tp_tier_size(tp_tier_of_ptr(p));
+    /* Same tier: keep the block. Shrinking far below it moves, to give
+     * the bigger block back. */
+    if (n <= size && (n > size / 2 || size == TP_MIN_SIZE)) return p;
+    have = size;
+  } else {
+    if (n > tp_layout.max_size && !tp_slow_mode) {
+      /* Stays in mimalloc: let it grow in place when it can. (In slow
+       * mode it moves, so the guards see a get and a put.) */
+      return tp_fwd_realloc(p, n);
+    }
+    have = tp_fwd_usable(p);
+  }
+  void *q = tp_malloc(n);
+  if (!q) return NULL; /* p untouched; errno set */
+  memcpy(q, p, n < have ? n : have);
+  tp_free(p);
+  return q;
+}
+
+void *tp_reallocarray(void *p, size_t n, size_t m) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, m, &bytes)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return tp_realloc(p, bytes);
+}
+
+/* ------------------------------------------------------------ aligned */
+
+void *tp_aligned(size_t align, size_t n) {
+  if (align <= TP_MIN_SIZE) return tp_malloc(n);
+  ensure_init();
+  /* A block of tier t is aligned to its size: ask for a tier at least as
+   * big as the alignment. */
+  if (align <= tp_layout.max_size && n <= tp_layout.max_size) {
+    size_t m = n > align ? n : align;
+    void *p = m - 1 < tp_layout.fast_max ? tp_bin_pop(tp_tls, tp_tier_of(m), m) : NULL;
+    return p ? p : tp_get(m, align);
+  }
+  if (!tp_guard_admit(n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void *p = tp_forward(n, align,
+                       !tp_layout.span ? TIERPOOL_REASON_NO_POOL
+                       : n > tp_layout.max_size ? TIERPOOL_REASON_TOO_LARGE
+                                                : TIERPOOL_REASON_ALIGNMENT,
+                       false);
+  tp_guard_got(p, n);
+  return p;
+}
+
+/* ------------------------------------------------------------ trim */
+
+/* malloc_trim: the calling thread's cache goes central, the central pools
+ * of page-sized tiers give their pages back, mimalloc collects. Other
+ * threads' caches are theirs: they are not touched. pad is ignored (there
+ * is no heap top to keep). */
+int tp_trim(size_t pad) {
+  (void)pad;
+  if (atomic_load(&tp_state) != TP_READY) return 0;
+  int saved = errno;
+  tp_cache_flush_current();
+  size_t released = tp_central_trim();
+  tp_fwd_collect();
+  errno = saved;
+  return released > 0;
+}

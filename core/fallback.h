@@ -1,0 +1,41 @@
+/* fallback.h - forwarding to mimalloc (fallback.c): the wrappers that keep
+ * glibc's contract whatever mimalloc 2.0.9 does, and the accounting of
+ * every forwarded request ("discarded", by reason) and forwarded free. */
+#ifndef TP_FALLBACK_H
+#define TP_FALLBACK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tierpool.h"
+
+#pragma GCC visibility push(hidden)
+
+/* At init: the largest request the fallback will try (RAM + swap). */
+void tp_fwd_init(void);
+/* zero: the memory must read as zero (calloc). NULL/ENOMEM on failure. */
+void *tp_fwd_alloc(size_t n, size_t align, bool zero);
+void tp_fwd_free(void *p);
+size_t tp_fwd_usable(const void *p);
+/* Grows or shrinks a mimalloc block in place when it can; NULL/ENOMEM
+ * (p intact) past RAM + swap, like tp_fwd_alloc. */
+void *tp_fwd_realloc(void *p, size_t n);
+
+/* Counts a discard (a forwarded get) for this thread, then tp_fwd_alloc. */
+void *tp_forward(size_t n, size_t align, int reason, bool zero);
+/* Counts a forwarded free for this thread, then tp_fwd_free. */
+void tp_forward_free(void *p);
+/* malloc_trim: mimalloc gives back what it can. */
+void tp_fwd_collect(void);
+
+/* Discards and forwarded frees of threads that have no cache (early init,
+ * exited threads); summed by counters.c with the caches' own. */
+extern _Atomic uint64_t tp_orphan_disc_count[TIERPOOL_REASON_COUNT];
+extern _Atomic uint64_t tp_orphan_disc_bytes[TIERPOOL_REASON_COUNT];
+extern _Atomic uint64_t tp_orphan_fwd_frees;
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,42 @@
+/* hooks.h - the interface for a layer above the engine (stats/ leak
+ * tracking) to see every get and put. Installing hooks turns slow mode on
+ * (layout.h): the fast paths stay untouched whether hooks exist or not. */
+#ifndef TP_HOOKS_H
+#define TP_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#pragma GCC visibility push(hidden)
+
+/* Callbacks, called with the calling thread's tp_in_hook set: allocations
+ * they make themselves are served but not hooked, and never fail. */
+typedef struct tp_hooks_s {
+  /* After a get: p, the length asked for, the block's usable size, and
+   * whether it is pooled (tier block) or forwarded (mimalloc). */
+  void (*get)(void *p, size_t n, size_t usable, bool pooled);
+  /* Before a put of p. */
+  void (*put)(void *p, bool pooled);
+  /* A bad free of p about to abort the process (hardening.c): may say
+   * more on stderr (the stack that allocated the block). May be NULL. */
+  void (*bad_free)(const void *p);
+} tp_hooks_t;
+
+/* Set while this thread runs a hook. A TLS byte, not a cache field, so
+ * that threads without a live cache (first call is free, or after the exit
+ * flush) are hooked too. With tp_tls (cache.h): 9 bytes of static TLS. */
+extern __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
+
+/* Installs hooks and turns slow mode on. Call before other threads run. */
+void tp_set_hooks(const tp_hooks_t *hooks);
+
+/* For the guards (guard.c): run the hooks unless none are installed or this
+ * thread is inside one already. */
+void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled);
+void tp_hooks_run_put(void *p, bool pooled);
+/* For tp_report_bad_free: the bad_free hook, if one is installed. */
+void tp_hooks_run_bad_free(const void *p);
+
+#pragma GCC visibility pop
+
+#endif

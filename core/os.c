@@ -1,0 +1,21 @@
+/* os.c - mmap, mprotect, madvise and munmap behind one interface (os.h). */
+#include <sys/mman.h>
+
+#include "os.h"
+
+static void *map(size_t bytes, int prot, int extra) {
+  void *m = mmap(NULL, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
+  return m == MAP_FAILED ? NULL : m;
+}
+
+void *tp_os_reserve(size_t bytes) { return map(bytes, PROT_NONE, MAP_NORESERVE); }
+
+void *tp_os_map(size_t bytes, bool noreserve) {
+  return map(bytes, PROT_READ | PROT_WRITE, noreserve ? MAP_NORESERVE : 0);
+}
+
+void tp_os_unmap(void *p, size_t bytes) { munmap(p, bytes); }
+
+bool tp_os_commit(void *p, size_t bytes) { return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0; }
+
+bool tp_os_discard(void *p, size_t bytes) { return madvise(p, bytes, MADV_DONTNEED) == 0; }

@@ -1,0 +1,30 @@
+/* os.h - the engine's one layer over the kernel's memory calls (mmap,
+ * mprotect, madvise, munmap). None of them allocates. A failure leaves the
+ * kernel's errno: callers on free() paths save and restore errno around
+ * them (POSIX.1-2024: free leaves errno alone), once per batch, not once
+ * per call. */
+#ifndef TP_OS_H
+#define TP_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#pragma GCC visibility push(hidden)
+
+#define TP_PAGE_SIZE ((size_t)4096)
+
+/* Address space only: PROT_NONE, MAP_NORESERVE. NULL when refused. */
+void *tp_os_reserve(size_t bytes);
+/* Readable, writable, zeroed pages. noreserve: no swap accounting (for
+ * sparse side arrays). NULL when refused. */
+void *tp_os_map(size_t bytes, bool noreserve);
+void tp_os_unmap(void *p, size_t bytes);
+/* Makes reserved pages readable and writable; false when refused. */
+bool tp_os_commit(void *p, size_t bytes);
+/* Gives the pages' memory back; they stay mapped and read as zero next.
+ * False when refused. */
+bool tp_os_discard(void *p, size_t bytes);
+
+#pragma GCC visibility pop
+
+#endif
