@@ -44,7 +44,6 @@ typedef struct tp_leak_thread_s {
   int64_t countdown;       /* sample: bytes until the next capture (owner) */
   uint64_t rng;            /* xorshift64* state (owner) */
   uint32_t warm;           /* libunwind has run on this thread (owner) */
-  tp_stack_cache_t *stacks; /* recent captures (leak_cache.c); NULL: none (owner) */
 } __attribute__((aligned(32))) tp_leak_thread_t;
 
 #define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
@@ -317,10 +316,8 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
   if (!th->warm) { /* libunwind's first run on a thread sets up its caches */
     th->warm = 1;
     tp_stack_warm_up();
-    /* Not for the spare state that threads past TP_LEAK_THREADS share. */
-    if (th != &tp_lk.threads[TP_LEAK_THREADS]) th->stacks = tp_stack_cache_new();
   }
-  uint32_t id = tp_stack_capture_cached(th->stacks);
+  uint32_t id = tp_stack_capture();
   if (pooled) {
     atomic_store_explicit((_Atomic uint64_t *)slot, (uint64_t)id << 32 | n, memory_order_relaxed);
   } else {

@@ -176,20 +176,6 @@ bool tp_stack_init(void);
  * id in the current period, interning it if new. TP_STACK_OVERFLOW when a
  * table is full. Called from the get hook only. */
 uint32_t tp_stack_capture(void);
-/* The id of these frames in this period, interned if new. */
-uint32_t tp_stack_intern(const uintptr_t *ips, unsigned depth, uint32_t epoch);
-
-/* ------------------------------------------------------------ leak_cache.c */
-
-/* A thread's cache of recent captures (leak_cache.c). */
-typedef struct tp_stack_cache_s tp_stack_cache_t;
-/* A new, empty cache (mmap'd); NULL where there is none (not x86-64). */
-tp_stack_cache_t *tp_stack_cache_new(void);
-/* tp_stack_capture, skipping the unwind when the calling thread's stack
- * still holds the frames of a recent capture made from the same place.
- * c: the calling thread's cache, or NULL. */
-uint32_t tp_stack_capture_cached(tp_stack_cache_t *c);
-
 /* One unwind whose result is thrown away: libunwind sets up its caches. */
 void tp_stack_warm_up(void);
 /* Resets the module lock in a fork child. */

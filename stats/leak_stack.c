@@ -260,7 +260,7 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   return id;
 }
 
-uint32_t tp_stack_intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
+static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint64_t fhash = frames_hash(ips, depth);
   uint64_t key = mix64(fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
@@ -300,6 +300,6 @@ uint32_t tp_stack_capture(void) {
   while (i < n && (uintptr_t)buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
   if (depth > t->depth) depth = t->depth;
-  return tp_stack_intern((const uintptr_t *)&buf[i], depth,
+  return intern((const uintptr_t *)&buf[i], depth,
                 atomic_load_explicit(&t->epoch, memory_order_relaxed));
 }
