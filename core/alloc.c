@@ -83,9 +83,10 @@ void tp_free_slow(void *p) {
   unsigned t = tp_tier_of_ptr(p);
   uintptr_t off = (uintptr_t)p - tp_region_start(t);
   if (t >= tp_layout.ntiers || (off & (tp_tier_size(t) - 1)) != 0)
-    tp_report_bad_free("free of a pointer into the middle of a block", p, t);
+    tp_report_bad_free("free of a pointer into the middle of a block", p,
+                       t < tp_layout.ntiers ? tp_tier_size(t) : 0);
   if (off >= atomic_load_explicit(&tp_central[t].carve, memory_order_relaxed))
-    tp_report_bad_free("free of a pointer that was never allocated", p, t);
+    tp_report_bad_free("free of a pointer that was never allocated", p, tp_tier_size(t));
   if (tp_slow_mode) tp_guard_put(p);
   void **blk = p;
   tp_cache_t *c = live_cache();

@@ -194,7 +194,7 @@ void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
 static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
   uint32_t n = 0, len = bin_length(c, t);
   for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
-    if (q == p) tp_report_bad_free("double free", p, t);
+    if (q == p) tp_report_bad_free("double free", p, tp_tier_size(t));
 }
 
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {

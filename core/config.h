@@ -74,7 +74,11 @@ typedef struct tp_fail_spec_s {
   X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30,       \
     "TIERPOOL_LEAKS=sample: mean bytes between two captured gets (1 to 1G).")     \
   X(UINT, leaks_top, "TIERPOOL_LEAKS_TOP", 20, 0, 1000000,                        \
-    "Stacks a leak report shows, most bytes first (0: all).")
+    "Stacks a leak report shows, most bytes first (0: all).")                   \
+  X(PATH, profile, "TIERPOOL_PROFILE", 0, 0, 0,                                   \
+    "Heap profile: write DIR/profile.<pid>.json at exit (sites, peak, tiers, timeline). Turns on TIERPOOL_LEAKS=sample unless it is all.") \
+  X(UINT, profile_short, "TIERPOOL_PROFILE_SHORT", 1000, 1, 60000000,             \
+    "TIERPOOL_PROFILE: a block freed within this many microseconds of its allocation counts as short-lived.")
 
 #define TP_FIELD_SIZE(f) uint64_t f;
 #define TP_FIELD_UINT(f) uint64_t f;

@@ -8,6 +8,7 @@
 #include "guard.h"
 #include "hardening.h"
 #include "hooks.h"
+#include "layout.h"
 #include "os.h"
 #include "random.h"
 
@@ -79,7 +80,7 @@ static void state_bit(void *p, bool set) {
   if (set) {
     atomic_fetch_or_explicit(&bits[i >> 6], m, memory_order_relaxed);
   } else if (!(atomic_fetch_and_explicit(&bits[i >> 6], ~m, memory_order_relaxed) & m)) {
-    tp_report_bad_free("double free (or free of a block never handed out)", p, (unsigned)t);
+    tp_report_bad_free("double free (or free of a block never handed out)", p, tp_tier_size(t));
   }
 }
 

@@ -3,13 +3,13 @@
 #ifndef TP_HARDENING_H
 #define TP_HARDENING_H
 
-#include "layout.h"
+#include <stddef.h>
 
 #pragma GCC visibility push(hidden)
 
-/* Reports a bad free of p (tier: its tier, or TP_MAX_TIERS if it is not
- * pooled) and aborts. Never allocates. */
-void tp_report_bad_free(const char *what, const void *p, unsigned tier) __attribute__((noreturn, cold));
+/* Reports a bad free of p (tier_size: the size of the tier it points
+ * into, 0 if none) and aborts. Never allocates. */
+void tp_report_bad_free(const char *what, const void *p, size_t tier_size) __attribute__((noreturn, cold));
 
 #pragma GCC visibility pop
 

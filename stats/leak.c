@@ -31,6 +31,7 @@
 #include "config.h"
 #include "hooks.h"
 #include "leak_int.h"
+#include "profile.h"
 #include "tierpool.h"
 #include "walk.h"
 
@@ -108,20 +109,16 @@ static int64_t next_interval(tp_leak_thread_t *th) {
 }
 
 /* What one sampled block of n bytes stands for: count (x count_scale) and
- * bytes. */
-static void weights(uint64_t n, int64_t *count, int64_t *bytes) {
+ * bytes (in `all` mode: itself). */
+void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
+  if (tp_leak_mode != TP_LEAKS_SAMPLE) {
+    *count = tp_leak_tab.count_scale;
+    *bytes = (int64_t)n;
+    return;
+  }
   double p = one_minus_exp_neg((double)n / tp_lk.mean);
   *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
   *bytes = (int64_t)((double)n / p + 0.5);
-}
-
-void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
-  if (tp_leak_mode == TP_LEAKS_SAMPLE) {
-    weights(n, count, bytes);
-  } else {
-    *count = 1;
-    *bytes = (int64_t)n;
-  }
 }
 
 uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
@@ -161,7 +158,7 @@ static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
   atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
   if (tp_leak_mode == TP_LEAKS_SAMPLE) {
     int64_t count, bytes;
-    weights(n, &count, &bytes);
+    tp_leak_weights(n, &count, &bytes);
     atomic_fetch_add_explicit(&s->count, sign * count, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, sign * bytes, memory_order_relaxed);
   } else {
@@ -329,18 +326,25 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
     if (old.p && old.id) charge(old.id, old.n, bit, -1);
   }
   charge(id, n, bit, +1);
+  tp_profile_got(p, id, n, bit);
 }
 
 static void hook_put(void *p, bool pooled) {
+  uint32_t id;
+  uint64_t n;
+  unsigned bit = TP_LEAK_FWD_BIT;
   if (pooled) {
     size_t t = tp_tier_of_ptr(p);
     uint64_t v = take(side_slot(p, t));
-    if (v) charge((uint32_t)(v >> 32), v & 0xffffffffu, (unsigned)t, -1);
+    if (!v) return;
+    id = (uint32_t)(v >> 32);
+    n = v & 0xffffffffu;
+    bit = (unsigned)t;
+  } else if (!fwd_remove((uintptr_t)p, &id, &n) || !id) { /* id 0: not sampled */
     return;
   }
-  uint32_t id;
-  uint64_t n;
-  if (fwd_remove((uintptr_t)p, &id, &n) && id) charge(id, n, TP_LEAK_FWD_BIT, -1);
+  charge(id, n, bit, -1);
+  tp_profile_put(p, id, n, bit);
 }
 
 /* A bad free the engine is about to abort on (core/hardening.c): the stack
@@ -388,6 +392,7 @@ static bool tables_init(void) {
 
 void tp_leak_start(void) {
   const char *v = tp_config.leaks;
+  if (tp_config.profile[0] && strcasecmp(v, "all")) v = "sample"; /* the profile rides on the sampler */
   if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return;
   enum tp_leak_mode mode;
   if (!strcasecmp(v, "all")) {
@@ -408,6 +413,7 @@ void tp_leak_start(void) {
   if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
   tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
+  tp_profile_start(); /* TIERPOOL_PROFILE: its tables, before the hooks run */
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_scan_init();
   tp_leak_mode = mode;
@@ -421,6 +427,7 @@ void tp_leak_fork_child(void) {
   atomic_store(&tp_lk.fwd_lock, 0);
   tp_stack_fork_child();
   tp_leak_report_fork_child();
+  tp_profile_fork_child();
   /* The child reports what it allocates itself: the parent's live blocks
    * are the parent's to report (a child that simply exits has not leaked
    * them). They stay charged to the parent's period. */

@@ -110,6 +110,9 @@ static inline bool tp_side_charged(uint64_t v) { return v && !(v & TP_SIDE_FREED
 /* Gives back the charges of blocks that were freed without the put hook
  * seeing it (see leak.c). Reports call it before they count. */
 void tp_leak_settle(void);
+/* What a captured block of n bytes stands for: blocks (x count_scale) and
+ * bytes; estimates when sampled, (count_scale, n) in `all` mode. */
+void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
 
 /* A forwarded block being tracked (an entry of leak.c's table). In sample
  * mode every forwarded block has one, sampled or not (id 0: not charged),
@@ -126,9 +129,6 @@ typedef struct tp_fwd_s {
  * 0 when not charged) and the forwarded table (slots entries). */
 uint64_t *tp_leak_side(unsigned t);
 const tp_fwd_t *tp_leak_fwd_table(size_t *slots);
-/* What one block of n bytes stands for in the counters: count (x
- * count_scale) and bytes; n and 1 x count_scale in `all` mode. */
-void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
 
 /* ------------------------------------------------------------ leak_scan.c */
 

@@ -5,11 +5,11 @@ import argparse
 import math
 import sys
 
-from . import __version__
-from . import bench
+from . import __version__, bench
 from .check import cmd_check
 from .commands import cmd_diff, cmd_run, cmd_show
 from .live import cmd_top
+from .profile_cmd import add_parser as add_profile_parser
 from .runenv import UsageError
 
 
@@ -110,6 +110,7 @@ def build_parser():
     c.set_defaults(func=cmd_check)
 
     bench.add_parser(sub, int_range, seconds)
+    add_profile_parser(sub, int_range)
     return p
 
 

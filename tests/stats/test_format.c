@@ -74,7 +74,7 @@ static const char expected_json[] =
     "{\"version\":1,\"pid\":4242,\"exe\":\"/usr/bin/prog \\\"x\\\"\",\"time\":\"2023-11-14T22:13:20.123Z\",\"rea"
     "son\":\"exit\",\"config\":{\"max_tier\":1048576,\"cache_size\":1048576,\"region_size\":4294967296,\"ri"
     "ng\":256,\"stats\":\"/tmp/tp.%p.json\",\"format\":\"json\",\"signal\":12,\"interval\":0,\"at_exit\":true,"
-    "\"live\":false,\"harden\":\"default\",\"limit\":0,\"fail\":null,\"retain\":0,\"leaks\":null,\"leaks_depth\":0,\"leaks_sample\":0,\"leaks_top\":0},\"tiers\":[{\"size\":16,\"get\":1200,\"put\":1200,\"live\":0,\"bytes_requested\":14400,\""
+    "\"live\":false,\"harden\":\"default\",\"limit\":0,\"fail\":null,\"retain\":0,\"leaks\":null,\"leaks_depth\":0,\"leaks_sample\":0,\"leaks_top\":0,\"profile\":null,\"profile_short\":0},\"tiers\":[{\"size\":16,\"get\":1200,\"put\":1200,\"live\":0,\"bytes_requested\":14400,\""
     "fill\":0.7500,\"cached\":32,\"central\":0,\"carved_bytes\":4096,\"committed_bytes\":4096},{\"size\":1"
     "28,\"get\":1000,\"put\":500,\"live\":500,\"bytes_requested\":100000,\"fill\":0.7813,\"cached\":12,\"cen"
     "tral\":64,\"carved_bytes\":131072,\"committed_bytes\":131072},{\"size\":1024,\"get\":0,\"put\":0,\"liv"
