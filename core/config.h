@@ -69,7 +69,7 @@ typedef struct tp_fail_spec_s {
     "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives pages back (madvise).") \
   X(PATH, leaks, "TIERPOOL_LEAKS", 0, 0, 0,                                       \
     "Leak attribution: all (the stack of every get) or sample (sampled by bytes). Unset or off: none (slow mode when set).") \
-  X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 16, 1, 64,                         \
+  X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 32, 1, 64,                         \
     "Frames kept per captured stack (1 to 64).")                                 \
   X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30,       \
     "TIERPOOL_LEAKS=sample: mean bytes between two captured gets (1 to 1G).")     \

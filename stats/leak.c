@@ -410,7 +410,7 @@ void tp_leak_start(void) {
     return;
   }
   tp_leak_tab.depth = (unsigned)tp_config.leaks_depth;
-  if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
+  if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 32;
   tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
   tp_profile_start(); /* TIERPOOL_PROFILE: its tables, before the hooks run */
