@@ -197,16 +197,16 @@ void *tp_aligned(size_t align, size_t n) {
 /* ------------------------------------------------------------ trim */
 
 /* malloc_trim: the calling thread's cache goes central, the central pools
- * of page-sized tiers give their pages back, mimalloc collects. Other
- * threads' caches are theirs: they are not touched. pad is ignored (there
- * is no heap top to keep). */
+ * of page-sized tiers give their pages back, mimalloc collects and the
+ * cache of large mappings is unmapped (fallback.c). Other threads' caches
+ * are theirs: they are not touched. pad is ignored (there is no heap top
+ * to keep). */
 int tp_trim(size_t pad) {
   (void)pad;
   if (atomic_load(&tp_state) != TP_READY) return 0;
   int saved = errno;
   tp_cache_flush_current();
-  size_t released = tp_central_trim();
-  tp_fwd_collect();
+  size_t released = tp_central_trim() + tp_fwd_collect();
   errno = saved;
   return released > 0;
 }

@@ -40,7 +40,7 @@ typedef struct tp_fail_spec_s {
  * random=P[,seed=S]). */
 #define TP_OPTIONS(X)                                                            \
   X(SIZE, max_tier, "TIERPOOL_MAX_TIER", 1u << 20, 256, 1u << 30,                \
-    "Largest tier in bytes (power of two, 256 to 1G). Larger requests go to mimalloc.") \
+    "Largest tier in bytes (power of two, 256 to 1G). Larger requests go to mimalloc, or from 1 MiB to mappings of their own.") \
   X(SIZE, cache_size, "TIERPOOL_CACHE_SIZE", 1u << 20, 4096, 1u << 30,           \
     "Bytes one thread may cache per tier before it flushes a batch to the central pool (power of two).") \
   X(SIZE, region_size, "TIERPOOL_REGION_SIZE", 1ull << 32, 1ull << 26, 1ull << 36, \
@@ -67,6 +67,10 @@ typedef struct tp_fail_spec_s {
     "Make chosen allocations fail with ENOMEM: nth=N, every=N[,after=S] or random=P[,seed=S].") \
   X(BYTES, retain, "TIERPOOL_RETAIN", 64u << 20, 0, UINT64_MAX,                  \
     "Free bytes a tier of 8 KiB or more keeps in its central pool before it gives pages back (madvise).") \
+  X(BYTES, large_cache, "TIERPOOL_LARGE_CACHE", 64u << 20, 0, 1ull << 40,        \
+    "Bytes of freed blocks of 1 MiB and more kept mapped for reuse (0: unmap at free).") \
+  X(UINT, large_decay_ms, "TIERPOOL_LARGE_DECAY_MS", 1000, 0, 3600000,            \
+    "Milliseconds a freed block of 1 MiB or more stays mapped for reuse before it is unmapped (0: unmap at free).") \
   X(PATH, leaks, "TIERPOOL_LEAKS", 0, 0, 0,                                       \
     "Leak attribution: all (the stack of every get) or sample (sampled by bytes). Unset or off: none (slow mode when set).") \
   X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 32, 1, 64,                         \

@@ -6,16 +6,23 @@
  * (mimalloc issue 700, fixed in 2.1). These wrappers keep the contract
  * whatever mimalloc does: they ask for at least 16-byte alignment, check the
  * alignment of what comes back, and set ENOMEM on every NULL.
+ *
+ * Requests of TP_LARGE_MIN and more with an alignment of at most 64 do
+ * not reach mimalloc: large.c maps them, keeps freed ones warm and grows
+ * them with mremap (why: large.c). A forwarded pointer is large.c's when
+ * tp_large_state says so, mimalloc's otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <mimalloc.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "fallback.h"
+#include "large.h"
 
 /* glibc's mmap of a request larger than RAM + swap fails under the
  * kernel's default (heuristic) overcommit; mimalloc maps with
@@ -37,6 +44,7 @@ void tp_fwd_init(void) {
 
 void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
   if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) goto enomem;
+  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR) return tp_large_alloc(n, zero);
   if (n == 0) n = 1;
   int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
   /* Zeroed memory from mimalloc itself: it knows which pages are fresh
@@ -65,11 +73,17 @@ enomem:
  * mapped elsewhere (seen under ASan), so it cannot gate an abort. */
 void tp_fwd_free(void *p) {
   int saved = errno; /* POSIX.1-2024: free() leaves errno alone */
-  mi_free(p);
+  switch (tp_large_state(p)) {
+  case TP_LARGE_LIVE: tp_large_free(p); break;
+  case TP_LARGE_FREED: tp_large_double_free(p);
+  default: mi_free(p);
+  }
   errno = saved;
 }
 
-size_t tp_fwd_usable(const void *p) { return mi_usable_size(p); }
+size_t tp_fwd_usable(const void *p) {
+  return tp_large_state(p) == TP_LARGE_LIVE ? tp_large_usable(p) : mi_usable_size(p);
+}
 
 void *tp_fwd_realloc(void *p, size_t n) {
   if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) {
@@ -77,6 +91,21 @@ void *tp_fwd_realloc(void *p, size_t n) {
     return NULL;
   }
   int saved = errno;
+  if (tp_large_state(p) == TP_LARGE_LIVE) {
+    void *q = tp_large_realloc(p, n);
+    if (q) errno = saved;
+    return q;
+  }
+  size_t have = mi_usable_size(p);
+  if (n >= TP_LARGE_MIN && n > have) {
+    /* Grows past mimalloc's share: one copy into a mapping, mremap after. */
+    void *q = tp_large_alloc(n, false);
+    if (!q) return NULL;
+    memcpy(q, p, have);
+    mi_free(p);
+    errno = saved;
+    return q;
+  }
   void *q = mi_realloc_aligned(p, n, 16);
   errno = q ? saved : ENOMEM;
   return q;
@@ -112,4 +141,7 @@ void tp_forward_free(void *p) {
   tp_fwd_free(p);
 }
 
-void tp_fwd_collect(void) { mi_collect(true); }
+size_t tp_fwd_collect(void) {
+  mi_collect(true);
+  return tp_large_release();
+}

@@ -27,8 +27,9 @@ void *tp_fwd_realloc(void *p, size_t n);
 void *tp_forward(size_t n, size_t align, int reason, bool zero);
 /* Counts a forwarded free for this thread, then tp_fwd_free. */
 void tp_forward_free(void *p);
-/* malloc_trim: mimalloc gives back what it can. */
-void tp_fwd_collect(void);
+/* malloc_trim: mimalloc gives back what it can, the cache of large
+ * mappings all it holds; returns the bytes large.c unmapped. */
+size_t tp_fwd_collect(void);
 
 /* Discards and forwarded frees of threads that have no cache (early init,
  * exited threads); summed by counters.c with the caches' own. */

@@ -8,6 +8,7 @@
  * incompatible change: bump TP_STATS_SCHEMA_VERSION.
  */
 #include "render.h"
+#include "sections.h"
 
 #include <string.h>
 
@@ -359,6 +360,7 @@ void tp_render_ex(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *l
 
   tp_emit_list(e, &f_recent, lengths, nlengths, TP_TEXT_LENGTHS);
   if (section) section(e, section_ctx);
+  tp_stats_render_sections(e); /* layers above: the named pools */
   render_verdict(e, st, live, live_bytes);
   tp_emit_end(e);
 }

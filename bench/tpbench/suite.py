@@ -62,6 +62,11 @@ WORKLOADS = [
     W("calloc_heavy", "calloc 16 B..128 KiB, checked zero", 2_000_000, 20_000),
     W("large_blocks", "1 MiB..16 MiB, past the largest tier", 2_500, 50),
     W("fragmentation", "1M small blocks, free 90%, then larger ones", 1_000_000, 20_000),
+    W("malloc_large", "mimalloc-bench malloc-large: 20 slots of 5-25 MiB, zero-filled", 2_000, 20),
+    W("batch_4k", "100 mallocs then 100 frees of 4 KiB", 500_000, 20_000),
+    W("batch_64k", "100 mallocs then 100 frees of 64 KiB", 500_000, 20_000),
+    W("rlimit_as", "RLIMIT_AS lowered to 1 GiB, then 4 threads allocate under it", 10_000,
+      1_000, 4),
 ]
 WORKLOAD_BIN = {"server_mix_1t": "server_mix"}
 

@@ -9,9 +9,10 @@ Python 3 standard library only. One module per concern:
   fmt        numbers and tables, as the library formats them
   render     a dump as the library's text table
   leaktext   the leak section of a dump, frames and stacks as text
-  check      `tierpool check`: leaks per process, the report
+  check      `tierpool check`: run, read every report, the verdict and exit status
+  checktext  the check's report: per process, command line or stack; JSON
   suppress   built-in and file suppressions, the rule matching a stack
-  symbolize  file:line and demangled names of frames
+  symbolize  file:line, inlined frames and demangled names of frames
   baseline   stacks by name, and the baseline file
   live       `tierpool top` and the live file's layout
 """

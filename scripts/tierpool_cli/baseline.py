@@ -1,16 +1,15 @@
 """Leak baselines for `tierpool check`: a stack named by its functions (not
 its addresses, which move with every build), and the baseline file."""
 
-from .suppress import basename_of, frame_names
+import os
 
 
-def signature(stack, syms, plain):
-    """A stack by name, not address, for baselines: 'f0 | f1 | ...'."""
-    parts = []
-    for f in stack["frames"]:
-        fn = frame_names(f, syms.get((f.get("module"), f["offset"])), plain)[0]
-        parts.append(fn if fn else "?@" + (basename_of(f.get("module")) or "?"))
-    return " | ".join(parts)
+def signature(frames):
+    """A stack by name, not address: 'f0 | f1 | ...' of its source frames
+    (symbolize.source_frames: inlined functions included, innermost first);
+    a frame without a name is '?@module'."""
+    return " | ".join(f["symbol"] or "?@" + (os.path.basename(f.get("module") or "") or "?")
+                      for f in frames)
 
 
 def load_baseline(path):

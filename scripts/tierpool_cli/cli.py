@@ -88,12 +88,24 @@ def build_parser():
     t.set_defaults(func=cmd_top)
 
     c = sub.add_parser("check", help="run a command with leak tracking; fail on leaks",
-                       description="Run CMD with libtierpool.so preloaded and TIERPOOL_LEAKS=all. "
-                       "If the command fails, exit with its status. Otherwise print the stacks "
-                       "that still hold blocks at exit in any of its processes (after the "
-                       "built-in and the given suppressions, and the baseline) and exit with "
-                       "--exitcode if there is one, else 0.",
+                       description="Run CMD with libtierpool.so preloaded and TIERPOOL_LEAKS=all, "
+                       "then print the stacks that still hold blocks at exit in any of its "
+                       "processes, direct leaks first (after the built-in and the given "
+                       "suppressions, and the baseline). Exit status: --exitcode if a stack of a "
+                       "failing kind is left (even when the command failed), else the command's "
+                       "status, else 24 if a process wrote no report (a static or setuid "
+                       "program, _exit, a crash), else 0.",
                        usage="tierpool check [options] -- CMD [ARGS...]")
+    c.add_argument("--fail-on", choices=["direct", "indirect", "reachable"], default="indirect",
+                   help="the kinds that fail, up to this one: direct; direct and indirect "
+                   "(default, as LeakSanitizer); or also still reachable (every block not "
+                   "freed)")
+    c.add_argument("--group-by", choices=["process", "cmdline", "stack"], default="process",
+                   help="report per process (default), per command line and directory "
+                   "(which test leaked), or per stack with the command lines that leaked it")
+    c.add_argument("--symbolizer", choices=["auto", "llvm-symbolizer", "addr2line"],
+                   default="auto", help="what names frames and their files: llvm-symbolizer if "
+                   "found, else addr2line (default: auto)")
     c.add_argument("--suppressions", action="append", metavar="FILE",
                    help="LeakSanitizer-style file of leak:PATTERN lines (repeatable)")
     c.add_argument("--baseline", metavar="FILE", help="fail only on stacks not listed in FILE")

@@ -6,35 +6,79 @@ import os
 
 
 # What glibc, ld.so and libstdc++ keep until exit on purpose. Patterns are
-# LeakSanitizer's (matched against each frame's function, module and file);
-# the two rules after them need more than a pattern can say.
+# LeakSanitizer's, matched against each frame's function, module and file.
+# The public names alone do not hold: glibc jumps from them into internal
+# functions (setenv -> __add_to_environ, localtime_r -> __tz_convert ->
+# tzset_internal -> __tzfile_read), and a jump leaves no frame of the public
+# name. The internal names come from glibc's debug symbols (Debian:
+# libc6-dbg); without them those frames have no name and only the public
+# names and the rules below match. The two rules after the list need more
+# than a pattern can say.
 BUILTIN_SUPPRESSIONS = [
+    # stdio: the buffers of streams (stdin, stdout, stderr stay open)
     ("_IO_file_doallocate", "glibc: stdio buffers"),
-    ("^setlocale$", "glibc: locale data"),
+    ("_IO_wfile_doallocate", "glibc: stdio buffers"),
+    # the environment
     ("^setenv$", "glibc: environment strings"),
     ("^putenv$", "glibc: environment array"),
-    ("^tzset$", "glibc: time zone data"),
-    ("^localtime$", "glibc: time zone data"),
-    ("^localtime_r$", "glibc: time zone data"),
+    ("^__add_to_environ$", "glibc: environment strings"),
+    # time zone data
+    ("^tzset", "glibc: time zone data"),  # tzset, tzset_internal, tzset_parse_tz
+    ("^__tz", "glibc: time zone data"),  # __tzfile_read, __tz_convert, __tzstring, ...
+    ("^localtime", "glibc: time zone data"),
     ("^mktime$", "glibc: time zone data"),
-    ("^strftime$", "glibc: time zone data"),
-    ("^ctime$", "glibc: time zone data"),
-    ("^strerror$", "glibc: message buffer"),
-    ("^strerror_l$", "glibc: message buffer"),
+    ("^__mktime_internal$", "glibc: time zone data"),
+    ("^strftime", "glibc: time zone data"),
+    ("^ctime", "glibc: time zone data"),
+    # locale data and message catalogs
+    ("^setlocale$", "glibc: locale data"),
+    ("^_nl_", "glibc: locale data and message catalogs"),  # _nl_find_locale, _nl_load_domain...
+    ("^*gettext$", "glibc: message catalogs"),  # gettext, dcgettext, __dcigettext, ...
+    ("^bindtextdomain$", "glibc: message catalogs"),
+    ("^bind_textdomain_codeset$", "glibc: message catalogs"),
+    ("^textdomain$", "glibc: message catalogs"),
+    ("^set_binding_values$", "glibc: message catalogs"),
+    # character set conversion: the cache of conversion steps, shared
+    ("^__gconv_lookup_cache$", "glibc: iconv conversion cache"),
+    ("^__gconv_load_cache$", "glibc: iconv conversion cache"),
+    ("^__gconv_read_conf$", "glibc: iconv conversion cache"),
+    ("^__gconv_find_shlib$", "glibc: iconv conversion cache"),
+    ("^__wcsmbs_load_conv$", "glibc: iconv conversion cache"),
+    # message buffers
+    ("^strerror", "glibc: message buffer"),
     ("^strsignal$", "glibc: message buffer"),
-    ("^getpw*$", "glibc: NSS buffers and modules"),
-    ("^getgr*$", "glibc: NSS buffers and modules"),
+    ("^dlerror$", "glibc: message buffer"),
+    ("^_dlerror_run$", "glibc: message buffer"),
+    # NSS: user and group databases, the modules and their state
+    ("^getpw", "glibc: NSS buffers and modules"),
+    ("^getgr", "glibc: NSS buffers and modules"),
     ("^getspnam", "glibc: NSS buffers and modules"),
     ("^initgroups$", "glibc: NSS buffers and modules"),
     ("^getgrouplist$", "glibc: NSS buffers and modules"),
-    ("^bindtextdomain$", "glibc: message catalogs"),
-    ("^textdomain$", "glibc: message catalogs"),
-    ("^*gettext$", "glibc: message catalogs"),
+    ("^__nss_", "glibc: NSS buffers and modules"),
+    ("^_nss_", "glibc: NSS buffers and modules"),  # _nss_files_*, _nss_dns_*
+    ("^__GI__nss_", "glibc: NSS buffers and modules"),  # their names in glibc's debug symbols
+    ("^nss_", "glibc: NSS buffers and modules"),
+    ("^gethostby", "glibc: NSS buffers and modules"),  # the static result of each getXbyY
+    ("^gethostent", "glibc: NSS buffers and modules"),
+    ("^getservby", "glibc: NSS buffers and modules"),
+    ("^getprotoby", "glibc: NSS buffers and modules"),
+    ("^getnetby", "glibc: NSS buffers and modules"),
+    ("^getrpcby", "glibc: NSS buffers and modules"),
+    ("^__resolv_conf_", "glibc: resolver configuration"),
+    ("^__res_context_send$", "glibc: resolver state (name server addresses)"),
+    ("^__check_pf$", "glibc: getaddrinfo's cache of interface addresses"),
+    # ld.so's own blocks (TLS, loaded objects) are the rule <ld.so>: by the
+    # innermost frame, since a pattern like ^_dl_ would match the frames of
+    # ld.so that run every library's constructors, and hide their leaks.
+    # libstdc++
     ("std::ios_base::sync_with_stdio", "libstdc++: the standard streams' buffers"),
+    ("(anonymous namespace)::pool::pool", "libstdc++: the emergency exception pool"),
 ]
 RULE_LDSO = ("<ld.so>", "ld.so: its own tables (thread TLS blocks, loaded objects)")
 RULE_CXXINIT = ("<libstdc++ init>", "libstdc++: state made when it is loaded "
                 "(the emergency exception pool)")
+WHY_BUILTIN = dict(BUILTIN_SUPPRESSIONS + [RULE_LDSO, RULE_CXXINIT])
 
 
 class Template:
@@ -101,27 +145,27 @@ def load_suppressions(path):
     return out
 
 
+def builtin_rules():
+    """(pattern, template, origin) of every built-in suppression."""
+    return [(p, template_regex(p), "built-in") for p, _ in BUILTIN_SUPPRESSIONS]
+
 
 def basename_of(module):
     return os.path.basename(module or "")
 
 
-def frame_names(f, sym, plain):
-    """The strings suppressions match: function, module, file."""
-    fn = (sym or {}).get("function") or plain.get(f.get("function"), f.get("function"))
-    return fn, f.get("module"), (sym or {}).get("file")
-
-
-def classify(stack, syms, plain, rules):
-    """The rule that suppresses this stack, or None."""
-    frames = stack["frames"]
+def classify(frames, rules):
+    """The rule that suppresses a stack (its source frames, innermost
+    first: symbolize.source_frames), or None. A stack goes to the first
+    pattern that matches, frame by frame, as in LeakSanitizer."""
     if frames and basename_of(frames[0].get("module")).startswith("ld-linux"):
         return RULE_LDSO[0]
-    if (len(frames) > 1 and basename_of(frames[0].get("module")).startswith("libstdc++.so")
-            and basename_of(frames[1].get("module")).startswith("ld-linux")):
+    real = [f for f in frames if not f.get("inlined")]
+    if (len(real) > 1 and basename_of(real[0].get("module")).startswith("libstdc++.so")
+            and basename_of(real[1].get("module")).startswith("ld-linux")):
         return RULE_CXXINIT[0]
     for f in frames:
-        names = frame_names(f, syms.get((f.get("module"), f["offset"])), plain)
+        names = (f.get("symbol"), f.get("module"), f.get("file"))
         for pat, rx, _ in rules:
             if any(n and rx.search(n) for n in names):
                 return pat

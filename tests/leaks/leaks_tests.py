@@ -9,7 +9,6 @@ clean_cxx, ...) are in DIR; what each one leaks is listed at its top. Every
 child process runs under a timeout.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -18,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 
-A = None
-TIMEOUT = 60
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "lib"))
+import tptest  # noqa: E402
+from tptest import TIMEOUT, check, run  # noqa: E402
 
 # What `leaky all` leaks: innermost function -> (blocks, bytes).
 LEAKY_MAIN = {"leak_shallow": (3, 300), "leak_deep": (5, 240), "leak_big": (1, 3 << 20),
@@ -29,44 +29,35 @@ LEAKY_CXX = {"Factory::make(int)": (3, 120), "make_buffer(unsigned int)": (2, 51
              "worker(int)": (4, 96)}
 
 
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
 def env(**tierpool):
     """The environment with exactly these TIERPOOL_ variables (no preload)."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e.pop("LD_PRELOAD", None)
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
+    return tptest.env(preload=False, **tierpool)
 
 
 def prog(name):
-    return os.path.join(A.bin, name)
-
-
-def run(args, e=None, **kw):
-    kw.setdefault("timeout", TIMEOUT)
-    return subprocess.run(args, env=e if e is not None else env(), capture_output=True,
-                          text=True, **kw)
+    return os.path.join(tptest.args.bin, name)
 
 
 def tp_check(tmp, cmd, *opts, e=None):
     """Runs `tierpool check OPTS -- CMD`; returns (status, report dict, stderr)."""
     rj = os.path.join(tmp, "report.%d.json" % len(glob.glob(os.path.join(tmp, "report.*"))))
-    r = run([A.tierpool, "check", "--lib", A.lib, "--report-json", rj] + list(opts) + ["--"] + cmd,
+    a = tptest.args
+    r = run([a.tierpool, "check", "--lib", a.lib, "--report-json", rj] + list(opts) + ["--"] + cmd,
             e)
     rep = None
     if os.path.exists(rj):
         with open(rj) as f:
             rep = json.load(f)
     return r.returncode, rep, r.stderr
+
+
+def raw_check(tmp, cmd, *opts):
+    """tp_check failing on every block not freed (--fail-on=reachable). The
+    cases below test attribution (which stack, how many blocks), not the
+    reachability scan: a stale copy of a lost pointer in a register or a
+    dead stack slot must not change their counts (check_tests.py and
+    reach_tests.py test the kinds)."""
+    return tp_check(tmp, cmd, "--fail-on=reachable", *opts)
 
 
 def by_function(stacks):
@@ -92,9 +83,9 @@ def leaky_processes(rep):
 
 def dumps_in(tmp):
     """Every JSON dump written in tmp, validated against the schema (strictly)."""
-    sys.path.insert(0, A.checks)
+    sys.path.insert(0, tptest.args.checks)
     from checks import validate  # noqa: E402
-    with open(A.schema) as f:
+    with open(tptest.args.schema) as f:
         schema = json.load(f)
     out = []
     for path in sorted(glob.glob(os.path.join(tmp, "tp.*.json"))):
@@ -110,7 +101,7 @@ def dumps_in(tmp):
 
 
 def case_report_c(tmp):
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"])
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"])
     check(rc == 23, "leaky all: want exit status 23, got %d\n%s" % (rc, err))
     main, child = leaky_processes(rep)
     got = by_function(main["leaks"])
@@ -129,13 +120,14 @@ def case_report_c(tmp):
     # The text report names them too, with function+offset (module+offset) file:line.
     check(re.search(r"#0 leak_shallow\+0x[0-9a-f]+ \(.*/leaky\+0x[0-9a-f]+\) .*leaky\.c:\d+", err),
           "text report frame format:\n" + err)
-    check(re.search(r"^  300 bytes in 3 blocks \(tier 128\) allocated from:$", err, re.M),
+    check(re.search(r"^  (Direct leak of |Indirect leak of |Still reachable: )?300 bytes in 3 "
+                    r"blocks \(tier 128\) allocated from:$", err, re.M),
           "text report stack head:\n" + err)
     check("FAILED: leaks in 2 of 2 processes" in err, "verdict:\n" + err)
 
 
 def case_report_cxx(tmp):
-    rc, rep, err = tp_check(tmp, [prog("leaky_cxx"), "all"])
+    rc, rep, err = raw_check(tmp, [prog("leaky_cxx"), "all"])
     check(rc == 23, "leaky_cxx all: want exit status 23, got %d\n%s" % (rc, err))
     check(len(rep["processes"]) == 1, "one process")
     got = by_function(rep["processes"][0]["leaks"])
@@ -147,7 +139,7 @@ def case_report_cxx(tmp):
                 )
         r = run([prog("leaky_cxx"), "all"], dict(env(leaks="all", stats=t2 + "/tp.%p.json",
                                                      format="json", leaks_top=0),
-                                                 LD_PRELOAD=A.lib))
+                                                 LD_PRELOAD=tptest.args.lib))
         check(r.returncode == 0, "leaky_cxx failed")
         d = dumps_in(t2)[-1]
         fns = set(st["frames"][0]["function"] for st in d["leaks"]["stacks"] if st["frames"])
@@ -156,7 +148,7 @@ def case_report_cxx(tmp):
 
 def case_threads(tmp):
     e = dict(env(leaks="all", stats=tmp + "/tp.%p.json", format="json", leaks_top=0),
-             LD_PRELOAD=A.lib)
+             LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "all"], e)
     check(r.returncode == 0, "leaky failed: %s" % r.stderr)
     main = min(dumps_in(tmp), key=lambda d: d["pid"])
@@ -174,7 +166,7 @@ def case_threads(tmp):
 
 
 def case_dlopen(tmp):
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"])
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"])
     main, _ = leaky_processes(rep)
     st = [s for s in main["leaks"] if s["frames"][0]["symbol"] == "dl_leak"]
     check(len(st) == 1, "dl_leak stack: %r" % by_function(main["leaks"]))
@@ -186,9 +178,10 @@ def case_dlopen(tmp):
     check(re.search(r"#0 dl_leak\+0x[0-9a-f]+ \(.*/libleakdl\.so\+0x", err), "text:\n" + err)
     # Loaded by a relative path ("./libleakdl.so") from another directory:
     # still named by its absolute path, with its symbols.
-    r = subprocess.run([A.tierpool, "check", "--lib", A.lib, "--report-json", tmp + "/rel.json",
-                        "--", "./leaky", "all"], env=env(), cwd=A.bin, capture_output=True,
-                       text=True, timeout=TIMEOUT)
+    r = subprocess.run([tptest.args.tierpool, "check", "--lib", tptest.args.lib, "--report-json",
+                        tmp + "/rel.json", "--fail-on=reachable", "--", "./leaky", "all"], env=env(), cwd=tptest.args.bin,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    check(r.returncode == 23, "relative dlopen run: %d\n%s" % (r.returncode, r.stderr))
     with open(tmp + "/rel.json") as f:
         main, _ = leaky_processes(json.load(f))
     f0 = [s for s in main["leaks"] if s["frames"][0]["symbol"] == "dl_leak"][0]["frames"][0]
@@ -197,21 +190,21 @@ def case_dlopen(tmp):
 
 
 def case_fork(tmp):
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"])
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"])
     check(rc == 23, "status %d" % rc)
     main, child = leaky_processes(rep)
     got = by_function(child["leaks"])
     check(got == LEAKY_CHILD, "child leaks:\n got  %r\n want %r" % (got, LEAKY_CHILD))
     check("child_leak" not in by_function(main["leaks"]), "the parent reports the child's leak")
     # A child that leaks fails the check on its own.
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"], "--suppressions",
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"], "--suppressions",
                             write(tmp, "s", "leak:^main$\n"))
     check(rc == 23 and len([p for p in rep["processes"] if p["leaks"]]) == 1,
           "only the child leaks (main's stacks suppressed): status %d\n%s" % (rc, err))
 
 
 def case_clean_c(tmp):
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "clean"])
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "clean"])
     check(rc == 0, "leaky clean: want 0, got %d\n%s" % (rc, err))
     check(len(rep["processes"]) == 2 and not any(p["leaks"] for p in rep["processes"]),
           "processes %r" % rep["processes"])
@@ -220,24 +213,28 @@ def case_clean_c(tmp):
 
 def case_clean_cxx(tmp):
     for cmd in ([prog("clean_cxx")], [prog("leaky_cxx"), "clean"]):
-        rc, rep, err = tp_check(tmp, cmd)
+        rc, rep, err = raw_check(tmp, cmd)
         check(rc == 0, "%s: want 0, got %d\n%s" % (cmd, rc, err))
         check(rep["suppressed"], "the built-in suppressions did their part: %r" % rep)
 
 
 def case_exit_codes(tmp):
-    rc, _, err = tp_check(tmp, [prog("leaky"), "fail", "3"])
-    check(rc == 3, "a failing command's status: got %d" % rc)
-    check("leaks not checked" in err, err)
-    rc, _, _ = tp_check(tmp, [prog("leaky"), "signal"])
+    # A failing command's leaks are checked (LeakSanitizer's rule): they win.
+    rc, _, err = raw_check(tmp, [prog("leaky"), "fail", "3"])
+    check(rc == 23, "a failing command that leaks: got %d" % rc)
+    check("exit status 3" in err, err)
+    rc, _, _ = raw_check(tmp, ["/bin/sh", "-c", "kill -TERM $$"])
     check(rc == 128 + 15, "killed by SIGTERM: got %d" % rc)
-    rc, _, _ = tp_check(tmp, [prog("leaky"), "all"], "--exitcode", "7")
+    # Killed, but its forked child reported a leak: the leak wins.
+    rc, _, _ = raw_check(tmp, [prog("leaky"), "signal"])
+    check(rc == 23, "killed by SIGTERM, its child leaked: got %d" % rc)
+    rc, _, _ = raw_check(tmp, [prog("leaky"), "all"], "--exitcode", "7")
     check(rc == 7, "--exitcode 7: got %d" % rc)
-    rc, _, _ = tp_check(tmp, [prog("leaky"), "all"])
+    rc, _, _ = raw_check(tmp, [prog("leaky"), "all"])
     check(rc == 23, "default: got %d" % rc)
-    rc, _, _ = tp_check(tmp, [os.path.join(tmp, "no-such-program")])
+    rc, _, _ = raw_check(tmp, [os.path.join(tmp, "no-such-program")])
     check(rc == 127, "missing program: got %d" % rc)
-    rc, _, _ = tp_check(tmp, [prog("leaky"), "clean"])
+    rc, _, _ = raw_check(tmp, [prog("leaky"), "clean"])
     check(rc == 0, "clean: got %d" % rc)
 
 
@@ -259,7 +256,7 @@ leak:libleakdl.so
 # other sanitizers' kinds are ignored
 called_from_lib:libfoo.so
 """)
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"], "--suppressions", supp)
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"], "--suppressions", supp)
     check(rc == 23, "status %d" % rc)
     main, _ = leaky_processes(rep)
     want = {k: v for k, v in LEAKY_MAIN.items() if k not in ("leak_shallow", "leak_deep", "dl_leak")}
@@ -274,7 +271,7 @@ called_from_lib:libfoo.so
     check(re.search(r"^  leak:_IO_file_doallocate .*built-in", err, re.M), "built-ins listed:\n" + err)
     # A file name (from the debug info), and a second file: everything goes.
     supp2 = write(tmp, "more.supp", "leak:tests/leaks/leaky.c\n")
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"], "--suppressions", supp,
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"], "--suppressions", supp,
                             "--suppressions", supp2)
     check(rc == 0, "everything suppressed: status %d\n%s" % (rc, err))
     # A stack goes to the first pattern that matches, frame by frame from the
@@ -284,41 +281,41 @@ called_from_lib:libfoo.so
           "by file: %r" % rep["suppressed"])
     # Wildcards and anchors.
     supp3 = write(tmp, "wild.supp", "leak:^leak_*$\nleak:*_leak$\n")
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"], "--suppressions", supp3)
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"], "--suppressions", supp3)
     check(rc == 0, "wildcards: status %d\n%s" % (rc, err))
     # A malformed line is an error, not a silent pass.
     bad = write(tmp, "bad.supp", "leak_shallow\n")
-    rc, _, err = tp_check(tmp, [prog("leaky"), "all"], "--suppressions", bad)
+    rc, _, err = raw_check(tmp, [prog("leaky"), "all"], "--suppressions", bad)
     check(rc not in (0, 23) and "expected 'leak:PATTERN'" in err, "malformed: %d %s" % (rc, err))
 
 
 def case_baseline(tmp):
     base = os.path.join(tmp, "baseline.txt")
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "all"], "--baseline", base, "--update-baseline")
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "all"], "--baseline", base, "--update-baseline")
     check(rc == 0, "--update-baseline passes: %d\n%s" % (rc, err))
     lines = [l for l in open(base).read().splitlines() if l and not l.startswith("#")]
     check(len(lines) == 7, "7 stacks in the baseline: %r" % lines)
     check(all("0x" not in l for l in lines), "signatures carry no addresses: %r" % lines)
     check(any(l.startswith("leak_deep | deep_3 | deep_2 | deep_1 | main") for l in lines), lines)
     # The same leaks from code at other addresses: still in the baseline.
-    rc, rep, err = tp_check(tmp, [prog("leaky_moved"), "all"], "--baseline", base)
+    rc, rep, err = raw_check(tmp, [prog("leaky_moved"), "all"], "--baseline", base)
     check(rc == 0, "baseline run: %d\n%s" % (rc, err))
     check(rep["baseline"] == {"stacks": 7, "blocks": 24, "bytes": (3 << 20) + 2440}, "%r" % rep["baseline"])
     # A new leak fails, and only it is reported.
-    rc, rep, err = tp_check(tmp, [prog("leaky"), "extra"], "--baseline", base)
+    rc, rep, err = raw_check(tmp, [prog("leaky"), "extra"], "--baseline", base)
     check(rc == 23, "new leak: %d" % rc)
     main, child = leaky_processes(rep)
     check(by_function(main["leaks"]) == {"extra_leak": (1, 1000)} and not child["leaks"],
           "only the new leak: %r" % by_function(main["leaks"]))
     # A missing baseline file is an empty one.
-    rc, _, _ = tp_check(tmp, [prog("leaky"), "all"], "--baseline", base + ".none")
+    rc, _, _ = raw_check(tmp, [prog("leaky"), "all"], "--baseline", base + ".none")
     check(rc == 23, "no baseline file: %d" % rc)
 
 
 def case_sample(tmp):
     n = 20000
     e = dict(env(leaks="sample", leaks_sample=4096, stats=tmp + "/tp.%p.json", format="json",
-                 leaks_top=0), LD_PRELOAD=A.lib)
+                 leaks_top=0), LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "sample", str(n)], e)
     check(r.returncode == 0, "leaky sample failed: %s" % r.stderr)
     d = dumps_in(tmp)[-1]
@@ -343,7 +340,7 @@ def case_sample(tmp):
         check(not mine, "sampled clean run reports %r" % mine)
     # The text report says the figures are estimates.
     r = run([prog("leaky"), "sample", "2000"], dict(env(leaks="sample", leaks_sample=1024),
-                                                    LD_PRELOAD=A.lib))
+                                                    LD_PRELOAD=tptest.args.lib))
     check("leaks (sampled: estimates):" in r.stderr and " samples, " in r.stderr, r.stderr)
 
 
@@ -372,13 +369,13 @@ def case_criterion(tmp):
 
 def case_show(tmp):
     """`tierpool show` renders a dump's leaks as the library writes them."""
-    base = dict(env(leaks="all", leaks_top=1), LD_PRELOAD=A.lib)
+    base = dict(env(leaks="all", leaks_top=1), LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "sample", "5"], dict(base, TIERPOOL_STATS="stderr"))
     text = r.stderr
     r = run([prog("leaky"), "sample", "5"], dict(base, TIERPOOL_STATS=tmp + "/tp.%p.json",
                                                  TIERPOOL_FORMAT="json"))
     d = dumps_in(tmp)[-1]
-    r = run([A.tierpool, "show", glob.glob(tmp + "/tp.*.json")[0]])
+    r = run([tptest.args.tierpool, "show", glob.glob(tmp + "/tp.*.json")[0]])
     check(r.returncode == 0, r.stderr)
 
     def section(t):
@@ -394,7 +391,7 @@ def case_show(tmp):
 
 def case_signal_dump(tmp):
     e = dict(env(leaks="all", stats=tmp + "/tp.%p.json", format="json", signal="USR1"),
-             LD_PRELOAD=A.lib)
+             LD_PRELOAD=tptest.args.lib)
     r = run([prog("leaky"), "signal_dump"], e)
     check(r.returncode == 0, "leaky signal_dump failed: %s" % r.stderr)
     ds = dumps_in(tmp)
@@ -410,9 +407,9 @@ def case_signal_dump(tmp):
 
 def case_prometheus(tmp):
     """The leak gauges in a Prometheus dump, which must stay strictly valid."""
-    sys.path.insert(0, A.checks)
+    sys.path.insert(0, tptest.args.checks)
     from checks import parse_prometheus  # noqa: E402
-    e = dict(env(leaks="all", stats=tmp + "/tp.prom", format="prometheus"), LD_PRELOAD=A.lib)
+    e = tptest.env(leaks="all", stats=tmp + "/tp.prom", format="prometheus")
     r = run([prog("leaky"), "sample", "9"], e)
     check(r.returncode == 0, "leaky failed: %s" % r.stderr)
     with open(tmp + "/tp.prom") as f:
@@ -423,32 +420,13 @@ def case_prometheus(tmp):
     check(fams["tierpool_leak_bytes"]["samples"][0][2] >= 900, "%r" % fams["tierpool_leak_bytes"])
 
 
-def main():
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case")
-    p.add_argument("--lib", required=True)
-    p.add_argument("--bin", required=True)
-    p.add_argument("--tierpool", required=True)
-    p.add_argument("--schema", required=True)
-    p.add_argument("--checks", required=True)
-    A = p.parse_args()
-    fn = globals().get("case_" + A.case)
-    if not fn:
-        print("no such case: %s" % A.case, file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="tp-leaks.") as tmp:
-        try:
-            fn(tmp)
-        except AssertionError as e:
-            print("FAIL leaks.%s: %s" % (A.case, e), file=sys.stderr)
-            return 1
-        except subprocess.TimeoutExpired as e:
-            print("FAIL leaks.%s: timeout: %s" % (A.case, e.cmd), file=sys.stderr)
-            return 1
-    print("ok leaks.%s" % A.case)
-    return 0
+def add_args(p):
+    """The options of the leak drivers (this one, check_tests, realprog_tests)."""
+    p.add_argument("--bin", required=True, help="the directory of the fixtures")
+    p.add_argument("--tierpool", required=True, help="scripts/tierpool")
+    p.add_argument("--schema", required=True, help="tierpool-stats.schema.json")
+    p.add_argument("--checks", required=True, help="tests/stats (checks.py)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("leaks", globals(), add_args))

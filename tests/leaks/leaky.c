@@ -50,6 +50,7 @@ static void keep(void *p) {
   sink = p;
   if (clean) free(p);
   else kept[nkept++ % 64] = NULL; /* forget it: a leak */
+  sink = NULL; /* nothing keeps it reachable (a reachability scan must see a leak) */
 }
 
 __attribute__((noinline)) void leak_shallow(void) {
@@ -82,6 +83,7 @@ __attribute__((noinline)) static void *thread_leak(void *arg) {
   char *s = strdup("temporary");
   sink = s;
   free(s);
+  sink = NULL;
   return NULL;
 }
 

@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""pools_tests.py - the pooling library end to end, on pools_prog.
+
+  pools_tests.py CASE PROG TIERPOOL_CLI LIBTIERPOOL
+
+dump_json, dump_text, dump_prometheus: the exit dump of a program that
+links tierpool names every pool with its counters, in each format.
+huge: the huge-page fallback warns once.
+leaks: `tierpool check` fails on a lost buffer and a lost pooled object and
+charges each to the function that took it; it passes on the clean run.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+CASE, PROG, CLI, LIB = sys.argv[1:5]
+EXPECT = {  # pool -> kind, gets, puts, in_use, swaps
+    "messages": ("objpool", 1, 1, 0, 0),
+    "connections": ("bounded", 10, 10, 0, 0),
+    "routes": ("swap", 11, 10, 1, 10),
+    "request": ("arena", 10, 0, 10, 0),
+    "peers": ("slab", 10, 10, 0, 0),
+    "buffers": ("buffers", 10, 10, 0, 0),
+}
+
+
+def env(**kv):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
+    e.pop("LD_PRELOAD", None)
+    e.update({"TIERPOOL_" + k.upper(): str(v) for k, v in kv.items()})
+    return e
+
+
+def run(args, e):
+    return subprocess.run(args, env=e, capture_output=True, text=True, timeout=60)
+
+
+def dump(fmt):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "dump")
+        r = run([PROG, "keep"], env(stats=path, format=fmt))
+        assert r.returncode == 0, r.stderr
+        with open(path) as f:
+            return f.read()
+
+
+def case_dump_json():
+    pools = json.loads(dump("json"))["pools"]
+    for name, (kind, gets, puts, in_use, swaps) in EXPECT.items():
+        p = pools[name]
+        got = (p["kind"], p["gets"], p["puts"], p["in_use"], p["swaps"])
+        assert got == (kind, gets, puts, in_use, swaps), (name, got)
+    assert pools["connections"]["created"] == 4 and pools["routes"]["readers_peak"] == 1, pools
+
+
+def case_dump_text():
+    text = dump("text")
+    for name, (kind, gets, puts, in_use, swaps) in EXPECT.items():
+        m = re.search(r"^%s\s+%s\s+(\d+)\s+(\d+)\s+(\d+)\s" % (re.escape(name), kind), text, re.M)
+        assert m, "no row for %s in:\n%s" % (name, text)
+        assert tuple(map(int, m.groups())) == (gets, puts, in_use), (name, m.groups())
+
+
+def case_dump_prometheus():
+    text = dump("prometheus")
+    for name, (kind, gets, puts, in_use, swaps) in EXPECT.items():
+        for metric, want in (("pool_gets_total", gets), ("pool_puts_total", puts),
+                             ("pool_in_use", in_use)):
+            m = re.search(r'^tierpool_%s\{pool="%s"\} (\d+)$' % (metric, name), text, re.M)
+            assert m and int(m.group(1)) == want, (metric, name, text)
+    assert "# TYPE tierpool_pool_gets_total counter" in text, text
+    assert "# TYPE tierpool_pool_in_use gauge" in text, text
+
+
+def case_leaks():
+    with tempfile.TemporaryDirectory() as tmp:
+        rj = os.path.join(tmp, "report.json")
+        base = [CLI, "check", "--lib", LIB, "--report-json", rj, "--"]
+        r = run(base + [PROG], env())
+        assert r.returncode == 0, "clean run fails the check:\n" + r.stderr
+        r = run(base + [PROG, "leak"], env())
+        assert r.returncode != 0, "leaks not caught:\n" + r.stderr
+        out = r.stderr
+        assert re.search(r"300 bytes in 1 block \(tier 512\) allocated from:\n\s+#0 leak_a_buffer\+", out), out
+        assert re.search(r"200 bytes in 1 block \(tier 256\) allocated from:\n\s+#0 leak_an_object\+", out), out
+        assert "warm_up" not in out, "the object's charge must move to its last acquirer:\n" + out
+        assert re.search(r"2 blocks \(500 bytes\)|2 stacks hold 2 blocks", out), out
+
+
+def case_huge():
+    """MAP_HUGETLB when the system has huge pages; else normal pages and
+    exactly one warning, however many arenas ask."""
+    r = run([PROG, "huge"], env())
+    assert r.returncode == 0, r.stderr
+    huge = [int(l.split("=")[1]) for l in r.stdout.split()]
+    warnings = [l for l in r.stderr.splitlines() if "no huge pages" in l]
+    if huge == [0, 0]:
+        assert len(warnings) == 1, r.stderr
+    else:
+        assert huge == [1, 1] and not warnings, (huge, r.stderr)
+
+
+globals()["case_" + CASE]()
+print("ok")

@@ -1,0 +1,155 @@
+/* Refcounted buffers: capacities, counts, per-tier counting, introspection,
+ * and the misuses that must abort. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+Test(buffers, capacity_is_the_tier) {
+  size_t cases[][2] = {{1, 16}, {16, 16}, {17, 32}, {1000, 1024}, {4096, 4096}, {1 << 20, 1 << 20}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t cap = 0;
+    char *p = tierpool_buf_get(cases[i][0], &cap);
+    cr_assert(p);
+    cr_expect_eq(cap, cases[i][1], "n=%zu: cap %zu", cases[i][0], cap);
+    cr_expect_eq(tierpool_buf_cap(p), cap);
+    cr_expect_eq((uintptr_t)p % cap, 0, "a tier block is aligned to its size");
+    memset(p, 0xab, cap);
+    tierpool_buf_put(p);
+  }
+}
+
+Test(buffers, past_the_largest_tier) {
+  size_t n = (1 << 20) + 1, cap = 0;
+  uint64_t disc = tierpool_discarded();
+  char *p = tierpool_buf_get(n, &cap);
+  cr_assert(p);
+  cr_expect_geq(cap, n);
+  cr_expect_eq((uintptr_t)p % 16, 0);
+  memset(p, 1, cap);
+  cr_expect_eq(tierpool_discarded(), disc + 1, "counted as discarded (too large)");
+  cr_expect_eq(tierpool_buf_refs(p), 1);
+  tierpool_buf_retain(p);
+  tierpool_buf_release(p);
+  tierpool_buf_put(p);
+}
+
+Test(buffers, size_zero_is_einval) {
+  errno = 0;
+  cr_expect_null(tierpool_buf_get(0, NULL));
+  cr_expect_eq(errno, EINVAL);
+}
+
+Test(buffers, counted_in_the_tier) {
+  tierpool_stats_t a, b;
+  tierpool_stats(&a);
+  void *p = tierpool_buf_get(3000, NULL);
+  tierpool_stats(&b);
+  cr_expect_eq(tier_of(&b, 4096)->get, tier_of(&a, 4096)->get + 1);
+  tierpool_buf_put(p);
+  tierpool_stats(&a);
+  cr_expect_eq(tier_of(&a, 4096)->put, tier_of(&b, 4096)->put + 1);
+}
+
+Test(buffers, last_release_gives_back) {
+  tierpool_pool_stats_t s0, s1;
+  tierpool_buf_stats(&s0);
+  char *p = tierpool_buf_get(100, NULL);
+  cr_expect_eq(tierpool_buf_retain(p), p);
+  tierpool_buf_retain(p);
+  cr_expect_eq(tierpool_buf_refs(p), 3);
+  tierpool_buf_release(p);
+  tierpool_buf_release(p);
+  tierpool_buf_stats(&s1);
+  cr_expect_eq(s1.gets, s0.gets + 1);
+  cr_expect_eq(s1.puts, s0.puts, "still owned once");
+  tierpool_buf_release(p);
+  tierpool_buf_stats(&s1);
+  cr_expect_eq(s1.puts, s0.puts + 1);
+  cr_expect_eq(tierpool_buf_refs(p), 0, "back in its tier");
+}
+
+Test(buffers, hand_out) {
+  char *p = tierpool_buf_get(64, NULL);
+  tierpool_release_fn rel = tierpool_buf_hand_out(p);
+  cr_expect_eq(tierpool_buf_refs(p), 2);
+  rel(p); /* the other owner is done */
+  cr_expect_eq(tierpool_buf_refs(p), 1);
+  tierpool_buf_put(p);
+}
+
+Test(buffers, across_threads_is_counted_once) {
+  /* A buffer released in another thread goes back exactly once. */
+  char *p = tierpool_buf_get(200, NULL);
+  for (int i = 0; i < 100; i++) tierpool_buf_retain(p);
+  for (int i = 0; i < 100; i++) tierpool_buf_release(p);
+  cr_expect_eq(tierpool_buf_refs(p), 1);
+  tierpool_buf_put(p);
+}
+
+Test(introspection, tiers_lengths_discarded) {
+  void *p = tierpool_buf_get(777, NULL);
+  uint64_t sizes[TIERPOOL_MAX_TIERS], lengths[4096];
+  size_t n = tierpool_tiers_in_use(sizes, TIERPOOL_MAX_TIERS);
+  bool found = false;
+  for (size_t i = 0; i < n; i++) found |= sizes[i] == 1024;
+  cr_expect(found, "the 1 KiB tier is in use");
+  for (size_t i = 1; i < n; i++) cr_expect_lt(sizes[i - 1], sizes[i]);
+  size_t k = tierpool_recent_lengths(lengths, 4096);
+  found = false;
+  for (size_t i = 0; i < k; i++) found |= lengths[i] == 777;
+  cr_expect(found, "777 among the recent lengths");
+  cr_expect_eq(tierpool_tiers_in_use(sizes, 0), 0);
+  tierpool_buf_put(p);
+}
+
+/* ------------------------------------------------------------ misuse */
+
+Test(buffers_misuse, release_at_zero, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(100, NULL);
+  tierpool_buf_release(p);
+  tierpool_buf_release(p);
+}
+
+Test(buffers_misuse, release_at_zero_forwarded, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(4 << 20, NULL);
+  tierpool_buf_retain(p);
+  tierpool_buf_release(p);
+  tierpool_buf_release(p);
+  tierpool_buf_release(p); /* freed: its tag is gone, or the count is 0 */
+}
+
+Test(buffers_misuse, put_while_retained, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(100, NULL);
+  tierpool_buf_retain(p);
+  tierpool_buf_put(p);
+}
+
+Test(buffers_misuse, put_of_a_malloc_block, .signal = SIGABRT) {
+  void *p = malloc(100); /* a tier block, but not a buffer */
+  tierpool_buf_put(p);
+}
+
+Test(buffers_misuse, put_of_an_interior_pointer, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(100, NULL);
+  tierpool_buf_put(p + 16);
+}
+
+Test(buffers_misuse, put_of_a_foreign_pointer, .signal = SIGABRT) {
+  static char not_ours[64] __attribute__((aligned(16)));
+  tierpool_buf_put(not_ours + 16);
+}
+
+Test(buffers_misuse, put_of_a_large_malloc_block, .signal = SIGABRT) {
+  void *p = malloc(8 << 20); /* mimalloc's, without a buffer tag */
+  tierpool_buf_put(p);
+}
+
+Test(buffers_misuse, retain_after_release, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(100, NULL);
+  tierpool_buf_put(p);
+  tierpool_buf_retain(p);
+}
