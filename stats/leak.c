@@ -390,21 +390,22 @@ static bool tables_init(void) {
   return tp_lk.fwd && tp_lk.threads && tp_stack_init() && tp_leak_report_init();
 }
 
+/* TIERPOOL_LEAKS as given: off when unset, off or invalid (warned once). */
+static enum tp_leak_mode mode_asked(const char *v) {
+  if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return TP_LEAKS_OFF;
+  if (!strcasecmp(v, "all")) return TP_LEAKS_ALL;
+  if (!strcasecmp(v, "sample")) return TP_LEAKS_SAMPLE;
+  char shown[260];
+  tp_printable(v, shown, sizeof shown);
+  tp_warn("ignoring TIERPOOL_LEAKS='%s': expected all, sample or off; leak tracking off", shown);
+  return TP_LEAKS_OFF;
+}
+
 void tp_leak_start(void) {
-  const char *v = tp_config.leaks;
-  if (tp_config.profile[0] && strcasecmp(v, "all")) v = "sample"; /* the profile rides on the sampler */
-  if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return;
-  enum tp_leak_mode mode;
-  if (!strcasecmp(v, "all")) {
-    mode = TP_LEAKS_ALL;
-  } else if (!strcasecmp(v, "sample")) {
-    mode = TP_LEAKS_SAMPLE;
-  } else {
-    char shown[260];
-    tp_printable(v, shown, sizeof shown);
-    tp_warn("ignoring TIERPOOL_LEAKS='%s': expected all, sample or off; leak tracking off", shown);
-    return;
-  }
+  /* Checked first, so that a bad value is reported even with a profile. */
+  enum tp_leak_mode mode = mode_asked(tp_config.leaks);
+  if (tp_config.profile[0] && mode != TP_LEAKS_ALL) mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
+  if (mode == TP_LEAKS_OFF) return;
   if (!tables_init()) {
     tp_warn("TIERPOOL_LEAKS: no address space for the leak tables; leak tracking off");
     return;
