@@ -8,6 +8,8 @@
 #include "engine.h"
 #include "guard.h"
 #include "hardening.h"
+#include "large.h"
+#include "peak.h"
 
 static inline void ensure_init(void) {
   if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
@@ -42,6 +44,7 @@ static void *orphan_get(unsigned t, size_t n) {
   blk[1] = NULL;
   atomic_fetch_add_explicit(&tp_central[t].orphan_get, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&tp_central[t].orphan_bytes, n, memory_order_relaxed);
+  tp_peak_note(t);
   return blk;
 }
 
@@ -51,6 +54,11 @@ static void *get_block(size_t n, size_t align) {
   size_t t = tp_tier_of(n);
   tp_cache_t *c = live_cache();
   void *blk = c ? tp_cache_get(c, (unsigned)t, n) : orphan_get((unsigned)t, n);
+  /* The tier could not map its next pages (RLIMIT_AS, no memory): the
+   * large-block cache gives its warm mappings back, and the tier tries
+   * once more. */
+  if (!blk && tp_large_release())
+    blk = c ? tp_cache_get(c, (unsigned)t, n) : orphan_get((unsigned)t, n);
   /* Region full: mimalloc, with the alignment the tier would have given. */
   if (!blk) return tp_forward(n, align, TIERPOOL_REASON_POOL_FULL, false);
   return blk;
@@ -151,6 +159,7 @@ void *tp_realloc(void *p, size_t n) {
        * mode it moves, so the guards see a get and a put.) */
       return tp_fwd_realloc(p, n);
     }
+    tp_fwd_check("realloc", p);
     have = tp_fwd_usable(p);
   }
   void *q = tp_malloc(n);

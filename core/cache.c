@@ -9,6 +9,7 @@
 #include "hardening.h"
 #include "os.h"
 #include "random.h"
+#include "peak.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
 static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
@@ -91,7 +92,7 @@ tp_cache_t *tp_cache_setup(void) {
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
     c->bins[t].room = tp_bound_for(t);
     c->bins[t].mask = (uint32_t)(tp_tier_size(t) - 1);
-    TP_DCHECK(c->bins[t].head == NULL && c->bump[t].cur == c->bump[t].end);
+    TP_DCHECK(c->bins[t].head == NULL);
   }
   c->key = tp_free_key;
   c->exit_rounds = 0;
@@ -107,29 +108,31 @@ tp_cache_t *tp_cache_setup(void) {
 /* Refills bin t and returns one block (not yet counted as a get), or NULL
  * if the region is full. */
 static void *refill(tp_cache_t *c, unsigned t) {
-  tp_bump_t *bp = &c->bump[t];
-  size_t size = tp_tier_size(t);
   TP_DCHECK(c->kind == TP_CACHE_LIVE && c->bins[t].head == NULL);
-  if (bp->cur < bp->end) {
-    void *blk = (void *)bp->cur;
-    bp->cur += size;
-    TP_ADD(c->bins[t].net_in, 1);
-    return blk;
-  }
   uint32_t len;
   void **blk = tp_central_pop(t, &len);
-  if (blk) {
-    TP_DCHECK(len - 1 <= tp_bound_for(t));
-    c->bins[t].head = blk[0];
-    c->bins[t].room = tp_bound_for(t) - (len - 1);
-    TP_ADD(c->bins[t].net_in, len);
-    return blk;
+  if (!blk) {
+    blk = tp_central_carve(t, carve_for(t), &len);
+    if (!blk) return NULL;
+    /* Fresh blocks go on the list at once, marked free like any cached
+     * block: a free of one not yet handed out (free(p + 4096) of a small
+     * p lands there) then finds the key and is caught as a double free,
+     * instead of a block that a bump pointer would hand out a second
+     * time. Costs one pass over at most 64 KiB per refill. */
+    size_t size = tp_tier_size(t);
+    uintptr_t first = (uintptr_t)blk;
+    for (uint32_t i = 1; i < len; i++) {
+      void **q = (void **)(first + i * size);
+      q[0] = i + 1 < len ? (void *)(first + (i + 1) * size) : NULL;
+      q[1] = (void *)c->key;
+    }
+    blk[0] = len > 1 ? (void *)(first + size) : NULL;
   }
-  blk = tp_central_carve(t, carve_for(t), &len);
-  if (!blk) return NULL;
-  bp->cur = (uintptr_t)blk + size;
-  bp->end = (uintptr_t)blk + (uintptr_t)len * size;
-  TP_ADD(c->bins[t].net_in, 1);
+  TP_DCHECK(len - 1 <= tp_bound_for(t));
+  c->bins[t].head = blk[0];
+  c->bins[t].room = tp_bound_for(t) - (len - 1);
+  TP_ADD(c->bins[t].net_in, len);
+  tp_peak_note(t); /* blocks left the central pool: maybe a new peak */
   return blk;
 }
 
@@ -146,34 +149,11 @@ static void flush_bin(tp_cache_t *c, unsigned t) {
   b->room = tp_bound_for(t);
 }
 
-/* Unused fresh blocks: give the range back to the carve front if nobody
- * carved after it, else thread them into a batch (marked free like any
- * cached block, so walks of free blocks find them). */
-static void bump_flush(tp_cache_t *c, unsigned t) {
-  tp_bump_t *bp = &c->bump[t];
-  if (bp->cur >= bp->end) return;
-  size_t size = tp_tier_size(t);
-  uint64_t front = bp->end - tp_region_start(t);
-  if (!atomic_compare_exchange_strong(&tp_central[t].carve, &front, bp->cur - tp_region_start(t))) {
-    void **prev = NULL, **first = (void **)bp->cur;
-    uint32_t n = 0;
-    for (uintptr_t a = bp->cur; a < bp->end; a += size, n++) {
-      if (prev) prev[0] = (void *)a;
-      prev = (void **)a;
-      prev[1] = (void *)c->key;
-    }
-    prev[0] = NULL;
-    tp_central_give(t, first, n);
-  }
-  bp->cur = bp->end = 0;
-}
-
 void tp_cache_flush_current(void) {
   tp_cache_t *c = tp_tls;
   if (c->kind != TP_CACHE_LIVE) return;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
     flush_bin(c, t);
-    bump_flush(c, t);
   }
 }
 
@@ -194,7 +174,7 @@ void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
 static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
   uint32_t n = 0, len = bin_length(c, t);
   for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
-    if (q == p) tp_report_bad_free("double free", p, tp_tier_size(t));
+    if (q == p) tp_report_bad_free("double free (or free of a block never handed out)", p, tp_tier_size(t));
 }
 
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {
@@ -244,7 +224,6 @@ void tp_cache_fork_child(void) {
       c->bins[t].net_in -= len;
       c->bins[t].head = NULL;
       c->bins[t].room = tp_bound_for(t);
-      c->bump[t].cur = c->bump[t].end = 0;
     }
     atomic_fetch_add(&tp_fork_lost, lost);
     c->kind = TP_CACHE_EMPTY;

@@ -47,8 +47,11 @@ typedef struct tp_bin_s {
  *   length = net_in - get + put   =>   get = put + net_in - length,
  * with length = bound - room. So a pooled malloc pays for no get counter. */
 
+/* Fresh blocks carved for a thread but not on its list. Always empty now:
+ * a refill puts its fresh blocks on the list (cache.c); kept while
+ * counters.c still adds it to the cached count. */
 typedef struct tp_bump_s {
-  uintptr_t cur, end; /* fresh blocks carved for this thread, not yet used */
+  uintptr_t cur, end;
 } tp_bump_t;
 
 enum tp_cache_kind { TP_CACHE_EMPTY = 0, TP_CACHE_LIVE = 1, TP_CACHE_DEAD = 2 };

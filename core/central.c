@@ -2,6 +2,7 @@
  * stacks, the carve front and the pages it commits, and giving pages of
  * free blocks back to the system (retain limit, malloc_trim). */
 #include <errno.h>
+#include <sched.h>
 
 #include "central.h"
 #include "os.h"
@@ -106,12 +107,49 @@ void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head)
 
 /* ------------------------------------------------------------ carving */
 
-/* Makes [start, end) of region t accessible; idempotent, lock-free. */
+/* Lazy layout: maps the pages of region t from its commit front up to end
+ * (a granule at a time when it can), under the tier's commit lock: two
+ * threads mapping the same range would see each other's pages as foreign
+ * (MAP_FIXED_NOREPLACE). Runs once per MiB carved. The pages count against
+ * RLIMIT_AS like any memory: past the limit the map fails, the carve
+ * fails, and the request is forwarded (and fails with ENOMEM there). */
+static bool map_front(unsigned t, uintptr_t end) {
+  tp_central_t *ct = &tp_central[t];
+  uintptr_t rs = tp_region_start(t);
+  int unlocked = 0;
+  while (!atomic_compare_exchange_weak_explicit(&ct->commit_lock, &unlocked, 1,
+                                                memory_order_acquire, memory_order_relaxed)) {
+    unlocked = 0;
+    sched_yield();
+  }
+  uint64_t have = atomic_load_explicit(&ct->commit, memory_order_relaxed);
+  bool ok = true;
+  if (end - rs > have) {
+    uintptr_t from = rs + have, region_end = rs + tp_region_size();
+    uintptr_t to = (end + TP_COMMIT_GRANULE - 1) & ~(TP_COMMIT_GRANULE - 1);
+    if (to > region_end || to < end) to = region_end;
+    if (!tp_os_map_at((void *)from, to - from)) {
+      to = (end + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+      ok = tp_os_map_at((void *)from, to - from);
+    }
+    if (ok) atomic_store_explicit(&ct->commit, to - rs, memory_order_release);
+  }
+  atomic_store_explicit(&ct->commit_lock, 0, memory_order_release);
+  return ok;
+}
+
+void tp_central_fork_child(void) {
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) atomic_store(&tp_central[t].commit_lock, 0);
+}
+
+/* Makes [start, end) of region t accessible; idempotent. */
 static bool commit(unsigned t, uintptr_t start, uintptr_t end) {
   tp_central_t *ct = &tp_central[t];
   uintptr_t rs = tp_region_start(t);
   uint64_t have = atomic_load_explicit(&ct->commit, memory_order_acquire);
   if (end - rs <= have) return true;
+  if (tp_layout.lazy) return map_front(t, end);
+  /* Reserved layout: lock-free. */
   /* Commit from the highest known front (or from start) to end, rounded up
    * to a granule. Racing committers may overlap: mprotect is idempotent. */
   uintptr_t from = rs + have < start ? rs + have : start;

@@ -37,6 +37,7 @@ typedef struct tp_central_s {
   _Atomic uint64_t orphan_get;  /* gets by threads that have no cache (exited) */
   _Atomic uint64_t orphan_put;  /* puts by threads that have no cache */
   _Atomic uint64_t orphan_bytes;
+  _Atomic int commit_lock;      /* 1 while a thread maps pages (lazy layout); 0 in a fork child */
 } __attribute__((aligned(64))) tp_central_t;
 
 extern tp_central_t tp_central[TP_MAX_TIERS];
@@ -73,6 +74,9 @@ void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head)
  * block and stores how many (0 and NULL when the region is full or the
  * kernel refuses the pages). */
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got);
+/* In the fork child: releases the commit locks that threads which do not
+ * exist there may have held. */
+void tp_central_fork_child(void);
 /* Gives the pages of every free block in the central pools of the tiers
  * of 8 KiB or more back to the system; returns the bytes released. */
 size_t tp_central_trim(void);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h" /* tp_die, tp_warn */
+
 #define tp_likely(x) __builtin_expect(!!(x), 1)
 #define tp_unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -37,7 +39,7 @@ TP_HOT uint64_t tp_round_pow2(uint64_t v) {
 /* Always-on check: writes a raw message and aborts, never allocates. */
 #define TP_CHECK(cond, msg)                                                    \
   do {                                                                         \
-    if (tp_unlikely(!(cond))) tp_die(__FILE__, __LINE__, msg);                 \
+    if (tp_unlikely(!(cond))) tp_die("internal error at %s:%d: %s", __FILE__, __LINE__, msg); \
   } while (0)
 /* Debug-only check (TP_DEBUG: the sanitizer builds): compiled out in
  * release, still type-checked. */
@@ -46,8 +48,5 @@ TP_HOT uint64_t tp_round_pow2(uint64_t v) {
 #else
 #define TP_DCHECK(cond) while (0 && (cond))
 #endif
-
-/* hardening.c */
-void tp_die(const char *file, int line, const char *msg) __attribute__((noreturn, cold, visibility("hidden")));
 
 #endif

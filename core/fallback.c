@@ -22,6 +22,7 @@
 
 #include "cache.h"
 #include "fallback.h"
+#include "hardening.h"
 #include "large.h"
 
 /* glibc's mmap of a request larger than RAM + swap fails under the
@@ -44,7 +45,9 @@ void tp_fwd_init(void) {
 
 void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
   if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) goto enomem;
-  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR) return tp_large_alloc(n, zero);
+  /* (Not before the key exists: a header written with another key would
+   * not be recognised at free.) */
+  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR && tp_free_key) return tp_large_alloc(n, zero);
   if (n == 0) n = 1;
   int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
   /* Zeroed memory from mimalloc itself: it knows which pages are fresh
@@ -68,15 +71,24 @@ enomem:
   return NULL;
 }
 
-/* No check that mimalloc owns p: mi_is_in_heap_region() of 2.0.9 answers
- * only for segments inside its address map and says "no" for valid blocks
- * mapped elsewhere (seen under ASan), so it cannot gate an abort. */
+/* mi_is_in_heap_region() of 2.0.9 answers only for segments inside its
+ * address map and says "no" for valid blocks mapped elsewhere (over 1 GiB,
+ * or under ASan): its "no" only sends p to the finer checks of
+ * tp_check_foreign, which abort on stack, static and unmapped pointers
+ * (mi_free would crash on them) and let the rest through. */
+void tp_fwd_check(const char *what, const void *p) {
+  if (tp_unlikely(!mi_is_in_heap_region(p)) && tp_large_state(p) == TP_LARGE_NOT_OURS)
+    tp_check_foreign(what, p);
+}
+
 void tp_fwd_free(void *p) {
   int saved = errno; /* POSIX.1-2024: free() leaves errno alone */
   switch (tp_large_state(p)) {
   case TP_LARGE_LIVE: tp_large_free(p); break;
   case TP_LARGE_FREED: tp_large_double_free(p);
-  default: mi_free(p);
+  default:
+    tp_fwd_check("free", p);
+    mi_free(p);
   }
   errno = saved;
 }
@@ -96,6 +108,7 @@ void *tp_fwd_realloc(void *p, size_t n) {
     if (q) errno = saved;
     return q;
   }
+  tp_fwd_check("realloc", p);
   size_t have = mi_usable_size(p);
   if (n >= TP_LARGE_MIN && n > have) {
     /* Grows past mimalloc's share: one copy into a mapping, mremap after. */

@@ -18,6 +18,9 @@ void tp_fwd_init(void);
 /* zero: the memory must read as zero (calloc). NULL/ENOMEM on failure. */
 void *tp_fwd_alloc(size_t n, size_t align, bool zero);
 void tp_fwd_free(void *p);
+/* Aborts with a message if p, given to what ("free", "realloc"), is a
+ * stack, static or unmapped pointer rather than a mimalloc block. */
+void tp_fwd_check(const char *what, const void *p);
 size_t tp_fwd_usable(const void *p);
 /* Grows or shrinks a mimalloc block in place when it can; NULL/ENOMEM
  * (p intact) past RAM + swap, like tp_fwd_alloc. */

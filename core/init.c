@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "central.h"
 #include "engine.h"
 #include "guard.h"
 
@@ -34,5 +35,6 @@ void tp_init(void) {
 
 void tp_fork_child(void) {
   if (atomic_load(&tp_state) != TP_READY) return;
+  tp_central_fork_child();
   tp_cache_fork_child();
 }

@@ -36,6 +36,10 @@ typedef struct tp_layout_s {
   uintptr_t fast_span;
   unsigned region_shift; /* log2(region size) */
   unsigned ntiers;       /* tiers 0 .. ntiers-1 */
+  /* true: the span is an address range that nothing reserves; pages are
+   * mapped as the carve fronts advance (central.c). false: the span is
+   * reserved PROT_NONE and pages are made accessible with mprotect. */
+  bool lazy;
 } tp_layout_t;
 
 extern tp_layout_t tp_layout;

@@ -19,6 +19,12 @@ void *tp_os_reserve(size_t bytes);
  * sparse side arrays). NULL when refused. */
 void *tp_os_map(size_t bytes, bool noreserve);
 void tp_os_unmap(void *p, size_t bytes);
+/* Maps readable, writable, zeroed pages at exactly addr, only if nothing
+ * is mapped there yet (MAP_FIXED_NOREPLACE); false when refused (no
+ * memory, RLIMIT_AS, or something else already lives there). */
+bool tp_os_map_at(void *addr, size_t bytes);
+/* Whether the page at addr is mapped (mincore, which cannot fault). */
+bool tp_os_is_mapped(void *addr);
 /* Makes reserved pages readable and writable; false when refused. */
 bool tp_os_commit(void *p, size_t bytes);
 /* Gives the pages' memory back; they stay mapped and read as zero next.

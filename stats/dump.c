@@ -1,11 +1,12 @@
-/* dump.c - where and when dumps are written: the destination, the four
- * triggers (exit, signal, interval, API) and the process life of the
- * stats layer (start, fork child).
+/* dump.c - when dumps are written: the four triggers (exit, signal,
+ * interval, API), one dump from snapshot to write(2), and the process life
+ * of the stats layer (start, fork child). Where they go is dest.c.
  *
  * A dump may run in a signal handler that interrupted malloc, or while
  * another thread sits in malloc with the engine's structures half updated.
- * So a dump calls only async-signal-safe functions (open, write, close,
- * rename, readlink, clock_gettime, getpid), never malloc or stdio, and
+ * So a dump calls only async-signal-safe functions (open, read, write,
+ * close, rename, readlink, getcwd, clock_gettime, getpid), never malloc or
+ * stdio, and
  * takes no lock that malloc takes. Its buffers are static, guarded by
  * `owner`, a thread id taken with compare-and-swap:
  *   - another thread's dump in progress: wait for it (it finishes: it holds
@@ -27,7 +28,8 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "config.h"
+#include "dest.h"
+#include "options.h"
 #include "leak.h"
 #include "live.h"
 #include "snapshot.h"
@@ -41,21 +43,14 @@ static struct {
   _Atomic long owner;       /* thread id holding the buffers below, 0 if none */
   _Atomic bool started;     /* tp_stats_start ran */
   _Atomic bool stopping;    /* the exit dump has begun: no more dumps */
-  _Atomic int warned;       /* bit per warning already printed (once each) */
   bool wrote_once;          /* this process has written a file dump (owner) */
   bool have_old;            /* old holds the handler we replaced */
-  struct sigaction old;     /* the previous handler of tp_config.signal */
+  struct sigaction old;     /* the previous handler of tp_stats_config.signal */
 } tp_dump;
-
-/* TIERPOOL_STATS made absolute at start: a program that changes directory
- * still dumps where it was asked to. */
-static char tp_dump_template[2 * TP_PATH_MAX];
 
 /* The dump's working storage, static rather than on the stack: a signal
  * dump may run on a small alternate signal stack (SA_ONSTACK). */
 static char tp_dump_buf[TP_DUMP_BUF];
-static char tp_dump_path[2 * TP_PATH_MAX + 32], tp_dump_tmp[2 * TP_PATH_MAX + 64];
-static char tp_dump_exe[TP_PATH_MAX];
 static tierpool_stats_t tp_dump_snap;
 static uint64_t tp_dump_lengths[TP_DUMP_LENGTHS_MAX];
 
@@ -82,118 +77,39 @@ static bool acquire(long max_ms) {
 
 static void release(void) { atomic_store(&tp_dump.owner, 0); }
 
-enum { WARN_SYMLINK = 1, WARN_OPEN = 2, WARN_WRITE = 4, WARN_SIGNAL = 8, WARN_THREAD = 16 };
-
-/* "tierpool: <a><b><c>\n" to stderr, once per `bit`, async-signal-safe (no
- * vsnprintf: a dump may run in a signal handler). */
-static void warn_once(int bit, const char *a, const char *b, const char *c) {
-  if (atomic_fetch_or(&tp_dump.warned, bit) & bit) return;
-  char buf[TP_PATH_MAX + 256];
-  tp_out_t o;
-  tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
-  tp_out_str(&o, "tierpool: ");
-  tp_out_str(&o, a);
-  if (b) tp_out_str(&o, b);
-  if (c) tp_out_str(&o, c);
-  tp_out_char(&o, '\n');
-  tp_out_flush(&o);
-}
-
-/* Expands %p (pid) and %% in the TIERPOOL_STATS template into out[cap]. */
-static bool expand_path(const char *tmpl, char *out, size_t cap) {
-  size_t n = 0;
-  char pid[24];
-  size_t np = tp_fmt_u64(pid, (uint64_t)getpid());
-  for (const char *s = tmpl; *s; s++) {
-    const char *piece = s;
-    size_t k = 1;
-    if (s[0] == '%' && s[1] == 'p') { piece = pid; k = np; s++; }
-    else if (s[0] == '%' && s[1] == '%') s++;
-    if (n + k >= cap) return false;
-    memcpy(out + n, piece, k);
-    n += k;
-  }
-  out[n] = '\0';
-  return true;
-}
-
-static bool to_stderr(const tp_config_t *cfg) {
-  return cfg->stats[0] == '\0' || strcmp(cfg->stats, "stderr") == 0;
-}
-
 /* Dumps to a file append (JSON lines) when more than one may come: with
  * interval or signal dumps on, and after this process's first dump. The
  * first dump of an exit-only run truncates what an earlier run left. */
-static bool appending(const tp_config_t *cfg) {
+static bool appending(const tp_stats_config_t *cfg) {
   return cfg->interval > 0 || cfg->signal != 0 || tp_dump.wrote_once;
-}
-
-static int open_dest(const char *path, int mode_flags) {
-  int fd;
-  do {
-    fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | mode_flags, 0600);
-  } while (fd < 0 && errno == EINTR);
-  if (fd >= 0) return fd;
-  if (errno == ELOOP)
-    warn_once(WARN_SYMLINK, "TIERPOOL_STATS: ", path,
-              " is a symbolic link; refusing to follow it, no dump written");
-  else
-    warn_once(WARN_OPEN, "TIERPOOL_STATS: cannot open ", path, ": no dump written");
-  return -1;
 }
 
 /* ------------------------------------------------------------ the dump */
 
 static int dump_locked(enum tp_dump_reason reason) {
-  const tp_config_t *cfg = &tp_config;
-  char *path = tp_dump_path, *tmp = tp_dump_tmp, *exe = tp_dump_exe;
-  bool file = !to_stderr(cfg);
+  const tp_stats_config_t *cfg = &tp_stats_config;
+  bool file = tp_dest_is_file();
   bool prom_file = file && cfg->format == TP_FORMAT_PROMETHEUS;
-  int fd = STDERR_FILENO;
-
-  if (file) {
-    const char *tmpl = tp_dump_template[0] ? tp_dump_template : cfg->stats;
-    if (!expand_path(tmpl, path, sizeof tp_dump_path)) {
-      warn_once(WARN_OPEN, "TIERPOOL_STATS: path too long once %p is expanded", NULL, NULL);
-      return -1;
-    }
-    if (prom_file) {
-      /* Prometheus: a whole exposition replaced atomically (write a
-       * temporary, rename it over), as node_exporter's textfile
-       * collector expects; never appended. */
-      char pid[24];
-      tp_fmt_u64(pid, (uint64_t)getpid());
-      tmp[0] = '\0';
-      size_t n = strlen(path);
-      memcpy(tmp, path, n);
-      tmp[n++] = '.';
-      size_t k = strlen(pid);
-      memcpy(tmp + n, pid, k);
-      memcpy(tmp + n + k, ".tmp", 5);
-      fd = open_dest(tmp, O_TRUNC);
-    } else {
-      fd = open_dest(path, appending(cfg) ? O_APPEND : O_TRUNC);
-    }
-    if (fd < 0) return -1;
-  }
+  const char *path, *tmp;
+  int fd = tp_dest_open(appending(cfg), prom_file, &path, &tmp);
+  if (fd < 0) return -1;
 
   tp_stats_collect(&tp_dump_snap);
-  size_t want = cfg->ring < TP_DUMP_LENGTHS_MAX ? cfg->ring : TP_DUMP_LENGTHS_MAX;
+  size_t want = tp_config.ring < TP_DUMP_LENGTHS_MAX ? tp_config.ring : TP_DUMP_LENGTHS_MAX;
   size_t nlen = want ? tp_recent_lengths(tp_dump_lengths, want) : 0;
 
-  ssize_t k = readlink("/proc/self/exe", exe, sizeof tp_dump_exe - 1);
-  exe[k > 0 ? k : 0] = '\0';
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   tp_dump_meta_t meta = {
-      .reason = reason, .pid = getpid(), .exe = exe,
+      .reason = reason, .pid = getpid(),
       .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-      .config = cfg};
+      .options = tp_all_options, .noptions = 2};
+  tp_dest_identity(&meta);
 
   tp_out_t out;
   tp_out_init(&out, tp_dump_buf, sizeof tp_dump_buf, fd);
   tp_emitter_t e;
-  tp_emit_init(&e, cfg->format, &out);
+  tp_emit_init(&e, (enum tp_format)cfg->format, &out);
   tp_render_ex(&e, &tp_dump_snap, tp_dump_lengths, nlen, &meta,
                tp_leak_mode ? tp_leak_render : NULL, &meta.reason);
   bool ok = tp_out_flush(&out);
@@ -205,7 +121,7 @@ static int dump_locked(enum tp_dump_reason reason) {
     }
     tp_dump.wrote_once = true;
   }
-  if (!ok) warn_once(WARN_WRITE, "TIERPOOL_STATS: writing the dump failed", NULL, NULL);
+  if (!ok) TP_WARN_ERRNO_ONCE(errno, "TIERPOOL_STATS: writing the dump failed");
   return ok ? 0 : -1;
 }
 
@@ -256,8 +172,7 @@ static void install_signal(int sig) {
   if (sigaction(sig, &sa, &tp_dump.old) == 0) {
     tp_dump.have_old = true;
   } else {
-    warn_once(WARN_SIGNAL, "TIERPOOL_SIGNAL: cannot install the handler; no signal dumps",
-              NULL, NULL);
+    TP_WARN_ERRNO_ONCE(errno, "TIERPOOL_SIGNAL: cannot install the handler; no signal dumps");
   }
 }
 
@@ -274,16 +189,16 @@ static void *dump_thread(void *arg) {
   (void)arg;
   pthread_setname_np(pthread_self(), "tierpool-dump");
   const uint64_t sec = 1000000000u;
-  uint64_t interval = tp_config.interval * sec;
-  uint64_t tick = tp_config.live ? sec : interval;
+  uint64_t interval = tp_stats_config.interval * sec;
+  uint64_t tick = tp_stats_config.live ? sec : interval;
   uint64_t next_tick = mono_ns(), next_dump = next_tick + interval;
-  if (tp_config.live) tp_live_publish();
+  if (tp_stats_config.live) tp_live_publish();
   for (;;) {
     next_tick += tick;
     struct timespec ts = {(time_t)(next_tick / sec), (long)(next_tick % sec)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
     if (atomic_load(&tp_dump.stopping)) break;
-    if (tp_config.live) tp_live_publish();
+    if (tp_stats_config.live) tp_live_publish();
     if (interval && mono_ns() + tick / 2 >= next_dump) {
       tp_stats_dump(TP_DUMP_INTERVAL);
       next_dump += interval;
@@ -293,7 +208,7 @@ static void *dump_thread(void *arg) {
 }
 
 static void start_thread(void) {
-  if (!tp_config.interval && !tp_config.live) return;
+  if (!tp_stats_config.interval && !tp_stats_config.live) return;
   /* Block everything before creating it, so the thread never runs a
    * handler, not even between its start and a pthread_sigmask of its own. */
   sigset_t all, prev;
@@ -308,8 +223,7 @@ static void start_thread(void) {
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &prev, NULL);
   if (rc != 0)
-    warn_once(WARN_THREAD, "cannot start the dump thread: no interval dumps, no live file",
-              NULL, NULL);
+    TP_WARN_ERRNO_ONCE(rc, "cannot start the dump thread: no interval dumps, no live file");
 }
 
 /* The exit dump runs from the library's destructor, late: after main
@@ -319,30 +233,18 @@ static void start_thread(void) {
 __attribute__((destructor)) static void tp_stats_stop(void) {
   if (!atomic_load(&tp_dump.started)) return;
   atomic_store(&tp_dump.stopping, true);
-  if (tp_config.at_exit && tp_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
-  else if (tp_config.at_exit) tp_leak_report_exit(); /* TIERPOOL_LEAKS alone: the leaks, if any */
+  if (tp_stats_config.at_exit && tp_stats_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
+  else if (tp_stats_config.at_exit) tp_leak_report_exit(); /* TIERPOOL_LEAKS alone: the leaks, if any */
   tp_live_stop();
-}
-
-static void resolve_template(const tp_config_t *cfg) {
-  tp_dump_template[0] = '\0';
-  if (to_stderr(cfg) || cfg->stats[0] == '/') return;
-  size_t n, k = strlen(cfg->stats);
-  if (!getcwd(tp_dump_template, sizeof tp_dump_template - 1) ||
-      (n = strlen(tp_dump_template)) + 1 + k >= sizeof tp_dump_template) {
-    tp_dump_template[0] = '\0'; /* keep it relative */
-    return;
-  }
-  tp_dump_template[n] = '/';
-  memcpy(tp_dump_template + n + 1, cfg->stats, k + 1);
 }
 
 void tp_stats_start(void) {
   if (atomic_exchange(&tp_dump.started, true)) return;
-  resolve_template(&tp_config);
+  tp_stats_options_load();
+  tp_dest_start();
   tp_leak_start(); /* before any thread of ours: it installs the engine's hooks */
-  if (tp_config.signal) install_signal(tp_config.signal);
-  if (tp_config.live) tp_live_start();
+  if (tp_stats_config.signal) install_signal(tp_stats_config.signal);
+  if (tp_stats_config.live) tp_live_start();
   start_thread();
 }
 
@@ -352,7 +254,8 @@ void tp_stats_fork_child(void) {
    * finish, and the child's files are its own (%p). */
   atomic_store(&tp_dump.owner, 0);
   tp_dump.wrote_once = false;
+  tp_dest_fork_child();
   tp_leak_fork_child();
-  if (tp_config.live) tp_live_fork_child();
+  if (tp_stats_config.live) tp_live_fork_child();
   start_thread();
 }

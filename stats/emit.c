@@ -94,6 +94,11 @@ static void json_close(tp_emitter_t *e, char c) {
   if (e->depth > 0) e->depth--;
 }
 
+/* Prometheus counts time in seconds. */
+static tp_value_t prom_unit(tp_value_t v, enum tp_unit unit) {
+  return unit == TP_UNIT_TIME && v.type == TP_V_U64 ? tp_v_ratio(v.u, 1000000000u) : v;
+}
+
 /* The number forms shared by JSON and Prometheus. */
 static void plain_value(tp_out_t *o, tp_value_t v, bool json) {
   char b[48];
@@ -118,6 +123,10 @@ static size_t text_value(char *b, tp_value_t v, enum tp_unit unit) {
   case TP_V_U64:
     if (unit == TP_UNIT_BYTES) return tp_fmt_bytes(b, v.u);
     if (unit == TP_UNIT_SIZE) return tp_fmt_size(b, v.u);
+    if (unit == TP_UNIT_TIME) {
+      if (v.u == 0) { memcpy(b, "-", 2); return 1; }
+      return tp_fmt_time(b, v.u);
+    }
     return tp_fmt_u64(b, v.u);
   case TP_V_I64:
     if (v.i < 0) {
@@ -279,7 +288,8 @@ void tp_emit_scalar(tp_emitter_t *e, const tp_field_t *f, tp_value_t v) {
   case TP_FORMAT_TEXT:
     if (!f->label || e->depth > 0) return; /* objects are JSON-only */
     text_label(o, f->label);
-    tp_out_mem(o, b, text_value(b, v, f->unit));
+    if (v.type == TP_V_STR) tp_out_str(o, v.s); /* whole: a path, a command line */
+    else tp_out_mem(o, b, text_value(b, v, f->unit));
     tp_out_char(o, '\n');
     return;
   case TP_FORMAT_PROMETHEUS:
@@ -288,7 +298,7 @@ void tp_emit_scalar(tp_emitter_t *e, const tp_field_t *f, tp_value_t v) {
     tp_out_str(o, e->prefix);
     tp_out_str(o, f->metric);
     tp_out_char(o, ' ');
-    plain_value(o, v, false);
+    plain_value(o, prom_unit(v, f->unit), false);
     tp_out_char(o, '\n');
     return;
   }
@@ -352,7 +362,7 @@ void tp_emit_table(tp_emitter_t *e, const tp_table_t *t) {
         tp_out_str(o, "=\"");
         prom_escape(o, t->row_name(t->ctx, r, false, b), true);
         tp_out_str(o, "\"} ");
-        plain_value(o, v, false);
+        plain_value(o, prom_unit(v, f->unit), false);
         tp_out_char(o, '\n');
       }
     }

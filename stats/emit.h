@@ -17,8 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h" /* enum tp_format */
 #include "out.h"
+
+/* The dump formats (TIERPOOL_FORMAT). */
+enum tp_format { TP_FORMAT_TEXT = 0, TP_FORMAT_JSON = 1, TP_FORMAT_PROMETHEUS = 2 };
 
 /* ----------------------------------------------------------- the emitter */
 
@@ -27,7 +29,9 @@ enum tp_unit {
   TP_UNIT_COUNT = 0, /* plain integer */
   TP_UNIT_BYTES,     /* tp_fmt_bytes in text, exact integer elsewhere */
   TP_UNIT_SIZE,      /* tp_fmt_size in text */
-  TP_UNIT_PERCENT    /* a ratio: "78.1%" in text, 0.7813 elsewhere */
+  TP_UNIT_PERCENT,   /* a ratio: "78.1%" in text, 0.7813 elsewhere */
+  TP_UNIT_TIME       /* ns since the epoch: RFC 3339 in text ("-" for 0), integer ns in
+                      * JSON, seconds in Prometheus */
 };
 
 /* Prometheus metric type. */

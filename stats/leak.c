@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "config.h"
+#include "options.h"
 #include "hooks.h"
 #include "leak_int.h"
 #include "profile.h"
@@ -390,31 +390,23 @@ static bool tables_init(void) {
   return tp_lk.fwd && tp_lk.threads && tp_stack_init() && tp_leak_report_init();
 }
 
-/* TIERPOOL_LEAKS as given: off when unset, off or invalid (warned once). */
-static enum tp_leak_mode mode_asked(const char *v) {
-  if (!v[0] || !strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "none")) return TP_LEAKS_OFF;
-  if (!strcasecmp(v, "all")) return TP_LEAKS_ALL;
-  if (!strcasecmp(v, "sample")) return TP_LEAKS_SAMPLE;
-  char shown[260];
-  tp_printable(v, shown, sizeof shown);
-  tp_warn("ignoring TIERPOOL_LEAKS='%s': expected all, sample or off; leak tracking off", shown);
-  return TP_LEAKS_OFF;
-}
-
 void tp_leak_start(void) {
-  /* Checked first, so that a bad value is reported even with a profile. */
-  enum tp_leak_mode mode = mode_asked(tp_config.leaks);
-  if (tp_config.profile[0] && mode != TP_LEAKS_ALL) mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
+  enum tp_leak_mode asked = (enum tp_leak_mode)tp_stats_config.leaks; /* parsed by options.c */
+  enum tp_leak_mode mode = asked;
+  if (tp_stats_config.profile[0] && mode != TP_LEAKS_ALL)
+    mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
   if (mode == TP_LEAKS_OFF) return;
   if (!tables_init()) {
     tp_warn("TIERPOOL_LEAKS: no address space for the leak tables; leak tracking off");
     return;
   }
-  tp_leak_tab.depth = (unsigned)tp_config.leaks_depth;
+  tp_leak_tab.depth = (unsigned)tp_stats_config.leaks_depth;
   if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 32;
-  tp_lk.mean = (double)(tp_config.leaks_sample ? tp_config.leaks_sample : 1);
+  tp_lk.mean = (double)(tp_stats_config.leaks_sample ? tp_stats_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
-  tp_profile_start(); /* TIERPOOL_PROFILE: its tables, before the hooks run */
+  /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
+   * cannot start (it said why) leaves no sampling nobody asked for. */
+  if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_scan_init();
   tp_leak_mode = mode;
@@ -449,7 +441,7 @@ TP_API int tierpool_leaks_since(tierpool_mark_t mark, tierpool_leaks_t *out, int
   tp_out_t o;
   tp_out_init(&o, buf, sizeof buf, report_fd);
   tp_leak_sum_t sum;
-  tp_leak_collect((uint32_t)mark, &sum, report_fd >= 0 ? &o : NULL, tp_config.leaks_top);
+  tp_leak_collect((uint32_t)mark, &sum, report_fd >= 0 ? &o : NULL, tp_stats_config.leaks_top);
   if (report_fd >= 0) tp_out_flush(&o);
   tp_leak_report_release();
   out->blocks = sum.blocks;

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "options.h"
 #include "layout.h"
 #include "leak_int.h"
 #include "render.h"
@@ -426,7 +426,7 @@ void tp_leak_report_exit(void) {
     tp_out_str(&o, tp_cmdline_cut ? " ... (in " : " (in ");
     tp_out_str(&o, tp_cwd);
     tp_out_str(&o, ")\ntierpool: ");
-    text_report(&o, n, &sum, tp_config.leaks_top);
+    text_report(&o, n, &sum, tp_stats_config.leaks_top);
     tp_out_flush(&o);
   }
   tp_leak_report_release();
@@ -518,7 +518,7 @@ void tp_leak_render(tp_emitter_t *e, const void *ctx) {
   uint32_t from = tp_leak_tab.report_from;
   bool at_rest = !reason || *reason == TP_DUMP_EXIT || *reason == TP_DUMP_API;
   size_t n = gather(from, &sum, at_rest, at_rest);
-  uint64_t top = tp_config.leaks_top;
+  uint64_t top = tp_stats_config.leaks_top;
   size_t shown = top && top < n ? (size_t)top : n;
   tp_out_t *o = tp_emit_text_out(e);
   if (o) text_report(o, n, &sum, top);
@@ -530,7 +530,7 @@ void tp_leak_render(tp_emitter_t *e, const void *ctx) {
     tp_emit_scalar(e, &f_mode, tp_v_str(tp_leak_mode == TP_LEAKS_SAMPLE ? "sample" : "all"));
     tp_emit_scalar(e, &f_estimated, tp_v_bool(tp_leak_mode == TP_LEAKS_SAMPLE));
     tp_emit_scalar(e, &f_depth, tp_v_u64(tp_leak_tab.depth));
-    tp_emit_scalar(e, &f_interval, tp_v_u64(tp_config.leaks_sample));
+    tp_emit_scalar(e, &f_interval, tp_v_u64(tp_stats_config.leaks_sample));
     tp_emit_scalar(e, &f_since, tp_v_u64(from));
     tp_emit_scalar(e, &f_nstacks, tp_v_u64(sum.stacks));
     tp_emit_scalar(e, &f_blocks, tp_v_u64(sum.blocks));

@@ -5,45 +5,45 @@
  * removed at exit. It holds little-endian 64-bit words, refreshed every
  * second by the dump thread under a sequence lock: `seq` is odd while the
  * words change; a reader copies the words between two reads of an equal,
- * even `seq`. The layout below is also spelled out in scripts/tierpool
- * (LIVE_* constants): change both, and the layout version, together.
+ * even `seq`.
+ *
+ * The layout is generated from the counters' one declaration
+ * (include/tierpool.h) and describes itself: the fixed words below, one
+ * word per process counter, then per tier one word per tier counter; after
+ * them, a table of the words' names (NUL-terminated, the header's first,
+ * an empty name, then a tier's). A reader takes the counts and the names
+ * from the file and holds no copy of the list.
  */
 #ifndef TP_STATS_LIVE_H
 #define TP_STATS_LIVE_H
 
 #include <stdint.h>
 
+#include "fields.h"
+
 #define TP_LIVE_MAGIC 0x31564c4c4f4f5054ull /* "TPOOLLV1" read as bytes */
-#define TP_LIVE_VERSION 1
+#define TP_LIVE_VERSION 2
 #define TP_LIVE_DIR "/dev/shm"
 
-/* Header words. */
+/* The fixed header words, then the process counters (TP_P_*). */
 enum tp_live_word {
   TP_LIVE_W_MAGIC = 0,
   TP_LIVE_W_VERSION,       /* TP_LIVE_VERSION */
   TP_LIVE_W_SEQ,           /* odd while being written */
+  TP_LIVE_W_HEADER_WORDS,  /* words before the first tier */
+  TP_LIVE_W_TIER_WORDS,    /* words per tier */
+  TP_LIVE_W_NAMES,         /* byte offset of the names table */
+  TP_LIVE_W_NAMES_BYTES,   /* its length */
   TP_LIVE_W_PID,
   TP_LIVE_W_TIME_NS,       /* CLOCK_REALTIME of the last refresh */
   TP_LIVE_W_MONO_NS,       /* CLOCK_MONOTONIC of the last refresh (for rates) */
   TP_LIVE_W_NTIERS,
-  TP_LIVE_W_TOTAL_GET,
-  TP_LIVE_W_TOTAL_PUT,
-  TP_LIVE_W_DISCARDED,
-  TP_LIVE_W_DISCARDED_BYTES,
-  TP_LIVE_W_FORWARDED_FREES,
-  TP_LIVE_W_THREADS_STARTED,
-  TP_LIVE_W_THREADS_EXITED,
-  TP_LIVE_W_FORK_LOST,
   TP_LIVE_W_UPDATES,       /* refreshes so far */
-  TP_LIVE_HEADER_WORDS = 16
+  TP_LIVE_FIXED_WORDS
 };
-
-/* Per tier, after the header: TP_LIVE_TIER_WORDS words each. */
-enum tp_live_tier_word {
-  TP_LIVE_T_SIZE = 0, TP_LIVE_T_GET, TP_LIVE_T_PUT, TP_LIVE_T_LIVE, TP_LIVE_T_REQUESTED,
-  TP_LIVE_T_CACHED, TP_LIVE_T_CENTRAL, TP_LIVE_T_CARVED, TP_LIVE_T_COMMITTED,
-  TP_LIVE_TIER_WORDS = 10
-};
+#define TP_LIVE_HEADER_WORDS (TP_LIVE_FIXED_WORDS + TP_PROC_FIELDS)
+/* Per tier: one word per tier counter (TP_F_*), in declaration order. */
+#define TP_LIVE_TIER_WORDS TP_COL_FILL
 
 /* Creates this process's file (once, from tp_stats_start). */
 void tp_live_start(void);

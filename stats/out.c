@@ -76,18 +76,6 @@ void tp_out_i64(tp_out_t *out, int64_t v) {
 
 /* ============================================================ formatting */
 
-size_t tp_fmt_u64(char *buf, uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
-  buf[n] = '\0';
-  return n;
-}
-
 size_t tp_fmt_ratio(char *buf, uint64_t num, uint64_t den, unsigned digits) {
   if (den == 0) {
     buf[0] = '0';
@@ -130,22 +118,6 @@ size_t tp_fmt_bytes(char *buf, uint64_t v) {
     u++;
     div *= 1024;
   }
-}
-
-size_t tp_fmt_size(char *buf, uint64_t v) {
-  static const char units[] = "KMGT";
-  unsigned u = 0;
-  char suffix = 0;
-  while (v >= 1024 && v % 1024 == 0 && u < sizeof units - 1) {
-    v /= 1024;
-    suffix = units[u++];
-  }
-  size_t n = tp_fmt_u64(buf, v);
-  if (suffix) {
-    buf[n++] = suffix;
-    buf[n] = '\0';
-  }
-  return n;
 }
 
 static size_t put2(char *b, unsigned v) {

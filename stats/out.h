@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h" /* tp_fmt_u64, tp_fmt_size */
+
 /* 128-bit intermediates of ratios (a GNU extension: __extension__ keeps
  * -Wpedantic quiet). */
 __extension__ typedef unsigned __int128 tp_u128;
@@ -40,12 +42,8 @@ void tp_out_pad(tp_out_t *out, char c, size_t n);
 void tp_out_u64(tp_out_t *out, uint64_t v);
 void tp_out_i64(tp_out_t *out, int64_t v);
 
-/* Formats v in decimal into buf (at least 21 bytes); returns the length. */
-size_t tp_fmt_u64(char *buf, uint64_t v);
 /* Bytes for people: "512", "97.7K", "1.5M", "3.0G" (binary units). */
 size_t tp_fmt_bytes(char *buf, uint64_t v);
-/* A tier size: "64", "4K", "1M" (exact, powers of two). */
-size_t tp_fmt_size(char *buf, uint64_t v);
 /* num/den with `digits` decimals, rounded; "0" when den is 0. */
 size_t tp_fmt_ratio(char *buf, uint64_t num, uint64_t den, unsigned digits);
 /* Nanoseconds since the epoch as RFC 3339 UTC: 2025-01-31T12:00:00.123Z. */

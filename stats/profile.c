@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "options.h"
 #include "profile_int.h"
 #include "snapshot.h"
 
@@ -221,7 +221,7 @@ static bool resolve_dir(const char *dir) {
 }
 
 bool tp_profile_start(void) {
-  const char *dir = tp_config.profile;
+  const char *dir = tp_stats_config.profile;
   if (!dir[0]) return false;
   if (!resolve_dir(dir)) {
     tp_warn("TIERPOOL_PROFILE: path too long; no profile");
@@ -240,7 +240,7 @@ bool tp_profile_start(void) {
     tp_warn("TIERPOOL_PROFILE: no address space for the profile's tables; no profile");
     return false;
   }
-  tp_prof.short_ns = tp_config.profile_short * 1000u;
+  tp_prof.short_ns = tp_stats_config.profile_short * 1000u;
   tp_prof.tick_ns = TP_PROF_TICK_NS;
   tp_prof.start_ns = clock_ns(CLOCK_MONOTONIC);
   tp_prof.start_unix_ns = clock_ns(CLOCK_REALTIME);

@@ -35,9 +35,9 @@
 /* True when TIERPOOL_PROFILE is set (read-only after tp_profile_start). */
 extern bool tp_profile_on;
 
-/* From tp_leak_start, after the leak tables exist and before the hooks are
- * installed. Maps the profile's tables; false (profile off, with a
- * warning) if TIERPOOL_PROFILE is unusable. */
+/* From tp_leak_start, before it decides the mode (a usable profile turns
+ * the sampler on) and installs the hooks. Maps the profile's tables; false
+ * when TIERPOOL_PROFILE is unset, or (with one warning) unusable. */
 bool tp_profile_start(void);
 
 /* A captured get: block p of n bytes charged to stack id, in tier `bit`

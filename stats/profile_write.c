@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "options.h"
 #include "emit.h"
 #include "profile_int.h"
 
@@ -158,8 +158,8 @@ static void write_profile(tp_emitter_t *e, uint64_t now) {
   tp_emit_scalar(e, &f_duration, tp_v_u64(now));
   tp_emit_scalar(e, &f_mode, tp_v_str(tp_leak_mode == TP_LEAKS_SAMPLE ? "sample" : "all"));
   tp_emit_scalar(e, &f_interval,
-                 tp_v_u64(tp_leak_mode == TP_LEAKS_SAMPLE ? tp_config.leaks_sample : 1));
-  tp_emit_scalar(e, &f_short, tp_v_u64(tp_config.profile_short));
+                 tp_v_u64(tp_leak_mode == TP_LEAKS_SAMPLE ? tp_stats_config.leaks_sample : 1));
+  tp_emit_scalar(e, &f_short, tp_v_u64(tp_stats_config.profile_short));
   tp_emit_scalar(e, &f_depth, tp_v_u64(tp_leak_tab.depth));
   tp_emit_scalar(e, &f_lost, tp_v_u64(atomic_load(&tp_prof.ages_lost)));
   tp_emit_scalar(e, &f_dropped, tp_v_u64(atomic_load(&tp_leak_tab.dropped)));

@@ -8,7 +8,7 @@
 #ifndef TP_STATS_RENDER_H
 #define TP_STATS_RENDER_H
 
-#include "config.h"
+#include "config.h" /* tp_option_table_t */
 #include "emit.h"
 #include "tierpool.h"
 
@@ -31,15 +31,17 @@ enum tp_dump_reason {
 };
 
 const char *tp_dump_reason_name(enum tp_dump_reason r);
-const char *tp_format_name(enum tp_format f);
 const char *tp_discard_reason_name(unsigned reason); /* "too_large", ... */
 
 typedef struct tp_dump_meta_s {
   enum tp_dump_reason reason;
   int64_t pid;
   const char *exe;          /* the program, "" if unknown */
+  const char *cmdline;      /* its arguments, space-separated and cut short; "" if unknown */
+  const char *cwd;          /* its working directory; "" if unknown */
   uint64_t time_ns;         /* CLOCK_REALTIME, ns since the epoch */
-  const tp_config_t *config; /* the options in effect */
+  tp_option_table_t *const *options; /* the options in effect, per layer */
+  size_t noptions;
 } tp_dump_meta_t;
 
 void tp_render(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *lengths,

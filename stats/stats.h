@@ -1,9 +1,11 @@
 /* stats.h - what preload/ calls in stats/: the dump triggers' life cycle.
  *
  * The counters themselves live in the engine (core/snapshot.h); stats/
- * reads them, renders them (render.c, emit.c), writes them where
- * TIERPOOL_STATS says (dump.c) and publishes them for `tierpool top`
- * (live.c).
+ * loads its options (options.c), describes the counters from their one
+ * declaration (fields.c), renders them (render.c, emit.c, out.c), writes
+ * them when asked (dump.c) where TIERPOOL_STATS says (dest.c), publishes
+ * them for `tierpool top` (live.c), answers glibc's introspection calls
+ * (introspect.c) and tracks leaks (leak*.c).
  */
 #ifndef TP_STATS_H
 #define TP_STATS_H

@@ -9,6 +9,7 @@ from . import __version__, bench
 from .check import cmd_check
 from .commands import cmd_diff, cmd_run, cmd_show
 from .live import cmd_top
+from .options import cmd_options
 from .profile_cmd import add_parser as add_profile_parser
 from .runenv import UsageError
 
@@ -120,6 +121,14 @@ def build_parser():
     c.add_argument("--lib", metavar="PATH", help="the libtierpool.so to preload")
     c.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_check)
+
+    o = sub.add_parser("options", help="the TIERPOOL_ options in effect",
+                       description="List every TIERPOOL_ option with the value the library "
+                       "would use in this environment and where it comes from (default or "
+                       "environment), as the library lists them with TIERPOOL_VERBOSE=1. "
+                       "Warnings about bad values or unknown names are shown too.")
+    o.add_argument("--lib", metavar="PATH", help="the libtierpool.so to ask")
+    o.set_defaults(func=cmd_options)
 
     bench.add_parser(sub, int_range, seconds)
     add_profile_parser(sub, int_range)

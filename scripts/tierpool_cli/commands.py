@@ -5,8 +5,8 @@ import os
 import sys
 
 from .dumps import load_dumps, malformed, pick
-from .fmt import fmt_bytes, fmt_signed, fmt_size, label_line, render_table
-from .render import render_text
+from .fmt import fmt_signed, fmt_size, label_line, render_table
+from .render import counter_fields, fmt_value, render_text
 from .runenv import command_of, need_library, preload_env
 
 
@@ -58,34 +58,40 @@ def diff_text(a, b, args):
     out.append("tierpool diff: %s -> %s" % (who(a, args.a), who(b, args.b)))
     ta = {t["size"]: t for t in a["tiers"]}
     tb = {t["size"]: t for t in b["tiers"]}
-    zero = dict(get=0, put=0, live=0, bytes_requested=0, committed_bytes=0)
-    keys = [("get", "get"), ("put", "put"), ("live", "live"),
-            ("bytes_requested", "requested"), ("committed_bytes", "committed")]
+    # The columns from the dump's own description of its counters: what
+    # only grows (get, put, requested), and what is in use.
+    tier_fields, process_fields = counter_fields(b)
+    keys = [f for f in tier_fields
+            if f.get("label") and (f.get("kind") == "counter" or f["key"] == "live")]
     rows = []
-    sums = {k: [0, 0] for k, _ in keys}
+    sums = {f["key"]: [0, 0] for f in keys}
     for size in sorted(set(ta) | set(tb)):
-        x, y = ta.get(size, zero), tb.get(size, zero)
-        for k, _ in keys:
-            sums[k][0] += x[k]
-            sums[k][1] += y[k]
-        if not args.all and all(x[k] == y[k] for k, _ in keys) and not y["get"]:
+        x, y = ta.get(size, {}), tb.get(size, {})
+        for f in keys:
+            sums[f["key"]][0] += x.get(f["key"], 0)
+            sums[f["key"]][1] += y.get(f["key"], 0)
+        if not args.all and all(x.get(f["key"], 0) == y.get(f["key"], 0) for f in keys) \
+                and not y.get("get"):
             continue
         cells = []
-        for k, _ in keys:
-            f = fmt_bytes if k.endswith("bytes") or k == "bytes_requested" else str
-            cells += [f(y[k]), fmt_signed(y[k] - x[k], f)]
+        for f in keys:
+            old, new = x.get(f["key"], 0), y.get(f["key"], 0)
+            fmt = lambda v, u=f["unit"]: fmt_value(v, u)  # noqa: E731
+            cells += [fmt(new), fmt_signed(new - old, fmt)]
         rows.append((fmt_size(size), cells))
     cols = []
-    for _, h in keys:
-        cols += [h, "change"]
+    for f in keys:
+        cols += [f["label"], "change"]
     total = []
-    for k, _ in keys:
-        f = fmt_bytes if k.endswith("bytes") or k == "bytes_requested" else str
-        total += [f(sums[k][1]), fmt_signed(sums[k][1] - sums[k][0], f)]
+    for f in keys:
+        fmt = lambda v, u=f["unit"]: fmt_value(v, u)  # noqa: E731
+        total += [fmt(sums[f["key"]][1]), fmt_signed(sums[f["key"]][1] - sums[f["key"]][0], fmt)]
     out += render_table("tier", cols, rows, total)
     out.append("")
-    for k in ("discarded", "discarded_bytes", "forwarded_frees", "threads_started",
-              "threads_exited"):
+    for f in process_fields:
+        k = f["key"]
+        if f.get("kind") != "counter" or k.startswith("total_"):
+            continue  # the totals are the table's last row
         x, y = a.get(k, 0), b.get(k, 0)
         out.append(label_line(k.replace("_", " "), "%d -> %d (%s)" % (x, y, fmt_signed(y - x))))
     la = sum(t["live"] for t in a["tiers"])

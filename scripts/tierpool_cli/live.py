@@ -11,15 +11,16 @@ import time
 from .fmt import fill_parts, fmt_bytes, fmt_percent, fmt_size, render_table
 
 LIVE_MAGIC = 0x31564C4C4F4F5054
-LIVE_VERSION = 1
-LIVE_HEADER = ["magic", "version", "seq", "pid", "time_ns", "mono_ns", "ntiers", "total_get",
-               "total_put", "discarded", "discarded_bytes", "forwarded_frees",
-               "threads_started", "threads_exited", "fork_lost_blocks", "updates"]
-LIVE_HEADER_WORDS = 16
-LIVE_TIER = ["size", "get", "put", "live", "bytes_requested", "cached", "central",
-             "carved_bytes", "committed_bytes"]
-LIVE_TIER_WORDS = 10
-LIVE_MAX_TIERS = 28
+LIVE_VERSION = 2
+# The fixed words every layout starts with; the rest (the counters) is
+# named in the file itself (stats/live.h).
+W_SEQ, W_HEADER_WORDS, W_TIER_WORDS, W_NAMES, W_NAMES_BYTES = 2, 3, 4, 5, 6
+LIVE_MIN_BYTES = 8 * 8
+
+
+def signed(v):
+    """Words are two's complement: a live count may be briefly negative."""
+    return v - 2**64 if v >= 2**63 else v
 
 
 def live_path(pid):
@@ -29,25 +30,30 @@ def live_path(pid):
 def read_live(mm):
     """One consistent snapshot of the live file (sequence lock), or None."""
     for _ in range(1000):
-        seq1 = struct.unpack_from("<Q", mm, 16)[0]
+        seq1 = struct.unpack_from("<Q", mm, 8 * W_SEQ)[0]
         if seq1 & 1:
             time.sleep(0.001)
             continue
         data = mm[:]
-        seq2 = struct.unpack_from("<Q", mm, 16)[0]
+        seq2 = struct.unpack_from("<Q", mm, 8 * W_SEQ)[0]
         if seq1 != seq2:
             continue
-        words = struct.unpack_from("<%dQ" % (len(data) // 8), data)
-        h = dict(zip(LIVE_HEADER, words[:LIVE_HEADER_WORDS]))
-        if h["magic"] != LIVE_MAGIC or h["version"] != LIVE_VERSION:
+        magic, version = struct.unpack_from("<2Q", data)
+        if magic != LIVE_MAGIC or version != LIVE_VERSION:
             return None
+        nh, nt, off, nbytes = struct.unpack_from("<4Q", data, 8 * W_HEADER_WORDS)
+        if off + nbytes > len(data) or off % 8:
+            return None
+        names = data[off:off + nbytes].decode("ascii").split("\0")
+        header_names, tier_names = names[:nh], names[nh + 1:nh + 1 + nt]
+        words = struct.unpack_from("<%dQ" % (off // 8), data)
+        h = {k: signed(v) for k, v in zip(header_names, words[:nh])}
         tiers = []
-        for t in range(min(h["ntiers"], LIVE_MAX_TIERS)):
-            w = LIVE_HEADER_WORDS + t * LIVE_TIER_WORDS
-            tier = dict(zip(LIVE_TIER, words[w:w + LIVE_TIER_WORDS]))
-            if tier["live"] >= 2**63:
-                tier["live"] -= 2**64
-            tiers.append(tier)
+        for t in range(h["ntiers"]):
+            w = nh + t * nt
+            if w + nt > len(words):
+                return None
+            tiers.append({k: signed(v) for k, v in zip(tier_names, words[w:w + nt])})
         h["tiers"] = tiers
         return h
     return None
@@ -72,16 +78,18 @@ def render_top(pid, cur, prev):
         pt = prevt.get(t["size"])
         rows.append((fmt_size(t["size"]), [
             rate("get", t, pt), rate("put", t, pt), str(t["live"]),
-            fmt_bytes(max(t["live"], 0) * t["size"]), str(t["get"]), str(t["put"]),
+            fmt_bytes(max(t["live"], 0) * t["size"]), str(t.get("peak_live", "-")),
+            str(t["get"]), str(t["put"]),
             fmt_percent(*fill_parts(t["bytes_requested"], t["get"], t["size"])),
             str(t["cached"]), fmt_bytes(t["committed_bytes"])]))
     live = sum(t["live"] for t in cur["tiers"])
     live_bytes = sum(t["live"] * t["size"] for t in cur["tiers"])
     total = [rate("total_get", cur, prev if prev else None), rate("total_put", cur, prev),
-             str(live), fmt_bytes(max(live_bytes, 0)), str(cur["total_get"]),
+             str(live), fmt_bytes(max(live_bytes, 0)), str(cur.get("peak_live", "-")),
+             str(cur["total_get"]),
              str(cur["total_put"]), "", str(sum(t["cached"] for t in cur["tiers"])),
              fmt_bytes(sum(t["committed_bytes"] for t in cur["tiers"]))]
-    out += render_table("tier", ["get/s", "put/s", "live", "live bytes", "get", "put", "fill",
+    out += render_table("tier", ["get/s", "put/s", "live", "live bytes", "peak", "get", "put", "fill",
                                  "cached", "committed"], rows, total)
     out.append("discarded to mimalloc: %d (%s)" % (cur["discarded"], fmt_bytes(cur["discarded_bytes"])))
     if live == 0:
@@ -112,7 +120,7 @@ def cmd_top(args):
         raise SystemExit("tierpool top: %s: %s" % (path, e.strerror))
     with os.fdopen(fd, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size < LIVE_HEADER_WORDS * 8:
+        if size < LIVE_MIN_BYTES:
             raise SystemExit("tierpool top: %s is not a tierpool live file" % path)
         mm = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)
     clear = sys.stdout.isatty() and not args.count

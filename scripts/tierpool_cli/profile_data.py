@@ -96,6 +96,8 @@ def symbolize(stacks, symbolizer=None):
             key = (f.get("module"), f.get("offset", 0), f.get("function"))
             if key not in made:
                 hit = found.get(key[:2]) or {}
+                if isinstance(hit, list):  # inlined frames, innermost first: the real one last
+                    hit = hit[-1] if hit else {}
                 name = hit.get("function") or plain.get(f.get("function")) or f.get("function")
                 if not name:
                     base = os.path.basename(f.get("module") or "") or "?"

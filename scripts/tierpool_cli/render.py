@@ -1,8 +1,55 @@
 """A JSON dump as the library's text table (stats/render.c): what
 `tierpool show` prints."""
 
+import time
+
 from .fmt import fill_parts, fmt_bytes, fmt_percent, fmt_size, label_line, render_table
 from .leaktext import render_leaks_text
+
+
+def fmt_time_ns(ns):
+    """RFC 3339 UTC with milliseconds, as tp_fmt_time; "-" for 0 (never)."""
+    if not ns:
+        return "-"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + \
+        ".%03dZ" % (ns // 10**6 % 1000)
+
+
+def fmt_value(v, unit):
+    """A counter as the text table shows it, by the unit its description gives."""
+    if v is None:
+        return "-"
+    return {"bytes": fmt_bytes, "size": fmt_size, "ns": fmt_time_ns}.get(unit, str)(v)
+
+
+def counter_fields(d):
+    """The counters' descriptions the dump carries ("fields", generated from
+    the library's one declaration of each); for a dump from before they were
+    written, each tier key is its own column."""
+    fields = d.get("fields")
+    if fields:
+        return fields["tier"], fields["process"]
+    keys = list(d["tiers"][0]) if d.get("tiers") else []
+    return ([dict(key=k, label=None if k == "size" else k, unit="count") for k in keys], [])
+
+
+def tier_cell(t, f):
+    if f["unit"] == "ratio":  # fill, from its exact parts
+        return fmt_percent(*fill_parts(t["bytes_requested"], t["get"], t["size"]))
+    return fmt_value(t.get(f["key"]), f["unit"])
+
+
+def tier_total(d, tiers, f):
+    """The total row, by stats/render.c's rules: the process's own peaks,
+    fill over all the bytes, sums for the rest."""
+    key = f["key"]
+    if key.startswith("peak_"):
+        return fmt_value(d.get(key), f["unit"])
+    if f["unit"] == "ratio":
+        den = sum(t["get"] * t["size"] for t in tiers)
+        req = sum(t["bytes_requested"] for t in tiers)
+        return "-" if den > 2**64 - 1 else fmt_percent(req, den)
+    return fmt_value(sum(t.get(key, 0) for t in tiers), f["unit"])
 
 
 def render_text(d):
@@ -13,31 +60,22 @@ def render_text(d):
         head += " (%s)" % d["exe"]
     head += " at %s" % d.get("time", "?")
     out.append(head)
+    if d.get("cmdline"):
+        out.append(label_line("command", d["cmdline"]))
+    if d.get("cwd"):
+        out.append(label_line("directory", d["cwd"]))
 
     tiers = d.get("tiers", [])
-    rows = []
-    tot = dict(live=0, req=0, den=0, cached=0, central=0, committed=0)
-    overflow = False
-    for t in tiers:
-        tot["live"] += t["live"]
-        tot["req"] += t["bytes_requested"]
-        tot["den"] += t["get"] * t["size"]
-        tot["cached"] += t["cached"]
-        tot["central"] += t["central"]
-        tot["committed"] += t["committed_bytes"]
-        if tot["den"] > 2**64 - 1:
-            overflow = True
-        if not (t["get"] or t["put"] or t["cached"] or t["central"] or t["committed_bytes"]):
-            continue
-        rows.append((fmt_size(t["size"]), [
-            str(t["get"]), str(t["put"]), str(t["live"]), fmt_bytes(t["bytes_requested"]),
-            fmt_percent(*fill_parts(t["bytes_requested"], t["get"], t["size"])),
-            str(t["cached"]), str(t["central"]), fmt_bytes(t["committed_bytes"])]))
-    total = [str(d.get("total_get", 0)), str(d.get("total_put", 0)), str(tot["live"]),
-             fmt_bytes(tot["req"]), "-" if overflow else fmt_percent(tot["req"], tot["den"] % 2**64),
-             str(tot["cached"]), str(tot["central"]), fmt_bytes(tot["committed"])]
-    out += render_table("tier", ["get", "put", "live", "requested", "fill", "cached",
-                                 "central", "committed"], rows, total)
+    tier_fields, process_fields = counter_fields(d)
+    cols = [f for f in tier_fields if f.get("label")]
+    rows = [(fmt_size(t["size"]), [tier_cell(t, f) for f in cols]) for t in tiers
+            if t["get"] or t["put"] or t["cached"] or t["central"] or t["committed_bytes"]]
+    total = [tier_total(d, tiers, f) for f in cols]
+    out += render_table("tier", [f["label"] for f in cols], rows, total)
+    out.append("")
+    for f in process_fields:
+        if f.get("label"):
+            out.append(label_line(f["label"], fmt_value(d.get(f["key"], 0), f["unit"])))
     out.append("")
 
     reasons = d.get("discarded_by_reason", {})
@@ -46,11 +84,6 @@ def render_text(d):
     out += render_table("discarded", ["count", "bytes"], rows,
                         [str(d.get("discarded", 0)), fmt_bytes(d.get("discarded_bytes", 0))],
                         left=True)
-    out.append(label_line("forwarded frees", str(d.get("forwarded_frees", 0))))
-    out.append("")
-    out.append(label_line("threads started", str(d.get("threads_started", 0))))
-    out.append(label_line("threads exited", str(d.get("threads_exited", 0))))
-    out.append(label_line("fork lost blocks", str(d.get("fork_lost_blocks", 0))))
 
     lengths = d.get("recent_lengths", [])
     n = len(lengths)

@@ -16,9 +16,8 @@ import re
 import shutil
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import tptest  # noqa: E402
-from tptest import Skip, check  # noqa: E402
+import tptest
+from tptest import Skip, check
 
 A = None  # the driver's arguments (set by tptest.main)
 

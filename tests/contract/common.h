@@ -1,8 +1,9 @@
 /* common.h - helpers shared by the contract test files.
  *
- * Sizes go through opaque() so that the compiler neither folds a call
- * away nor warns about a constant it can see is too large: the point of
- * these tests is to reach the allocator with exactly those values.
+ * Sizes go through opaque() (tests/lib/tp_test.h) so that the compiler
+ * neither folds a call away nor warns about a constant it can see is too
+ * large: the point of these tests is to reach the allocator with exactly
+ * those values.
  */
 #ifndef TP_TEST_COMMON_H
 #define TP_TEST_COMMON_H
@@ -14,28 +15,13 @@
 #include <string.h>
 
 #include "probe.h"
-
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
+#include "tp_test.h"
 
 /* glibc 2.36 does not declare the C23 sized frees. Weak, so that a
  * process without them still loads and the test that needs them fails
  * by itself. */
 void free_sized(void *p, size_t size) __attribute__((weak));
 void free_aligned_sized(void *p, size_t alignment, size_t size) __attribute__((weak));
-
-static inline size_t opaque(size_t n) {
-  volatile size_t v = n;
-  return v;
-}
-
-/* The same pointer, but one the compiler cannot follow: a block is used
- * after a realloc that failed on purpose, which -Wuse-after-free cannot
- * tell from a bug. */
-static inline void *launder(void *p) {
-  void *volatile v = p;
-  return v;
-}
 
 static inline bool aligned_to(const void *p, size_t a) {
   return ((uintptr_t)p & (a - 1)) == 0;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "probe.h"
+#include "tp_test.h"
 
 namespace {
 
@@ -81,11 +82,6 @@ struct Node {
   std::vector<int> v;
   virtual ~Node() = default;
 };
-
-size_t opaque(size_t n) {
-  volatile size_t v = n;
-  return v;
-}
 
 } // namespace
 

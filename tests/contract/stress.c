@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "probe.h"
+#include "tp_test.h"
 
 /* C23, not declared by glibc 2.36; weak so that their absence is a
  * reported failure, not a load error. */
@@ -48,7 +49,6 @@ void free_aligned_sized(void *p, size_t alignment, size_t size) __attribute__((w
 #define SLOTS 512
 #define XCHG 64
 #define MAX_THREADS 64
-#define MiB ((size_t)1 << 20)
 
 enum kind { K_MALLOC, K_CALLOC, K_REALLOC, K_REALLOCARRAY, K_MEMALIGN, K_ALIGNED_ALLOC,
             K_POSIX_MEMALIGN, K_VALLOC, K_NKINDS };
@@ -103,14 +103,7 @@ __attribute__((noreturn, format(printf, 2, 3))) static void fail(const worker_t 
   _exit(1);
 }
 
-static uint64_t next(worker_t *w) {
-  uint64_t x = w->rng;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  w->rng = x;
-  return x * 0x2545F4914F6CDD1Dull;
-}
+static uint64_t next(worker_t *w) { return rnd(&w->rng); }
 
 static double elapsed(void) {
   struct timespec t;

@@ -31,6 +31,8 @@
 #include "config.h"
 #include "engine.h"
 #include "snapshot.h"
+#define TP_TEST_CHECK_ABORTS /* a failed check is a crash libFuzzer keeps */
+#include "tp_test.h"
 
 #define SLOTS 64
 #define EDGE 128 /* bytes checked at each end of a block (the middle too, for small ones) */
@@ -77,14 +79,6 @@ static size_t size_of(input_t *in) {
 }
 
 /* ------------------------------------------------------------ checks */
-
-#define CHECK(c)                                                                \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
-      fprintf(stderr, "engine_fuzz: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      abort();                                                                  \
-    }                                                                           \
-  } while (0)
 
 static bool may_fail(size_t n) {
   return n > ((size_t)1 << 34) || tp_config.fail.mode != TP_FAIL_OFF || tp_config.limit != 0;
@@ -165,6 +159,15 @@ static void put(slot_t *s, void *p, size_t n, uint8_t tag) {
   fill(s);
 }
 
+/* A realloc of slot s to n bytes returned q: the block keeps its content
+ * up to the smaller length, and the slot takes it with a new pattern. */
+static void moved(slot_t *s, unsigned char *q, size_t n, uint8_t tag) {
+  check_block(q, n, 16);
+  slot_t old = *s;
+  verify(&old, q, n);
+  put(s, q, n, tag);
+}
+
 static void *thread_body(void *arg) {
   input_t *in = arg;
   /* Frees some blocks of the main thread and allocates in their place. */
@@ -238,10 +241,7 @@ static void op(input_t *in) {
       verify(s, s->p, s->n); /* untouched */
       break;
     }
-    check_block(q, n, 16);
-    slot_t old = *s;
-    verify(&old, q, n);
-    put(s, q, n, tag);
+    moved(s, q, n, tag);
     break;
   }
   case 6: case 7: { /* aligned */
@@ -274,10 +274,7 @@ static void op(input_t *in) {
       verify(s, s->p, s->n);
       break;
     }
-    check_block(q, n, 16);
-    slot_t old = *s;
-    verify(&old, q, n);
-    put(s, q, n, tag);
+    moved(s, q, n, tag);
     break;
   }
   case 10: /* give memory back; the thread's cache goes central */

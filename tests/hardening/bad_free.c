@@ -12,8 +12,22 @@
  *                           free one of the first ones again
  *   bad_free cross          a thread frees a block and exits (its cache goes
  *                           central); main frees the block again
+ *   bad_free close          free p+4096 of a 64-byte block p: a block carved
+ *                           with p but never handed out; then allocate until
+ *                           the same address would come out twice
+ *   bad_free stack          free the address of a local variable
+ *   bad_free alloca         free a block from alloca
+ *   bad_free static         free the address of a static variable
+ *   bad_free foreign        free a pointer into an mmap whose 32 MiB-aligned
+ *                           base (where mimalloc would look) is not mapped
+ *   bad_free realloc_stack  realloc the address of a local variable
+ *   bad_free huge           allocate, touch, realloc and free 1.5 GiB blocks
+ *                           (outside mimalloc's segment map): must survive,
+ *                           they are no foreign pointers
  */
+#include <alloca.h>
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include "common.h"
 
@@ -65,6 +79,55 @@ int main(int argc, char **argv) {
     CHECK(pthread_join(t, NULL) == 0);
     say("addr=%p\n", p);
     free(launder(p));
+  } else if (!strcmp(mode, "close")) {
+    char *p = malloc(opaque(64));
+    CHECK(p);
+    say("addr=%p\n", (void *)(p + 4096));
+    free(p + 4096);
+    /* Accepted, the block would be handed out twice: find it. */
+    enum { N = 4096 };
+    static char *q[N];
+    int seen = 0;
+    for (int i = 0; i < N; i++) {
+      CHECK((q[i] = malloc(opaque(64))) != NULL);
+      seen += q[i] == p + 4096;
+    }
+    say("handed out %d times\n", seen);
+  } else if (!strcmp(mode, "stack")) {
+    volatile int local = 1;
+    say("addr=%p\n", (void *)&local);
+    free(launder((void *)&local));
+  } else if (!strcmp(mode, "alloca")) {
+    char *a = alloca(opaque(64));
+    a[0] = 1;
+    say("addr=%p\n", (void *)a);
+    free(launder(a));
+  } else if (!strcmp(mode, "static")) {
+    static int stat = 1;
+    say("addr=%p\n", (void *)&stat);
+    free(launder(&stat));
+  } else if (!strcmp(mode, "foreign")) {
+    size_t seg = 32 * MiB;
+    char *m = mmap(NULL, 3 * seg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    char *base = (char *)(((uintptr_t)m + seg - 1) & ~(uintptr_t)(seg - 1));
+    CHECK(munmap(base, 4096) == 0); /* the would-be segment header */
+    say("addr=%p\n", (void *)(base + 8192));
+    free(launder(base + 8192));
+  } else if (!strcmp(mode, "realloc_stack")) {
+    volatile int local = 1;
+    say("addr=%p\n", (void *)&local);
+    void *r = realloc(launder((void *)&local), opaque(100));
+    say("realloc returned %p\n", r);
+  } else if (!strcmp(mode, "huge")) {
+    size_t n = 3 * (512 * MiB);
+    char *p = malloc(opaque(n));
+    CHECK(p);
+    for (size_t i = 0; i < n; i += 64 * MiB) p[i] = 1; /* a few pages, not 1.5 GiB of RSS */
+    free(p);
+    char *q = realloc(malloc(opaque(n)), opaque(n + MiB));
+    CHECK(q);
+    free(q);
   } else {
     fprintf(stderr, "bad_free: unknown mode %s\n", mode);
     return 2;

@@ -2,8 +2,7 @@
  *
  * The programs run preloaded (LD_PRELOAD=libtierpool.so) and are built
  * with -fno-builtin, so every malloc/free pair reaches the allocator.
- * CHECK prints the failed condition and exits 1; a crash shows as a signal,
- * which the drivers tell apart from a failed check.
+ * CHECK, KiB/MiB, opaque, launder and rnd come from tests/lib/tp_test.h.
  */
 #ifndef TP_HARDENING_COMMON_H
 #define TP_HARDENING_COMMON_H
@@ -16,37 +15,7 @@
 #include <unistd.h>
 
 #include "tierpool.h"
-
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
-
-/* A value the compiler cannot see through: sizes reach the allocator as
- * given, and a block used after a realloc that failed on purpose is not
- * mistaken for a use after free. */
-static inline size_t opaque(size_t n) {
-  volatile size_t v = n;
-  return v;
-}
-static inline void *launder(void *p) {
-  void *volatile v = p;
-  return v;
-}
-
-/* xorshift64*: the same sequence on every run. */
-static inline uint64_t rnd(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-  *s = x;
-  return x * 0x2545F4914F6CDD1Dull;
-}
+#include "tp_test.h"
 
 /* Fills n bytes of p with a pattern derived from tag; check_fill tests it. */
 static inline void fill(void *p, size_t n, uint64_t tag) {

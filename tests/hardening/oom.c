@@ -21,26 +21,29 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "common.h"
 
 #define ENOMEM_NULL(expr) do { errno = 0; CHECK((expr) == NULL); CHECK(errno == ENOMEM); } while (0)
 
 static int exhaust(size_t size) {
+  struct rlimit rl;
   size_t cap = (size_t)64 << 30; /* a bound in case the limit is missing */
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur < cap) cap = rl.rlim_cur;
   size_t max = cap / size;
-  void **p = NULL;
+  /* The index array is mapped once, for both rounds: grown with realloc,
+   * it would compete with the blocks for the address space, and in the
+   * second round (the blocks' memory still mapped by the allocator, as
+   * pooled memory stays) it would run out first. */
+  void **p = mmap(NULL, (max + 1) * sizeof *p, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  CHECK(p != MAP_FAILED);
   size_t rounds[2];
   for (int round = 0; round < 2; round++) {
-    size_t n = 0, room = 0;
+    size_t n = 0;
     for (;;) {
-      if (n == room) {
-        /* The index array itself: grown with realloc, which may fail. */
-        room = room ? room * 2 : 4096;
-        void **q = realloc(p, room * sizeof *p);
-        if (!q) { room = n; break; }
-        p = q;
-      }
       errno = 0;
       char *b = malloc(opaque(size));
       if (!b) {
@@ -70,7 +73,7 @@ static int exhaust(size_t size) {
     rounds[round] = n;
     for (size_t i = 0; i < n; i++) free(p[i]);
   }
-  free(p);
+  munmap(p, (max + 1) * sizeof *p);
   printf("exhaust %zu: %zu blocks, then %zu after freeing them\n", size, rounds[0], rounds[1]);
   CHECK(rounds[0] > 0);
   CHECK(rounds[1] >= rounds[0] - rounds[0] / 10); /* nothing much leaked */

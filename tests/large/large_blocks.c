@@ -23,21 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MiB ((size_t)1 << 20)
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
-
-/* Sizes the compiler cannot see through, so no call is folded away. */
-static size_t opaque(size_t n) {
-  volatile size_t v = n;
-  return v;
-}
+#include "tp_test.h" /* CHECK, MiB, opaque */
 
 /* A stamp every 512 bytes from byte 512 on (the first word is free for a
  * length), and on the last byte. */
@@ -268,11 +254,11 @@ static void fork_with_cache(void) {
   for (int i = 0; i < 6; i++) free(malloc(opaque((size_t)(i + 1) * 3 * MiB)));
   pthread_t t[2];
   for (long i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, hammer, (void *)(i + 100)) == 0);
-  for (int round = 0; round < 20; round++) {
+  for (int round = 0; round < 8; round++) {
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-      for (int i = 0; i < 30; i++) {
+      for (int i = 0; i < 12; i++) {
         size_t n = (size_t)(i % 7 + 1) * 2 * MiB;
         unsigned char *z = calloc(1, n);
         if (!z || !all_zero(z, n)) _exit(2);

@@ -4,7 +4,7 @@ processes that wrote no report, naming the process that leaked, the dump
 directory, inlined frames.
 
   check_tests.py CASE --lib libtierpool.so --bin DIR --tierpool scripts/tierpool
-                      --schema tierpool-stats.schema.json --checks tests/stats
+                      --schema tierpool-stats.schema.json
 
 Same arguments and helpers as leaks_tests.py. The kinds (direct, indirect,
 still reachable) come from the library's reachability scan: where a dump
@@ -21,10 +21,10 @@ import shutil
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import leaks_tests as lt  # noqa: E402
+import leaks_tests as lt  # the sibling driver (this folder is on sys.path)
+from leaks_tests import check, env, prog, run, tp_check
+
 A = None  # the driver's options, set by tptest.main
-from leaks_tests import check, env, prog, run, tp_check  # noqa: E402
 
 NO_REPORT = 24  # check's status when a process that should have reported did not
 

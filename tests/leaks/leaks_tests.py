@@ -2,7 +2,7 @@
 """leaks_tests.py - leak attribution and `tierpool check`, end to end.
 
   leaks_tests.py CASE --lib libtierpool.so --bin DIR --tierpool scripts/tierpool
-                      --schema tierpool-stats.schema.json --checks tests/stats
+                      --schema tierpool-stats.schema.json
 
 Each CASE is one ctest test (leaks.CASE). The fixtures (leaky, leaky_cxx,
 clean_cxx, ...) are in DIR; what each one leaks is listed at its top. Every
@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "lib"))
-import tptest  # noqa: E402
-from tptest import TIMEOUT, check, run  # noqa: E402
+import tptest
+from tpchecks import parse_prometheus, validate
+from tptest import TIMEOUT, check, run
 
 # What `leaky all` leaks: innermost function -> (blocks, bytes).
 LEAKY_MAIN = {"leak_shallow": (3, 300), "leak_deep": (5, 240), "leak_big": (1, 3 << 20),
@@ -83,8 +83,6 @@ def leaky_processes(rep):
 
 def dumps_in(tmp):
     """Every JSON dump written in tmp, validated against the schema (strictly)."""
-    sys.path.insert(0, tptest.args.checks)
-    from checks import validate  # noqa: E402
     with open(tptest.args.schema) as f:
         schema = json.load(f)
     out = []
@@ -407,8 +405,6 @@ def case_signal_dump(tmp):
 
 def case_prometheus(tmp):
     """The leak gauges in a Prometheus dump, which must stay strictly valid."""
-    sys.path.insert(0, tptest.args.checks)
-    from checks import parse_prometheus  # noqa: E402
     e = tptest.env(leaks="all", stats=tmp + "/tp.prom", format="prometheus")
     r = run([prog("leaky"), "sample", "9"], e)
     check(r.returncode == 0, "leaky failed: %s" % r.stderr)
@@ -425,7 +421,6 @@ def add_args(p):
     p.add_argument("--bin", required=True, help="the directory of the fixtures")
     p.add_argument("--tierpool", required=True, help="scripts/tierpool")
     p.add_argument("--schema", required=True, help="tierpool-stats.schema.json")
-    p.add_argument("--checks", required=True, help="tests/stats (checks.py)")
 
 
 if __name__ == "__main__":

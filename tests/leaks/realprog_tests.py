@@ -29,10 +29,10 @@ import shutil
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import leaks_tests as lt  # noqa: E402
+import leaks_tests as lt  # the sibling driver (this folder is on sys.path)
+from leaks_tests import check, env, prog, tp_check
+
 A = None  # the driver's options, set by tptest.main
-from leaks_tests import check, env, prog, tp_check  # noqa: E402
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))

@@ -1,5 +1,5 @@
 /* tp_test.h - what every C test program of tierpool shares: CHECK, sizes,
- * and values the compiler cannot see through.
+ * values the compiler cannot see through, and a seeded random sequence.
  *
  * CHECK prints the failed condition with its place and exits 1 (it never
  * aborts: a driver tells a failed check, status 1, from a crash, a signal).
@@ -10,6 +10,7 @@
 #define TP_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,6 +42,15 @@ static inline size_t opaque(size_t n) {
 static inline void *launder(void *p) {
   void *volatile v = p;
   return v;
+}
+
+/* xorshift64*: the same sequence for the same seed on every run, so a
+ * failing run is repeated with its seed. *s must not be 0. */
+static inline uint64_t rnd(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+  *s = x;
+  return x * 0x2545F4914F6CDD1Dull;
 }
 
 #endif

@@ -1,15 +1,21 @@
 """tptest.py - what every Python test driver of tierpool shares.
 
-A driver defines functions named case_NAME(tmp) and ends with
+A driver defines functions named case_NAME(tmp) (or case_NAME(), for a
+case that needs no directory) and ends with
 
     if __name__ == "__main__":
         sys.exit(tptest.main("stats", globals(), add_args))
 
 main() parses `CASE --lib ... <driver's own options>`, runs the case in a
 fresh temporary directory, and prints `ok SUITE.CASE`, or `FAIL SUITE.CASE:
-why` with status 1. A case raises tptest.Skip(reason) to be skipped (status
+why` with status 1 (an AssertionError, tpchecks' errors included, or a
+child's timeout). A case raises tptest.Skip(reason) to be skipped (status
 77, ctest's SKIP_RETURN_CODE). Every child runs under a timeout, so a
 deadlock fails the test instead of hanging it.
+
+The drivers import it from tests/lib: the ctest definitions put that
+folder on PYTHONPATH (TP_TEST_PYTHONPATH, tests/CMakeLists.txt); by hand,
+run a driver as `PYTHONPATH=tests/lib /usr/bin/python3 tests/...`.
 """
 
 import argparse
@@ -70,7 +76,11 @@ def main(suite, cases_from, add_args=None):
     name = "%s.%s" % (suite, args.case)
     with tempfile.TemporaryDirectory(prefix="tp-%s." % suite) as tmp:
         try:
-            cases[args.case](tmp)
+            case = cases[args.case]
+            if case.__code__.co_argcount:
+                case(tmp)
+            else:
+                case()
         except Skip as s:
             print("skip %s: %s" % (name, s))
             return 77

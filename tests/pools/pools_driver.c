@@ -22,14 +22,7 @@
 #include <unistd.h>
 
 #include "tierpool_pools.h"
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
+#include "tp_test.h"
 
 extern uint64_t tp_swap_transfer_at_for_test;
 

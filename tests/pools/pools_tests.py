@@ -13,9 +13,11 @@ charges each to the function that took it; it passes on the clean run.
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
+
+import tptest
+from tptest import run
 
 CASE, PROG, CLI, LIB = sys.argv[1:5]
 EXPECT = {  # pool -> kind, gets, puts, in_use, swaps
@@ -29,14 +31,8 @@ EXPECT = {  # pool -> kind, gets, puts, in_use, swaps
 
 
 def env(**kv):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e.pop("LD_PRELOAD", None)
-    e.update({"TIERPOOL_" + k.upper(): str(v) for k, v in kv.items()})
-    return e
-
-
-def run(args, e):
-    return subprocess.run(args, env=e, capture_output=True, text=True, timeout=60)
+    """The environment with exactly these TIERPOOL_ variables (no preload)."""
+    return tptest.env(preload=False, **kv)
 
 
 def dump(fmt):

@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "tierpool.h"
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); return 1; } } while (0)
+#include "tp_test.h"
 
 int main(void) {
   int (*stats)(tierpool_stats_t *) = (int (*)(tierpool_stats_t *))dlsym(RTLD_DEFAULT, "tierpool_stats");

@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "tierpool.h"
+#include "tp_test.h"
 
 static int (*stats)(tierpool_stats_t *);
 static pthread_key_t late_key;
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); exit(1); } } while (0)
 
 static void late_destructor(void *p) {
   /* Runs at thread exit, possibly after tierpool flushed this thread. */

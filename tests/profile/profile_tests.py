@@ -33,9 +33,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import tptest  # noqa: E402
-from tptest import check, fail  # noqa: E402
+import tptest
+from tptest import check, fail
 
 A = None  # the parsed arguments (tptest.main)
 TIMEOUT = 120
@@ -191,7 +190,7 @@ def pprof_tool():
     check(shutil.which("go") and os.path.isdir(os.path.join(src, "src/github.com/google/pprof")),
           "go or pprof's sources are missing (scripts/setup installs golang-go and "
           "golang-github-google-pprof-dev)")
-    e = dict(os.environ, GO111MODULE="off", GOPATH=src, GOFLAGS="-mod=mod",
+    e = dict(os.environ, GO111MODULE="off", GOPATH=src, GOFLAGS="-mod=mod", GOENV="off",
              GOCACHE=os.path.join(A.out, "go-cache"))
     r = subprocess.run(["go", "build", "-o", exe + ".tmp", "github.com/google/pprof"], env=e,
                        capture_output=True, text=True, timeout=600)

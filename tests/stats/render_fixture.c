@@ -10,11 +10,10 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "json")) f = TP_FORMAT_JSON;
   if (argc > 1 && !strcmp(argv[1], "prometheus")) f = TP_FORMAT_PROMETHEUS;
   tierpool_stats_t st;
-  tp_config_t cfg;
   tp_dump_meta_t meta;
   fixture_stats(&st);
-  fixture_config(&cfg, f);
-  fixture_meta(&meta, &cfg);
+  fixture_config(f);
+  fixture_meta(&meta);
   char buf[256]; /* small on purpose: output spans many flushes */
   tp_out_t out;
   tp_out_init(&out, buf, sizeof buf, STDOUT_FILENO);

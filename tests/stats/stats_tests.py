@@ -8,7 +8,6 @@ Each CASE is one ctest test (stats.CASE). Every child process runs under a
 timeout, so a deadlock fails the test instead of hanging it.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -17,37 +16,13 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import PromError, SchemaError, parse_prometheus, validate  # noqa: E402
+import tptest
+from tpchecks import SchemaError, parse_prometheus, validate
+from tptest import TIMEOUT, check, env, fail, run
 
-A = None  # the parsed arguments
-TIMEOUT = 60
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def env(**tierpool):
-    """The environment with tierpool preloaded and exactly these TIERPOOL_ variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
-    e["LD_PRELOAD"] = A.lib
-    for k, v in tierpool.items():
-        e["TIERPOOL_" + k.upper()] = str(v)
-    return e
-
-
-def run(args, e, **kw):
-    kw.setdefault("timeout", TIMEOUT)
-    return subprocess.run(args, env=e, capture_output=True, text=True, **kw)
+A = None  # the parsed arguments (tptest.main)
 
 
 def schema():
@@ -128,10 +103,12 @@ def case_text(tmp):
     check(re.match(r"tierpool exit dump: pid \d+ \(%s\) at \d{4}-" % re.escape(os.path.realpath(A.prog)),
                    lines[0]),
           "header: %r" % lines[0])
-    check(lines[1].split() == ["tier", "get", "put", "live", "requested", "fill", "cached",
-                               "central", "committed"], "columns: %r" % lines[1])
+    check(lines[1].startswith("command ") and "pattern" in lines[1], "command: %r" % lines[1])
+    check(lines[2] == "directory         " + os.getcwd(), "directory: %r" % lines[2])
+    check(lines[3].split() == ["tier", "get", "put", "live", "peak", "requested", "cached",
+                               "central", "committed", "fill"], "columns: %r" % lines[3])
     end = next(i for i, l in enumerate(lines) if l.split()[:1] == ["total"])
-    table = lines[1:end + 1]
+    table = lines[3:end + 1]
     rows = {l.split()[0]: l.split() for l in table[1:]}
     check("128" in rows and int(rows["128"][1]) >= 1000 and int(rows["128"][2]) >= 500,
           "row 128: %r" % rows.get("128"))
@@ -319,7 +296,8 @@ def case_live(tmp):
         row = [l.split() for l in frames[2].splitlines() if l.split()[:1] == ["256"]]
         check(row and int(row[0][1]) > 0, "no get rate for tier 256 in %r" % frames[2])
         row128 = [l.split() for l in frames[2].splitlines() if l.split()[:1] == ["128"]]
-        check(row128 and int(row128[0][3]) >= 500, "tier 128 live in %r" % frames[2])
+        check(row128 and int(row128[0][3]) >= 500 and int(row128[0][5]) >= 500,
+              "tier 128 live and peak in %r" % frames[2])
         rc = p.wait(timeout=TIMEOUT)
     finally:
         if p.poll() is None:
@@ -334,7 +312,7 @@ def case_cli(tmp):
     for sub in ([], ["run"], ["show"], ["diff"], ["top"]):
         r = subprocess.run([tp] + sub + ["--help"], capture_output=True, text=True, timeout=TIMEOUT)
         check(r.returncode == 0 and "usage" in r.stdout, "--help of %s" % sub)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
+    base = env(preload=False)
     # (a program that ends with exit(), unlike dash's _exit, so the exit dump is written)
     r = subprocess.run([tp, "run", "--lib", A.lib, "--", sys.executable, "-c",
                         "import sys; sys.exit(3)"], env=base,
@@ -362,31 +340,148 @@ def case_cli(tmp):
     check(r.returncode != 0 and "TIERPOOL_LIVE" in r.stderr, "top of a missing pid")
 
 
-CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+def case_peak(tmp):
+    """Peak live per tier and for the process, in every format: sampled on
+    the slow path, so within one carve batch (64 KiB) per thread below the
+    true peak, never above it."""
+    n = 5000
+    out = tmp + "/peak.json"
+    r = run([A.prog, "peak", str(n)], env(stats=out, format="json"))
+    check(r.returncode == 0, "tp_prog peak failed: %s" % r.stderr)
+    d = dumps_of(out)[-1]
+    t128, t4k = tier(d, 128), tier(d, 4096)
+    check(n - 512 <= t128["peak_live"] <= n + 16, "tier 128 peak %d, true peak %d" % (t128["peak_live"], n))
+    check(n // 2 - 16 <= t4k["peak_live"] <= n // 2 + 16,
+          "tier 4K peak %d, true peak %d" % (t4k["peak_live"], n // 2))
+    check(t128["live"] == 10 and t128["peak_live_bytes"] == t128["peak_live"] * 128, "tier 128: %r" % t128)
+    check(t128["peak_time_ns"] <= t4k["peak_time_ns"] <= time.time_ns(),
+          "peak times out of order: %d %d" % (t128["peak_time_ns"], t4k["peak_time_ns"]))
+    check(d["peak_live_bytes"] >= t4k["peak_live_bytes"] and d["peak_live_bytes"] <= n * 128 + n * 4096,
+          "process peak %d bytes" % d["peak_live_bytes"])
+    check(d["peak_time_ns"] in (t128["peak_time_ns"], t4k["peak_time_ns"]), "process peak time")
+    keys = [f["key"] for f in d["fields"]["tier"]]
+    check(keys[:1] == ["size"] and "peak_live" in keys and keys[-1] == "fill", "fields: %r" % keys)
+    check(set(keys) == set(t128), "fields describe %r, a tier holds %r" % (keys, list(t128)))
+    # the schema follows the one declaration: no counter missing, none stale
+    tier_schema = schema()["$defs"]["tier"]["properties"]
+    check(set(tier_schema) == set(keys), "schema tier keys %r, declared %r" % (sorted(tier_schema), sorted(keys)))
+    proc = [f["key"] for f in d["fields"]["process"]]
+    check(set(proc) <= set(schema()["properties"]), "process counters missing from the schema")
+    r = run([A.prog, "peak", str(n)], env(stats="stderr", format="prometheus"))
+    fams = parse_prometheus(r.stderr)
+    samples = fams.get("tierpool_peak_live_blocks", {}).get("samples", [])
+    check(any(lab.get("tier") == "128" and val >= n - 512 for _, lab, val in samples),
+          "tierpool_peak_live_blocks{tier=\"128\"}: %r" % samples)
+    check("tierpool_process_peak_time_seconds" in fams, "no process peak time metric")
+    r = run([A.prog, "peak", str(n)], env(stats="stderr"))
+    check(re.search(r"^peak live bytes\s+\S+$", r.stderr, re.M), "text: no peak line")
 
 
-def main():
-    global A
-    p = argparse.ArgumentParser()
-    p.add_argument("case", choices=sorted(CASES))
-    p.add_argument("--lib", required=True)
+def case_unique_name(tmp):
+    """A %p file left by an earlier process with the same pid is kept, and
+    the dump gets a new name beside it."""
+    r = run([A.prog, "leftover", tmp], env(stats=tmp + "/tp.%p.json", format="json"))
+    check(r.returncode == 0, "tp_prog leftover failed: %s" % r.stderr)
+    files = sorted(os.listdir(tmp))
+    check(len(files) == 2, "files: %r" % files)
+    old = [f for f in files if re.fullmatch(r"tp\.\d+\.json", f)]
+    new = [f for f in files if re.fullmatch(r"tp\.\d+-1\.json", f)]
+    check(old and new, "want tp.PID.json and tp.PID-1.json, got %r" % files)
+    with open(os.path.join(tmp, old[0])) as f:
+        check(f.read() == "left by an earlier run\n", "the earlier file was overwritten")
+    d = dumps_of(os.path.join(tmp, new[0]))
+    check(len(d) == 1 and str(d[0]["pid"]) in new[0], "the new file: %r" % d)
+    check(d[0]["cmdline"].endswith("leftover " + tmp) and d[0]["cwd"] == os.getcwd(),
+          "cmdline %r, cwd %r" % (d[0]["cmdline"], d[0]["cwd"]))
+
+
+def case_dest_at_start(tmp):
+    """An unwritable destination is reported at start, once, with the reason."""
+    r = run([A.prog, "hello"], env(stats="/nonexistent/dir/tp.%p.json", interval="1"))
+    lines = r.stderr.splitlines()
+    check(r.returncode == 0 and "hello from main" in lines, "tp_prog hello: %r" % lines)
+    warn = [l for l in lines if "TIERPOOL_STATS" in l]
+    check(len(warn) == 1 and lines.index(warn[0]) < lines.index("hello from main"),
+          "want one warning before main runs: %r" % lines)
+    check(re.search(r"cannot write /nonexistent/dir/tp\.\d+\.json: No such file or directory "
+                    r"\(ENOENT\)", warn[0]), "reason: %r" % warn[0])
+    os.chmod(tmp, 0o500)
+    try:
+        r = run([A.prog, "hello"], env(stats=tmp + "/x.json"))
+        warn = [l for l in r.stderr.splitlines() if "TIERPOOL_STATS" in l]
+        check(os.geteuid() == 0 or (len(warn) == 1 and "Permission denied (EACCES)" in warn[0]),
+              "read-only directory: %r" % r.stderr)
+    finally:
+        os.chmod(tmp, 0o700)
+
+
+def case_verbose(tmp):
+    """TIERPOOL_VERBOSE=1 lists every option in effect; a misspelt name gets
+    a suggestion; `tierpool options` reads the same listing."""
+    e = env(verbose=1, ring=1024)
+    e["TIERPOOL_MAXTIER"] = "4K"
+    r = run([A.prog, "pattern"], e)
+    lines = r.stderr.splitlines()
+    check("tierpool: unknown variable TIERPOOL_MAXTIER ignored; did you mean TIERPOOL_MAX_TIER?"
+          in lines, "no suggestion: %r" % lines)
+    check("tierpool: TIERPOOL_RING=1K (environment)" in lines, "listing: %r" % lines)
+    check("tierpool: TIERPOOL_MAX_TIER=1M (default)" in lines, "listing: %r" % lines)
+    listed = [l for l in lines if re.fullmatch(r"tierpool: TIERPOOL_\w+=.* \((default|environment)\)", l)]
+    check(len(listed) >= 19, "%d options listed" % len(listed))
+    r = run([A.tierpool, "options", "--lib", A.lib], e)
+    check(r.returncode == 0, "tierpool options failed: %s" % r.stderr)
+    rows = {l.split()[0]: l.split()[1:] for l in r.stdout.splitlines()}
+    check(rows.get("TIERPOOL_RING") == ["1K", "environment"], "options: %r" % rows)
+    check(rows.get("TIERPOOL_STATS") == ["(unset)", "default"], "options: %r" % rows)
+    check(len(rows) == len(listed) - 1, "options lists %d, the library %d" % (len(rows), len(listed)))
+    check("did you mean TIERPOOL_MAX_TIER?" in r.stderr, "options: the warning is not shown")
+
+
+def case_introspect(tmp):
+    """mallinfo, mallinfo2, malloc_stats, malloc_info and mallopt answer with
+    tierpool's numbers under the preload, and mallopt with glibc's values."""
+    plain = run([A.introspect], env(preload=False))
+    r = run([A.introspect], env())
+    check(plain.returncode == 0 and r.returncode == 0, "introspect_prog failed: %s" % r.stderr)
+    lines = r.stdout.splitlines()
+    m2 = dict(kv.split("=") for kv in lines[0].split()[1:])
+    m2 = {k: int(v) for k, v in m2.items()}
+    # 1000 blocks of 128 B and 20 of 4 KiB live, at least: tierpool's tiers
+    check(m2["uordblks"] >= 1000 * 128 + 20 * 4096, "uordblks %d" % m2["uordblks"])
+    check(m2["arena"] >= 2 << 20 and m2["arena"] % 4096 == 0, "arena %d (committed)" % m2["arena"])
+    check(m2["ordblks"] >= 500 and m2["fordblks"] >= 500 * 128, "free blocks: %r" % m2)
+    check(m2["hblks"] >= 1, "the 4 MiB block past the tiers: %r" % m2)
+    check(m2["usmblks"] >= 1500 * 128 - 64 * 1024, "peak %d" % m2["usmblks"])
+    # the same calls under glibc show its own, different arena
+    g2 = dict(kv.split("=") for kv in plain.stdout.splitlines()[0].split()[1:])
+    check(int(g2["arena"]) != m2["arena"], "mallinfo2 is glibc's: %r" % g2)
+    opts = [l for l in lines if l.startswith("mallopt ") or l.startswith("malloc_info(1)")]
+    want = [l for l in plain.stdout.splitlines() if l.startswith("mallopt ") or l.startswith("malloc_info(1)")]
+    check(opts == want and len(opts) == 15, "mallopt/malloc_info answers differ from glibc's:\n%s\n%s"
+          % ("\n".join(opts), "\n".join(want)))
+    st = r.stderr.splitlines()
+    check(st[:2] == ["Arena 0:", "system bytes     = %10d" % m2["arena"]], "malloc_stats: %r" % st)
+    check(len(st) == 8 and st[3] == "Total (incl. mmap):" and st[-1].startswith("max mmap bytes   = "),
+          "malloc_stats shape: %r" % st)
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(r.stdout.split("XML\n", 1)[1])
+    sizes = root.find("heap").find("sizes").findall("size")
+    check(root.tag == "malloc" and root.get("version") == "1", "malloc_info root")
+    tiers = {int(s.get("to")): int(s.get("count")) for s in sizes}
+    check(128 in tiers and tiers[128] >= 500, "malloc_info sizes: %r" % tiers)
+    types = [(e.tag, e.get("type")) for e in root if e.tag != "heap"]
+    check(types == [("total", "fast"), ("total", "rest"), ("total", "mmap"), ("system", "current"),
+                    ("system", "max"), ("aspace", "total"), ("aspace", "mprotect")],
+          "malloc_info totals: %r" % types)
+
+
+def add_args(p):
     p.add_argument("--prog", required=True)
     p.add_argument("--fixture", required=True)
+    p.add_argument("--introspect", required=True)
     p.add_argument("--tierpool", required=True)
     p.add_argument("--schema", required=True)
-    A = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tp-stats-") as tmp:
-        try:
-            CASES[A.case](tmp)
-        except (AssertionError, PromError, SchemaError) as err:
-            print("FAIL stats.%s: %s" % (A.case, err), file=sys.stderr)
-            return 1
-        except subprocess.TimeoutExpired as err:
-            print("FAIL stats.%s: timed out (deadlock?): %s" % (A.case, err.cmd), file=sys.stderr)
-            return 1
-    print("ok stats.%s" % A.case)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tptest.main("stats", globals(), add_args))

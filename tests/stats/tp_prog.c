@@ -6,6 +6,11 @@
  *   tp_prog fork N         the pattern, then N children that allocate and exit
  *   tp_prog sleep MS       the pattern, then allocates for MS milliseconds
  *   tp_prog api            the pattern, then tierpool_dump() twice
+ *   tp_prog leftover DIR   writes DIR/tp.<pid>.json as an earlier run with the
+ *                          same pid would have left it, then the pattern
+ *   tp_prog hello          "hello from main" on stderr, then the pattern
+ *   tp_prog peak N         N gets of 128 B, all put back, then 10 kept; a
+ *                          thread does the same with N/2 of 4 KiB meanwhile
  *
  * Every pointer goes through a volatile sink so the compiler cannot elide
  * a malloc/free pair.
@@ -31,6 +36,28 @@ static void pattern(void) {
   for (int i = 0; i < 1000; i++) sink = kept[i] = malloc(100);
   for (int i = 0; i < 500; i++) free(kept[i]);
   for (int i = 0; i < 10; i++) sink = kept[1000 + i] = malloc(3000);
+}
+
+/* ------------------------------------------------------------ peak */
+
+static void *peak_thread(void *arg) {
+  int n = (int)(intptr_t)arg;
+  void **p = calloc((size_t)n, sizeof *p);
+  for (int i = 0; i < n; i++) sink = p[i] = malloc(4000);
+  for (int i = 0; i < n; i++) free(p[i]);
+  free(p);
+  return NULL;
+}
+
+static int peak(int n) {
+  void **p = calloc((size_t)n, sizeof *p);
+  for (int i = 0; i < n; i++) sink = p[i] = malloc(120);
+  for (int i = 0; i < n; i++) free(p[i]);
+  pthread_t t;
+  pthread_create(&t, NULL, peak_thread, (void *)(intptr_t)(n / 2));
+  pthread_join(t, NULL);
+  for (int i = 0; i < 10; i++) sink = p[i] = malloc(120);
+  return 0;
 }
 
 static uint64_t now_ms(void) {
@@ -129,6 +156,17 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "fork")) return forks(argc > 2 ? atoi(argv[2]) : 3);
   if (!strcmp(mode, "sleep")) return sleeper(argc > 2 ? atoi(argv[2]) : 1000);
   if (!strcmp(mode, "api")) return api();
+  if (!strcmp(mode, "leftover") && argc > 2) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tp.%d.json", argv[2], (int)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f) return 2;
+    fputs("left by an earlier run\n", f);
+    fclose(f);
+    return pattern(), 0;
+  }
+  if (!strcmp(mode, "hello")) return fputs("hello from main\n", stderr), pattern(), 0;
+  if (!strcmp(mode, "peak")) return peak(argc > 2 ? atoi(argv[2]) : 5000);
   fprintf(stderr, "usage: tp_prog pattern|storm|fork N|sleep MS|api\n");
   return 2;
 }

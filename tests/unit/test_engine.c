@@ -11,6 +11,7 @@
 #include "config.h"
 #include "engine.h"
 #include "snapshot.h"
+#include "storm.h"
 #include "walk.h"
 
 static void start(void) { tp_init(); }
@@ -169,16 +170,6 @@ Test(engine, thread_exit_flushes_its_cache_and_late_frees_still_work) {
   tierpool_stats_t s2;
   tp_stats_collect(&s2);
   cr_assert_eq(s2.threads_started - s.threads_started, 1);
-}
-
-static void *storm(void *arg) {
-  _Atomic int *stop = arg;
-  while (!atomic_load(stop)) {
-    void *p[32];
-    for (int i = 0; i < 32; i++) p[i] = tp_malloc(16u << (i % 10));
-    for (int i = 0; i < 32; i++) tp_free(p[i]);
-  }
-  return NULL;
 }
 
 Test(engine, fork_while_other_threads_allocate) {

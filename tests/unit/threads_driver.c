@@ -11,14 +11,8 @@
 
 #include "engine.h"
 #include "snapshot.h"
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
+#include "storm.h"
+#include "tp_test.h"
 
 #define NTHREADS 4
 static int ROUNDS = 50000; /* argv[1] */
@@ -49,16 +43,6 @@ static void *worker(void *arg) {
       verify(q + sizeof qn, qn - sizeof qn);
       tp_free(q);
     }
-  }
-  return NULL;
-}
-
-static void *storm(void *arg) {
-  _Atomic int *stop = arg;
-  while (!atomic_load(stop)) {
-    void *p[32];
-    for (int i = 0; i < 32; i++) p[i] = tp_malloc(16u << (i % 10));
-    for (int i = 0; i < 32; i++) tp_free(p[i]);
   }
   return NULL;
 }

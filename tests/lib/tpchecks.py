@@ -1,4 +1,4 @@
-"""checks.py - strict checkers for the dumps, Python standard library only.
+"""tpchecks.py - strict checkers for the dumps, Python standard library only.
 
 validate(instance, schema): the subset of JSON Schema (draft 2020-12) that
 docs/schema/tierpool-stats.schema.json uses. An unknown keyword is an
@@ -8,6 +8,9 @@ parse_prometheus(text): the Prometheus text exposition format (0.0.4), as
 strict as the format allows: metric and label name syntax, label value
 escapes, float values, one HELP and one TYPE per family before its samples,
 families contiguous, no duplicate series, a newline at the end.
+
+Their errors are AssertionErrors: in a driver run by tptest.main, a dump
+the checkers refuse fails the case like any failed check.
 """
 
 import math
@@ -20,7 +23,7 @@ _KEYWORDS = {"type", "const", "enum", "required", "properties", "additionalPrope
              "items", "minimum", "maximum", "pattern", "$ref"} | _ANNOTATIONS
 
 
-class SchemaError(Exception):
+class SchemaError(AssertionError):
     pass
 
 
@@ -106,7 +109,7 @@ FLOAT_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 
 
-class PromError(Exception):
+class PromError(AssertionError):
     pass
 
 
