@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "hardening.h"
+#include "hooks.h"
 
 void tp_report_bad_free(const char *what, const void *p, size_t tier_size) {
   if (tier_size)
@@ -18,6 +19,7 @@ void tp_report_bad_free(const char *what, const void *p, size_t tier_size) {
             "to see where the block was freed first.", what, p, tier_size);
   else
     tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
+  tp_hooks_run_bad_free(p); /* with leak tracking: the stack that allocated it */
   abort();
 }
 

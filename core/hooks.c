@@ -27,3 +27,10 @@ void tp_hooks_run_put(void *p, bool pooled) {
   tp_hooks.put(p, pooled);
   tp_in_hook = 0;
 }
+
+void tp_hooks_run_bad_free(const void *p) {
+  if (!tp_hooked || !tp_hooks.bad_free || tp_in_hook) return;
+  tp_in_hook = 1;
+  tp_hooks.bad_free(p);
+  tp_in_hook = 0;
+}

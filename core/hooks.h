@@ -17,6 +17,9 @@ typedef struct tp_hooks_s {
   void (*get)(void *p, size_t n, size_t usable, bool pooled);
   /* Before a put of p. */
   void (*put)(void *p, bool pooled);
+  /* A bad free of p about to abort the process (hardening.c): may say
+   * more on stderr (the stack that allocated the block). May be NULL. */
+  void (*bad_free)(const void *p);
 } tp_hooks_t;
 
 /* Set while this thread runs a hook. A TLS byte, not a cache field, so
@@ -31,6 +34,8 @@ void tp_set_hooks(const tp_hooks_t *hooks);
  * thread is inside one already. */
 void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled);
 void tp_hooks_run_put(void *p, bool pooled);
+/* For tp_report_bad_free: the bad_free hook, if one is installed. */
+void tp_hooks_run_bad_free(const void *p);
 
 #pragma GCC visibility pop
 

@@ -28,12 +28,12 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "central.h"
 #include "options.h"
 #include "hooks.h"
 #include "leak_int.h"
 #include "profile.h"
 #include "tierpool.h"
+#include "walk.h"
 
 enum tp_leak_mode tp_leak_mode;
 
@@ -49,14 +49,6 @@ typedef struct tp_leak_thread_s {
 
 #define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
 #define TP_LEAK_FWD_SLOTS (1u << 20)
-
-/* A forwarded block being tracked. */
-typedef struct tp_fwd_s {
-  uintptr_t p;  /* 0: empty slot */
-  uint64_t n;   /* length asked */
-  uint32_t id;  /* stack */
-  uint32_t unused;
-} tp_fwd_t;
 
 static struct {
   uint64_t *side[TP_MAX_TIERS];  /* per tier, per block: (id << 32) | length */
@@ -129,6 +121,13 @@ void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
   *bytes = (int64_t)((double)n / p + 0.5);
 }
 
+uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
+
+const tp_fwd_t *tp_leak_fwd_table(size_t *slots) {
+  *slots = tp_lk.fwd ? TP_LEAK_FWD_SLOTS : 0;
+  return tp_lk.fwd;
+}
+
 /* ------------------------------------------------------------ threads */
 
 static tp_leak_thread_t *thread_state(void) {
@@ -173,13 +172,21 @@ static uint64_t *side_slot(const void *p, size_t t) {
   return &tp_lk.side[t][((uintptr_t)p - tp_region_start((unsigned)t)) >> (t + TP_MIN_SHIFT)];
 }
 
-/* Empties a side slot and returns what it held. Atomic because a report
- * may settle the same slot (tp_leak_settle): exactly one of them gets the
- * charge back. The load first keeps the common empty case cheap. */
+/* Takes the charge of a side slot and returns it (0 if none), leaving the
+ * stack id flagged as freed (TP_SIDE_FREED) for a bad-free report. Atomic
+ * because a report may settle the same slot (tp_leak_settle): exactly one
+ * of them gets the charge back. The load first keeps the common uncharged
+ * case cheap. */
 static uint64_t take(uint64_t *slot) {
   _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
-  if (!atomic_load_explicit(a, memory_order_relaxed)) return 0;
-  return atomic_exchange_explicit(a, 0, memory_order_relaxed);
+  uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
+  while (tp_side_charged(v)) {
+    uint64_t freed = (v & 0xffffffff00000000ull) | TP_SIDE_FREED;
+    if (atomic_compare_exchange_weak_explicit(a, &v, freed, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return v;
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------ settling */
@@ -189,15 +196,16 @@ static uint64_t take(uint64_t *slot) {
  * allocated yet, and frees after the thread's cache was flushed at exit
  * (glibc's own thread clean-up runs after every key destructor). The get
  * hook settles such a block when it is handed out again; a report settles
- * the rest before it counts, by recognising free blocks:
- *   - a block in a thread list or inside a central batch holds the free
- *     key in its word 1 (cache.h); a live block never does (the get clears
- *     it);
- *   - a batch head holds the link instead: those are found by walking each
- *     tier's stack of batches (tp_central_for_each_head).
- * Reads of other threads' blocks may race with them; every address is
- * checked against the carved part of the region before it is read. */
-static void settle_block(unsigned t, uintptr_t blk) {
+ * the rest before it counts: every charged block the engine says is free
+ * (tp_engine_for_each_free_block, core/walk.h) gives its charge back. */
+static bool is_charged(void *ctx, unsigned t, size_t i) {
+  (void)ctx;
+  return tp_side_charged(atomic_load_explicit((_Atomic uint64_t *)&tp_lk.side[t][i],
+                                              memory_order_relaxed));
+}
+
+static void settle_block(void *ctx, unsigned t, uintptr_t blk) {
+  (void)ctx;
   size_t i = (blk - tp_region_start(t)) >> (t + TP_MIN_SHIFT);
   uint64_t v = take(&tp_lk.side[t][i]);
   if (v) charge((uint32_t)(v >> 32), v & 0xffffffffu, t, -1);
@@ -205,20 +213,8 @@ static void settle_block(unsigned t, uintptr_t blk) {
 
 void tp_leak_settle(void) {
   if (!tp_leak_mode || !tp_layout.span) return;
-  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    if (!tp_lk.side[t]) continue;
-    uintptr_t start = tp_region_start(t), size = tp_tier_size(t);
-    uint64_t carved = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
-    tp_central_for_each_head(t, settle_block);
-    uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
-    _Atomic uint64_t *side = (_Atomic uint64_t *)tp_lk.side[t];
-    for (uint64_t i = 0; i < nblocks; i++) {
-      if (!atomic_load_explicit(&side[i], memory_order_relaxed)) continue;
-      const _Atomic uint64_t *blk = (const _Atomic uint64_t *)(start + i * size);
-      if (atomic_load_explicit(&blk[1], memory_order_relaxed) == tp_free_key)
-        settle_block(t, (uintptr_t)blk);
-    }
-  }
+  for (unsigned t = 0; t < tp_layout.ntiers; t++)
+    if (tp_lk.side[t]) tp_engine_for_each_free_block(t, is_charged, settle_block, NULL);
 }
 
 /* ------------------------------------------------------------ forwarded */
@@ -292,6 +288,11 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
     size_t t = tp_tier_of_ptr(p);
     slot = side_slot(p, t);
     bit = (unsigned)t;
+    /* Word 0 still holds the free list's link to the next free block: left
+     * there, the reachability scan would read it as the program's pointer,
+     * and a leaked block would make the one after it "indirect". malloc
+     * owes no contents, and the line is already in the cache. */
+    ((void **)p)[0] = NULL;
     uint64_t old = take(slot);
     if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1); /* put not seen */
   }
@@ -299,9 +300,12 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
   if (tp_leak_mode == TP_LEAKS_SAMPLE) {
     th->countdown -= (int64_t)n;
     if (th->countdown > 0) {
-      uint32_t id;
-      uint64_t m;
-      if (!pooled && fwd_remove((uintptr_t)p, &id, &m)) charge(id, m, bit, -1); /* not seen put */
+      /* Not sampled. A forwarded block is still entered (uncharged): the
+       * reachability scan must know every block that may hold pointers.
+       * Forwarded blocks are large or rare, so this costs little. */
+      tp_fwd_t old;
+      if (!pooled && fwd_insert((uintptr_t)p, TP_STACK_NONE, n, &old) && old.p && old.id)
+        charge(old.id, old.n, bit, -1); /* its put was not seen */
       return;
     }
     th->countdown = next_interval(th);
@@ -319,7 +323,7 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
       atomic_fetch_add_explicit(&tp_leak_tab.dropped, 1, memory_order_relaxed);
       return;
     }
-    if (old.p) charge(old.id, old.n, bit, -1);
+    if (old.p && old.id) charge(old.id, old.n, bit, -1);
   }
   charge(id, n, bit, +1);
   tp_profile_got(p, id, n, bit);
@@ -336,11 +340,36 @@ static void hook_put(void *p, bool pooled) {
     id = (uint32_t)(v >> 32);
     n = v & 0xffffffffu;
     bit = (unsigned)t;
-  } else if (!fwd_remove((uintptr_t)p, &id, &n)) {
+  } else if (!fwd_remove((uintptr_t)p, &id, &n) || !id) { /* id 0: not sampled */
     return;
   }
   charge(id, n, bit, -1);
   tp_profile_put(p, id, n, bit);
+}
+
+/* A bad free the engine is about to abort on (core/hardening.c): the stack
+ * that allocated the block, if tracking saw it. A pooled block keeps its
+ * allocation stack after its put (TP_SIDE_FREED); a forwarded one is found
+ * in the table, interior pointers included (a linear pass: the process is
+ * about to abort). */
+static void hook_bad_free(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  uint64_t v = 0;
+  if (tp_is_pooled(p)) {
+    size_t t = tp_tier_of_ptr(p);
+    if (t >= tp_layout.ntiers || !tp_lk.side[t]) return;
+    v = atomic_load_explicit((_Atomic uint64_t *)side_slot(p, t), memory_order_relaxed);
+  } else {
+    for (size_t i = 0; i < TP_LEAK_FWD_SLOTS && tp_lk.fwd; i++) {
+      const tp_fwd_t *f = &tp_lk.fwd[i];
+      if (f->p && f->id && a - f->p < (f->n ? f->n : 1)) v = (uint64_t)f->id << 32;
+    }
+  }
+  uint32_t id = (uint32_t)(v >> 32);
+  if (id <= TP_STACK_OVERFLOW) return;
+  tp_leak_print_stack(id, tp_side_charged(v) || !tp_is_pooled(p)
+                              ? "tierpool: the block (still in use) was allocated from:\n"
+                              : "tierpool: the block (already freed) was allocated from:\n");
 }
 
 /* ------------------------------------------------------------ life */
@@ -372,15 +401,16 @@ void tp_leak_start(void) {
     return;
   }
   tp_leak_tab.depth = (unsigned)tp_stats_config.leaks_depth;
-  if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 16;
+  if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 32;
   tp_lk.mean = (double)(tp_stats_config.leaks_sample ? tp_stats_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
   /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
    * cannot start (it said why) leaves no sampling nobody asked for. */
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
+  tp_leak_scan_init();
   tp_leak_mode = mode;
-  static const tp_hooks_t hooks = {hook_get, hook_put};
+  static const tp_hooks_t hooks = {hook_get, hook_put, hook_bad_free};
   tp_set_hooks(&hooks);
 }
 

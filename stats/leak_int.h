@@ -30,6 +30,10 @@
 #pragma GCC visibility push(hidden)
 
 #define TP_LEAK_MAX_DEPTH 64             /* most frames a stack keeps */
+/* Frames unwound on top of the wanted depth: those of tierpool itself (the
+ * capture, the hook, the guard, the slow path, malloc or calloc or operator
+ * new: 5 to 7). Every frame unwound costs, so no more than that. */
+#define TP_STACK_SKIP_MAX 8
 #define TP_LEAK_MAX_STACKS (1u << 18)    /* distinct stacks (ids) */
 #define TP_LEAK_INDEX_SLOTS (1u << 19)   /* index load stays under 1/2 */
 #define TP_LEAK_MAX_FRAMES (1u << 22)    /* frames of all stacks together */
@@ -95,12 +99,74 @@ extern tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ leak.c */
 
+/* A side slot: (stack id << 32) | length asked, 0 when never charged. The
+ * put keeps the id with this flag in the length word (lengths are at most
+ * the largest tier, 1 GiB), so a later double free can still name the
+ * stack that allocated the block. Only an unflagged, non-zero slot is a
+ * charge. */
+#define TP_SIDE_FREED (1ull << 31)
+static inline bool tp_side_charged(uint64_t v) { return v && !(v & TP_SIDE_FREED); }
+
 /* Gives back the charges of blocks that were freed without the put hook
  * seeing it (see leak.c). Reports call it before they count. */
 void tp_leak_settle(void);
 /* What a captured block of n bytes stands for: blocks (x count_scale) and
  * bytes; estimates when sampled, (count_scale, n) in `all` mode. */
 void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
+
+/* A forwarded block being tracked (an entry of leak.c's table). In sample
+ * mode every forwarded block has one, sampled or not (id 0: not charged),
+ * so that the reachability scan knows every forwarded block. */
+typedef struct tp_fwd_s {
+  uintptr_t p;  /* 0: empty slot */
+  uint64_t n;   /* length asked */
+  uint32_t id;  /* stack; TP_STACK_NONE: tracked for the scan only */
+  uint8_t tag;  /* the scan's mark, in its snapshot (leak_scan.c) */
+  uint8_t unused[3];
+} tp_fwd_t;
+
+/* What the scan reads: tier t's side array ((id << 32) | length per block,
+ * 0 when not charged) and the forwarded table (slots entries). */
+uint64_t *tp_leak_side(unsigned t);
+const tp_fwd_t *tp_leak_fwd_table(size_t *slots);
+
+/* ------------------------------------------------------------ leak_scan.c */
+
+/* Kinds of a charged block at exit, as LeakSanitizer names them. */
+enum tp_leak_kind {
+  TP_KIND_DIRECT = 0,    /* unreachable, and no unreachable block points to it */
+  TP_KIND_INDIRECT = 1,  /* unreachable, pointed to by other unreachable blocks */
+  TP_KIND_REACHABLE = 2, /* reachable from the roots: "still reachable" */
+  TP_KIND_UNKNOWN = 3,   /* no scan was made (signal and interval dumps) */
+  TP_KINDS = 4
+};
+
+/* Per stack, what a scan found: blocks (live), count (x count_scale) and
+ * bytes of each kind. */
+typedef struct tp_kind_acc_s {
+  int64_t live[3], count[3], bytes[3];
+} tp_kind_acc_t;
+
+/* What the last scan saw. */
+typedef struct tp_scan_info_s {
+  bool done;              /* a scan ran and its figures are in tp_scan_acc */
+  uint32_t threads;       /* other threads of the process at the scan */
+  uint32_t stopped;       /* of them, stopped by a signal (registers and stack read) */
+  uint32_t unresponsive;  /* of them, not stopped: stack read from the kernel's sp */
+  uint64_t root_bytes;    /* bytes of roots scanned */
+  uint64_t blocks_scanned;
+  uint64_t ns;            /* how long the scan took */
+} tp_scan_info_t;
+
+extern tp_scan_info_t tp_scan_info;
+extern tp_kind_acc_t *tp_scan_acc; /* [TP_LEAK_MAX_STACKS], valid when tp_scan_info.done */
+
+/* Marks the blocks reachable from the roots and classifies every charged
+ * block (report lock held; call after tp_leak_settle). False when it could
+ * not run (no memory for its arrays): kinds are then unknown. */
+bool tp_leak_scan(void);
+/* At start (single-threaded): looks up what the scan needs from ld.so. */
+void tp_leak_scan_init(void);
 
 /* ------------------------------------------------------------ leak_stack.c */
 
@@ -126,9 +192,13 @@ bool tp_elf_lookup(tp_module_t *m, uint64_t vaddr, const char **name, uint64_t *
 
 /* ---------------------------------------------------------- leak_report.c */
 
+/* Writes title and the frames of stack id to stderr (bad-free reports). */
+void tp_leak_print_stack(uint32_t id, const char *title);
+
 /* Totals of a report, for tierpool_leaks_since. */
 typedef struct tp_leak_sum_s {
   uint64_t blocks, bytes, stacks;
+  uint64_t kind_blocks[TP_KINDS], kind_bytes[TP_KINDS], kind_stacks[TP_KINDS];
 } tp_leak_sum_t;
 
 /* Takes the report's scratch space: false if this thread already holds it

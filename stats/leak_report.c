@@ -10,6 +10,8 @@
  * at a time, guarded like the dump buffers by the holder's thread id.
  */
 #include <errno.h>
+#include <string.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -30,14 +32,16 @@ typedef struct tp_leak_row_s {
   int64_t bytes;
   uint64_t tiers;
   uint32_t id;     /* the entry whose frames are shown */
-  uint32_t unused;
+  uint32_t kind;   /* enum tp_leak_kind */
 } tp_leak_row_t;
 
-static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_STACKS] */
+/* A stack has up to three rows, one per kind. */
+#define TP_LEAK_MAX_ROWS (3 * (size_t)TP_LEAK_MAX_STACKS)
+static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_ROWS] */
 static _Atomic long tp_report_owner;
 
 bool tp_leak_report_init(void) {
-  void *m = mmap(NULL, sizeof(tp_leak_row_t) * TP_LEAK_MAX_STACKS, PROT_READ | PROT_WRITE,
+  void *m = mmap(NULL, sizeof(tp_leak_row_t) * TP_LEAK_MAX_ROWS, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   tp_rows = m == MAP_FAILED ? NULL : m;
   return tp_rows != NULL;
@@ -62,11 +66,14 @@ void tp_leak_report_fork_child(void) { atomic_store(&tp_report_owner, 0); }
 
 static bool by_hash(const tp_leak_row_t *a, const tp_leak_row_t *b) {
   if (a->fhash != b->fhash) return a->fhash < b->fhash;
+  if (a->kind != b->kind) return a->kind < b->kind;
   return a->id < b->id;
 }
 
-/* Most bytes first, then most blocks, then the older stack. */
+/* Direct first, then indirect, then reachable (then unknown); in a kind,
+ * most bytes first, then most blocks, then the older stack. */
 static bool by_bytes(const tp_leak_row_t *a, const tp_leak_row_t *b) {
+  if (a->kind != b->kind) return a->kind < b->kind;
   if (a->bytes != b->bytes) return a->bytes > b->bytes;
   if (a->count != b->count) return a->count > b->count;
   return a->id < b->id;
@@ -98,34 +105,55 @@ static void sort_rows(tp_leak_row_t *r, size_t n, tp_row_less less) {
   }
 }
 
-/* Fills tp_rows with the stacks of periods >= from still holding blocks,
- * sorted most bytes first; returns how many. settle: first give back the
- * charges of blocks freed without the put hook (tp_leak_settle). */
-static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle) {
+/* Adds one row of the stack id and this kind (both figures from the scan,
+ * or from the stack's counters when there was none). */
+static void add_row(size_t *n, uint32_t id, unsigned kind, int64_t live, int64_t count,
+                    int64_t bytes, uint64_t tiers) {
+  tp_leak_row_t *r = &tp_rows[(*n)++];
+  r->fhash = id == TP_STACK_OVERFLOW ? 0 : tp_leak_tab.stacks[id].fhash;
+  r->live = live;
+  r->count = count;
+  r->bytes = bytes;
+  r->tiers = tiers;
+  r->id = id;
+  r->kind = kind;
+}
+
+/* Fills tp_rows with the stacks of periods >= from still holding blocks, a
+ * row per stack and kind, sorted direct first, then indirect, then still
+ * reachable, each most bytes first; returns how many. settle: first give
+ * back the charges of blocks freed without the put hook (tp_leak_settle);
+ * scan: then tell leaked from reachable blocks (tp_leak_scan). */
+static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) {
   const tp_leak_tab_t *t = &tp_leak_tab;
   if (settle) tp_leak_settle();
+  bool kinds = scan && tp_leak_scan();
+  if (!scan) tp_scan_info.done = false;
   uint32_t nstacks = atomic_load_explicit(&t->nstacks, memory_order_acquire);
   if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
   size_t n = 0;
   for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++) {
     tp_stack_t *s = &t->stacks[id];
     if (!s->key || s->epoch < from) continue;
+    uint64_t tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed);
+    if (kinds) {
+      const tp_kind_acc_t *a = &tp_scan_acc[id];
+      for (unsigned k = 0; k < TP_KIND_UNKNOWN; k++)
+        if (a->live[k] > 0) add_row(&n, id, k, a->live[k], a->count[k], a->bytes[k], tiers);
+      continue;
+    }
     int64_t live = atomic_load_explicit(&s->live, memory_order_relaxed);
     if (live <= 0) continue;
-    tp_leak_row_t *r = &tp_rows[n++];
-    r->fhash = id == TP_STACK_OVERFLOW ? 0 : s->fhash;
-    r->live = live;
-    r->count = tp_leak_mode == TP_LEAKS_SAMPLE ? atomic_load_explicit(&s->count, memory_order_relaxed)
-                                               : live; /* leak.c: count is live in all mode */
-    r->bytes = atomic_load_explicit(&s->bytes, memory_order_relaxed);
-    r->tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed);
-    r->id = id;
+    int64_t count = tp_leak_mode == TP_LEAKS_SAMPLE ? atomic_load_explicit(&s->count, memory_order_relaxed)
+                                                    : live; /* leak.c: count is live in all mode */
+    add_row(&n, id, TP_KIND_UNKNOWN, live, count, atomic_load_explicit(&s->bytes, memory_order_relaxed),
+            tiers);
   }
-  /* One row per stack, whatever the periods it ran in. */
+  /* One row per stack and kind, whatever the periods it ran in. */
   sort_rows(tp_rows, n, by_hash);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
-    if (k && tp_rows[k - 1].fhash == tp_rows[i].fhash &&
+    if (k && tp_rows[k - 1].fhash == tp_rows[i].fhash && tp_rows[k - 1].kind == tp_rows[i].kind &&
         t->stacks[tp_rows[k - 1].id].depth == t->stacks[tp_rows[i].id].depth) {
       tp_leak_row_t *r = &tp_rows[k - 1];
       r->live += tp_rows[i].live;
@@ -138,12 +166,17 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle) {
   }
   sort_rows(tp_rows, k, by_bytes);
   /* sort_rows is ascending by "less", and by_bytes says "more bytes" is
-   * less: the array is now most bytes first. */
+   * less: the array is now direct first, most bytes first. */
+  memset(sum, 0, sizeof *sum);
   sum->stacks = k;
-  sum->blocks = sum->bytes = 0;
   for (size_t i = 0; i < k; i++) {
-    sum->blocks += (uint64_t)(tp_rows[i].count + t->count_scale / 2) / (uint64_t)t->count_scale;
-    sum->bytes += (uint64_t)(tp_rows[i].bytes > 0 ? tp_rows[i].bytes : 0);
+    uint64_t blocks = (uint64_t)(tp_rows[i].count + t->count_scale / 2) / (uint64_t)t->count_scale;
+    uint64_t bytes = (uint64_t)(tp_rows[i].bytes > 0 ? tp_rows[i].bytes : 0);
+    sum->blocks += blocks;
+    sum->bytes += bytes;
+    sum->kind_stacks[tp_rows[i].kind]++;
+    sum->kind_blocks[tp_rows[i].kind] += blocks;
+    sum->kind_bytes[tp_rows[i].kind] += bytes;
   }
   return k;
 }
@@ -229,6 +262,50 @@ static void text_tiers(tp_out_t *o, uint64_t tiers) {
 
 /* ------------------------------------------------------------ text */
 
+static const char *const tp_kind_names[TP_KINDS] = {"direct", "indirect", "reachable", "unknown"};
+static const char *const tp_kind_titles[TP_KINDS] = {
+    "direct leaks (no pointer to them is left):\n",
+    "indirect leaks (pointed to only by leaked blocks):\n",
+    "still reachable (a pointer to them is left: not leaks):\n", ""};
+
+/* "N blocks (B bytes)", with ~ before estimates. */
+static void text_blocks(tp_out_t *o, uint64_t blocks, uint64_t bytes, const char *about) {
+  tp_out_str(o, about);
+  tp_out_u64(o, blocks);
+  tp_out_str(o, blocks == 1 ? " block (" : " blocks (");
+  tp_out_str(o, about);
+  tp_out_u64(o, bytes);
+  tp_out_str(o, " bytes)");
+}
+
+static void text_row(tp_out_t *o, const tp_leak_row_t *r, const char *about, bool est) {
+  const tp_stack_t *s = &tp_leak_tab.stacks[r->id];
+  uint64_t blocks = row_blocks(r);
+  tp_out_str(o, "  ");
+  tp_out_str(o, about);
+  tp_out_u64(o, (uint64_t)(r->bytes > 0 ? r->bytes : 0));
+  tp_out_str(o, " bytes in ");
+  tp_out_str(o, about);
+  tp_out_u64(o, blocks);
+  tp_out_str(o, blocks == 1 ? " block (" : " blocks (");
+  if (est) {
+    tp_out_u64(o, (uint64_t)r->live);
+    tp_out_str(o, r->live == 1 ? " sample, " : " samples, ");
+  }
+  text_tiers(o, r->tiers);
+  if (r->id == TP_STACK_OVERFLOW) {
+    tp_out_str(o, ") from stacks past the table's capacity\n");
+    return;
+  }
+  tp_out_str(o, ") allocated from:\n");
+  for (unsigned f = 0; f < s->depth; f++) {
+    tp_frame_t fr;
+    frame_of(s, f, &fr);
+    text_frame(o, &fr, f);
+  }
+  if (!s->depth) tp_out_str(o, "    (no frames)\n");
+}
+
 static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_t top) {
   bool est = tp_leak_mode == TP_LEAKS_SAMPLE;
   const char *about = est ? "~" : "";
@@ -239,40 +316,23 @@ static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_
   tp_out_str(o, est ? "leaks (sampled: estimates): " : "leaks: ");
   tp_out_u64(o, sum->stacks);
   tp_out_str(o, sum->stacks == 1 ? " stack holds " : " stacks hold ");
-  tp_out_str(o, about);
-  tp_out_u64(o, sum->blocks);
-  tp_out_str(o, sum->blocks == 1 ? " block (" : " blocks (");
-  tp_out_str(o, about);
-  tp_out_u64(o, sum->bytes);
-  tp_out_str(o, " bytes) not freed, most bytes first:\n");
+  text_blocks(o, sum->blocks, sum->bytes, about);
+  if (tp_scan_info.done) {
+    tp_out_str(o, " not freed: ");
+    static const char *const what[3] = {" leaked directly, ", " indirectly, ", " still reachable"};
+    for (unsigned k = 0; k < TP_KIND_UNKNOWN; k++) {
+      text_blocks(o, sum->kind_blocks[k], sum->kind_bytes[k], about);
+      tp_out_str(o, what[k]);
+    }
+    tp_out_str(o, "; direct first:\n");
+  } else {
+    tp_out_str(o, " not freed, most bytes first:\n");
+  }
   size_t shown = top && top < n ? (size_t)top : n;
+  unsigned kind = TP_KINDS;
   for (size_t i = 0; i < shown; i++) {
-    const tp_leak_row_t *r = &tp_rows[i];
-    const tp_stack_t *s = &tp_leak_tab.stacks[r->id];
-    uint64_t blocks = row_blocks(r);
-    tp_out_str(o, "  ");
-    tp_out_str(o, about);
-    tp_out_u64(o, (uint64_t)(r->bytes > 0 ? r->bytes : 0));
-    tp_out_str(o, " bytes in ");
-    tp_out_str(o, about);
-    tp_out_u64(o, blocks);
-    tp_out_str(o, blocks == 1 ? " block (" : " blocks (");
-    if (est) {
-      tp_out_u64(o, (uint64_t)r->live);
-      tp_out_str(o, r->live == 1 ? " sample, " : " samples, ");
-    }
-    text_tiers(o, r->tiers);
-    if (r->id == TP_STACK_OVERFLOW) {
-      tp_out_str(o, ") from stacks past the table's capacity\n");
-      continue;
-    }
-    tp_out_str(o, ") allocated from:\n");
-    for (unsigned f = 0; f < s->depth; f++) {
-      tp_frame_t fr;
-      frame_of(s, f, &fr);
-      text_frame(o, &fr, f);
-    }
-    if (!s->depth) tp_out_str(o, "    (no frames)\n");
+    if (tp_rows[i].kind != kind) tp_out_str(o, tp_kind_titles[kind = tp_rows[i].kind]);
+    text_row(o, &tp_rows[i], about, est);
   }
   if (shown < n) {
     uint64_t blocks = 0, bytes = 0;
@@ -298,8 +358,55 @@ static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_
   }
 }
 
+void tp_leak_print_stack(uint32_t id, const char *title) {
+  if (!tp_leak_mode || id >= atomic_load(&tp_leak_tab.nstacks) || !tp_leak_report_acquire()) return;
+  static char buf[8192]; /* report lock held */
+  tp_out_t o;
+  tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
+  tp_out_str(&o, title);
+  const tp_stack_t *s = &tp_leak_tab.stacks[id];
+  for (unsigned f = 0; f < s->depth; f++) {
+    tp_frame_t fr;
+    frame_of(s, f, &fr);
+    text_frame(&o, &fr, f);
+  }
+  tp_out_flush(&o);
+  tp_leak_report_release();
+}
+
+/* ------------------------------------------------------------ process */
+
+#define TP_CMDLINE_MAX 1024
+static char tp_cmdline[TP_CMDLINE_MAX + 1]; /* report lock held */
+static char tp_cwd[4096];
+static bool tp_cmdline_cut;
+
+/* The command line (arguments joined by spaces, at most TP_CMDLINE_MAX
+ * bytes) and the working directory, which name a process among the many
+ * of a test run: "which test leaked". */
+static void read_process(void) {
+  tp_cmdline[0] = tp_cwd[0] = '\0';
+  tp_cmdline_cut = false;
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char extra;
+    size_t n = 0;
+    ssize_t k;
+    while (n < TP_CMDLINE_MAX &&
+           ((k = read(fd, tp_cmdline + n, TP_CMDLINE_MAX - n)) > 0 || (k < 0 && errno == EINTR)))
+      n += k > 0 ? (size_t)k : 0;
+    tp_cmdline_cut = n == TP_CMDLINE_MAX && read(fd, &extra, 1) == 1;
+    close(fd);
+    while (n && tp_cmdline[n - 1] == '\0') n--;
+    for (size_t i = 0; i < n; i++)
+      if (tp_cmdline[i] == '\0') tp_cmdline[i] = ' ';
+    tp_cmdline[n] = '\0';
+  }
+  if (syscall(SYS_getcwd, tp_cwd, sizeof tp_cwd) < 0) tp_cwd[0] = '\0';
+}
+
 void tp_leak_collect(uint32_t from, tp_leak_sum_t *sum, tp_out_t *out, uint64_t top) {
-  size_t n = gather(from, sum, true);
+  size_t n = gather(from, sum, true, false);
   if (out) text_report(out, n, sum, top);
 }
 
@@ -309,9 +416,16 @@ void tp_leak_report_exit(void) {
   tp_out_t o;
   tp_out_init(&o, buf, sizeof buf, STDERR_FILENO);
   tp_leak_sum_t sum;
-  size_t n = gather(tp_leak_tab.report_from, &sum, true);
+  size_t n = gather(tp_leak_tab.report_from, &sum, true, true);
   if (n) {
-    tp_out_str(&o, "tierpool: ");
+    read_process();
+    tp_out_str(&o, "tierpool: pid ");
+    tp_out_u64(&o, (uint64_t)getpid());
+    tp_out_str(&o, ": ");
+    tp_out_str(&o, tp_cmdline);
+    tp_out_str(&o, tp_cmdline_cut ? " ... (in " : " (in ");
+    tp_out_str(&o, tp_cwd);
+    tp_out_str(&o, ")\ntierpool: ");
     text_report(&o, n, &sum, tp_stats_config.leaks_top);
     tp_out_flush(&o);
   }
@@ -329,7 +443,13 @@ static const tp_field_t f_mode = TP_KEY("mode"), f_estimated = TP_KEY("estimated
                         f_tiers = TP_KEY("tiers"), f_fwd = TP_KEY("forwarded"),
                         f_overflow = TP_KEY("overflow"), f_module = TP_KEY("module"),
                         f_offset = TP_KEY("offset"), f_function = TP_KEY("function"),
-                        f_fn_offset = TP_KEY("function_offset");
+                        f_fn_offset = TP_KEY("function_offset"), f_kind = TP_KEY("kind"),
+                        f_reach = TP_KEY("reachability"), f_stacks = TP_KEY("stacks"),
+                        f_cmdline = TP_KEY("cmdline"), f_truncated = TP_KEY("cmdline_truncated"),
+                        f_cwd = TP_KEY("cwd"), f_threads = TP_KEY("threads"),
+                        f_stopped = TP_KEY("stopped"), f_unresp = TP_KEY("unresponsive"),
+                        f_roots = TP_KEY("root_bytes"), f_scanned = TP_KEY("blocks_scanned"),
+                        f_ms = TP_KEY("ms");
 static const tp_field_t
     f_prom_blocks = {NULL, NULL, "leak_blocks",
                      "Blocks charged to a call stack and not freed (TIERPOOL_LEAKS; estimated "
@@ -342,6 +462,7 @@ static const tp_field_t
 static void json_stack(tp_emitter_t *e, const tp_leak_row_t *r) {
   const tp_stack_t *s = &tp_leak_tab.stacks[r->id];
   tp_emit_object_begin(e, NULL);
+  tp_emit_scalar(e, &f_kind, tp_v_str(tp_kind_names[r->kind]));
   tp_emit_scalar(e, &f_blocks, tp_v_u64(row_blocks(r)));
   tp_emit_scalar(e, &f_bytes, tp_v_u64((uint64_t)(r->bytes > 0 ? r->bytes : 0)));
   tp_emit_scalar(e, &f_samples, tp_v_u64((uint64_t)r->live));
@@ -367,12 +488,36 @@ static void json_stack(tp_emitter_t *e, const tp_leak_row_t *r) {
   tp_emit_object_end(e);
 }
 
+static void json_totals(tp_emitter_t *e, const char *key, uint64_t stacks, uint64_t blocks,
+                        uint64_t bytes) {
+  tp_emit_object_begin(e, key);
+  tp_emit_scalar(e, &f_stacks, tp_v_u64(stacks));
+  tp_emit_scalar(e, &f_blocks, tp_v_u64(blocks));
+  tp_emit_scalar(e, &f_bytes, tp_v_u64(bytes));
+  tp_emit_object_end(e);
+}
+
+static void json_scan(tp_emitter_t *e) {
+  const tp_scan_info_t *i = &tp_scan_info;
+  tp_emit_scalar(e, &f_reach, tp_v_bool(i->done));
+  if (!i->done) return;
+  tp_emit_object_begin(e, "scan");
+  tp_emit_scalar(e, &f_threads, tp_v_u64(i->threads));
+  tp_emit_scalar(e, &f_stopped, tp_v_u64(i->stopped));
+  tp_emit_scalar(e, &f_unresp, tp_v_u64(i->unresponsive));
+  tp_emit_scalar(e, &f_roots, tp_v_u64(i->root_bytes));
+  tp_emit_scalar(e, &f_scanned, tp_v_u64(i->blocks_scanned));
+  tp_emit_scalar(e, &f_ms, tp_v_ratio(i->ns, 1000000));
+  tp_emit_object_end(e);
+}
+
 void tp_leak_render(tp_emitter_t *e, const void *ctx) {
   const enum tp_dump_reason *reason = ctx;
   if (!tp_leak_mode || !tp_leak_report_acquire()) return;
   tp_leak_sum_t sum;
   uint32_t from = tp_leak_tab.report_from;
-  size_t n = gather(from, &sum, !reason || *reason == TP_DUMP_EXIT || *reason == TP_DUMP_API);
+  bool at_rest = !reason || *reason == TP_DUMP_EXIT || *reason == TP_DUMP_API;
+  size_t n = gather(from, &sum, at_rest, at_rest);
   uint64_t top = tp_stats_config.leaks_top;
   size_t shown = top && top < n ? (size_t)top : n;
   tp_out_t *o = tp_emit_text_out(e);
@@ -392,6 +537,15 @@ void tp_leak_render(tp_emitter_t *e, const void *ctx) {
     tp_emit_scalar(e, &f_bytes, tp_v_u64(sum.bytes));
     tp_emit_scalar(e, &f_dropped,
                    tp_v_u64(atomic_load_explicit(&tp_leak_tab.dropped, memory_order_relaxed)));
+    json_scan(e);
+    for (unsigned k = 0; k < TP_KINDS; k++)
+      json_totals(e, tp_kind_names[k], sum.kind_stacks[k], sum.kind_blocks[k], sum.kind_bytes[k]);
+    read_process();
+    tp_emit_object_begin(e, "process");
+    tp_emit_scalar(e, &f_cmdline, tp_v_str(tp_cmdline));
+    tp_emit_scalar(e, &f_truncated, tp_v_bool(tp_cmdline_cut));
+    tp_emit_scalar(e, &f_cwd, tp_v_str(tp_cwd));
+    tp_emit_object_end(e);
     tp_emit_array_begin(e, "stacks");
     for (size_t i = 0; i < shown; i++) json_stack(e, &tp_rows[i]);
     tp_emit_array_end(e);

@@ -26,11 +26,6 @@
 
 #include "leak_int.h"
 
-/* Frames unwound on top of the wanted depth: those of tierpool itself (this
- * function, the hook, the guard, the slow path, malloc or calloc or operator
- * new: 5 to 7). Every frame unwound costs, so no more than that. */
-#define TP_SKIP_MAX 8
-
 tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ memory */
@@ -298,9 +293,9 @@ void tp_stack_warm_up(void) {
 }
 
 uint32_t tp_stack_capture(void) {
-  void *buf[TP_LEAK_MAX_DEPTH + TP_SKIP_MAX];
+  void *buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
   tp_leak_tab_t *t = &tp_leak_tab;
-  int n = unw_backtrace(buf, (int)t->depth + TP_SKIP_MAX);
+  int n = unw_backtrace(buf, (int)t->depth + TP_STACK_SKIP_MAX);
   int i = 0;
   while (i < n && (uintptr_t)buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;

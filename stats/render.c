@@ -160,32 +160,53 @@ static void render_config(tp_emitter_t *e, tp_option_table_t *const *tables, siz
   tp_emit_object_end(e);
 }
 
-/* "balanced: ..." or "UNBALANCED: N blocks (B bytes) still live in tiers a, b" */
+/* Blocks forwarded to mimalloc and not freed: every forward counts a
+ * discard and every free of a forwarded block a forwarded free. */
+static uint64_t forwarded_live(const tierpool_stats_t *st) {
+  return st->discarded > st->forwarded_frees ? st->discarded - st->forwarded_frees : 0;
+}
+
+/* Raw counts, no suppressions: every get without its put, pooled or
+ * forwarded (an 8 MiB leak is not "balanced"). */
+static bool is_balanced(const tierpool_stats_t *st, uint32_t ntiers) {
+  bool balanced = forwarded_live(st) == 0;
+  for (uint32_t i = 0; i < ntiers; i++) balanced &= st->tiers[i].live == 0;
+  return balanced;
+}
+
+/* "balanced: ..." or "UNBALANCED: N blocks (B bytes) still live in tiers a, b
+ * and F forwarded blocks" */
 static void render_verdict(tp_emitter_t *e, const tierpool_stats_t *st, int64_t live,
                            int64_t live_bytes) {
   tp_out_t *o = tp_emit_text_out(e);
   if (!o) return;
-  bool balanced = true;
-  for (uint32_t i = 0; i < st->ntiers; i++) balanced &= st->tiers[i].live == 0;
-  if (balanced) {
+  if (is_balanced(st, st->ntiers)) {
     tp_out_str(o, "balanced: every get has its put\n");
     return;
   }
   tp_out_str(o, "UNBALANCED: ");
-  tp_out_i64(o, live);
-  tp_out_str(o, live == 1 ? " block (" : " blocks (");
-  tp_out_i64(o, live_bytes);
-  tp_out_str(o, " bytes) still live in tier");
-  const char *sep = "s ";
+  uint64_t fwd = forwarded_live(st);
   unsigned n = 0;
   for (uint32_t i = 0; i < st->ntiers; i++) n += st->tiers[i].live != 0;
-  if (n == 1) sep = " ";
-  char b[24];
-  for (uint32_t i = 0; i < st->ntiers; i++) {
-    if (st->tiers[i].live == 0) continue;
-    tp_out_str(o, sep);
-    tp_out_mem(o, b, tp_fmt_size(b, st->tiers[i].size));
-    sep = ", ";
+  if (n) {
+    tp_out_i64(o, live);
+    tp_out_str(o, live == 1 ? " block (" : " blocks (");
+    tp_out_i64(o, live_bytes);
+    tp_out_str(o, " bytes) still live in tier");
+    const char *sep = n == 1 ? " " : "s ";
+    char b[24];
+    for (uint32_t i = 0; i < st->ntiers; i++) {
+      if (st->tiers[i].live == 0) continue;
+      tp_out_str(o, sep);
+      tp_out_mem(o, b, tp_fmt_size(b, st->tiers[i].size));
+      sep = ", ";
+    }
+    if (fwd) tp_out_str(o, " and ");
+  }
+  if (fwd) {
+    tp_out_u64(o, fwd);
+    tp_out_str(o, fwd == 1 ? " forwarded block" : " forwarded blocks");
+    if (!n) tp_out_str(o, " still live");
   }
   tp_out_char(o, '\n');
 }
@@ -257,9 +278,7 @@ void tp_render_ex(tp_emitter_t *e, const tierpool_stats_t *st, const uint64_t *l
     tp_emit_scalar(e, &tp_proc_fields[f], tp_proc_value(st, f));
   tp_emit_scalar(e, &f_live, tp_v_i64(live));
   tp_emit_scalar(e, &f_live_bytes, tp_v_i64(live_bytes));
-  bool balanced = true;
-  for (uint32_t i = 0; i < ntiers; i++) balanced &= st->tiers[i].live == 0;
-  tp_emit_scalar(e, &f_balanced, tp_v_bool(balanced));
+  tp_emit_scalar(e, &f_balanced, tp_v_bool(is_balanced(st, ntiers)));
 
   /* what went to mimalloc, by reason */
   tp_table_t discards = {

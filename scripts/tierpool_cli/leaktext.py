@@ -38,6 +38,12 @@ def stack_head(st, est):
                 else ") allocated from:")
 
 
+# The library's headings of the kinds (stats/leak_report.c).
+KIND_TITLES = {"direct": "direct leaks (no pointer to them is left):",
+               "indirect": "indirect leaks (pointed to only by leaked blocks):",
+               "reachable": "still reachable (a pointer to them is left: not leaks):"}
+
+
 def render_leaks_text(lk):
     """The leak section as the library writes it (no symbolizer)."""
     est = lk.get("estimated", False)
@@ -46,11 +52,23 @@ def render_leaks_text(lk):
     if not lk.get("stack_count"):
         return ["leaks: none: every tracked get has its put"]
     n = lk["stack_count"]
-    out = ["%s%d stack%s hold%s %s%d block%s (%s%d bytes) not freed, most bytes first:" % (
+
+    def blocks(t):
+        return "%s%d block%s (%s%d bytes)" % (about, t["blocks"], "" if t["blocks"] == 1 else "s",
+                                             about, t["bytes"])
+    head = "%s%d stack%s hold%s %s not freed" % (
         "leaks (sampled: estimates): " if est else "leaks: ", n, "" if n == 1 else "s",
-        "s" if n == 1 else "", about, lk["blocks"], "" if lk["blocks"] == 1 else "s", about,
-        lk["bytes"])]
+        "s" if n == 1 else "", blocks(lk))
+    if lk.get("reachability"):  # the library's kind split (docs/leaks.md)
+        head += ": %s leaked directly, %s indirectly, %s still reachable; direct first:" % (
+            blocks(lk["direct"]), blocks(lk["indirect"]), blocks(lk["reachable"]))
+    else:
+        head += ", most bytes first:"
+    out, kind = [head], None
     for st in stacks:
+        if st.get("kind") != kind and st.get("kind") in KIND_TITLES:
+            out.append(KIND_TITLES[st["kind"]])
+        kind = st.get("kind")
         out.append(stack_head(st, est))
         if st.get("overflow"):
             continue

@@ -106,12 +106,21 @@ def render_text(d):
     if "leaks" in d:
         out += render_leaks_text(d["leaks"])
     live_tiers = [t for t in tiers if t["live"] != 0]
-    if not live_tiers:
+    # Forwarded blocks not freed count too (the library's verdict, render.c).
+    fwd = max(d.get("discarded", 0) - d.get("forwarded_frees", 0), 0)
+    if not live_tiers and not fwd:
         out.append("balanced: every get has its put")
     else:
-        live = sum(t["live"] for t in tiers)
-        live_bytes = sum(t["live"] * t["size"] for t in tiers)
-        out.append("UNBALANCED: %d block%s (%d bytes) still live in tier%s %s" % (
-            live, "" if live == 1 else "s", live_bytes, "" if len(live_tiers) == 1 else "s",
-            ", ".join(fmt_size(t["size"]) for t in live_tiers)))
+        s = "UNBALANCED: "
+        if live_tiers:
+            live = sum(t["live"] for t in tiers)
+            live_bytes = sum(t["live"] * t["size"] for t in tiers)
+            s += "%d block%s (%d bytes) still live in tier%s %s" % (
+                live, "" if live == 1 else "s", live_bytes, "" if len(live_tiers) == 1 else "s",
+                ", ".join(fmt_size(t["size"]) for t in live_tiers))
+            s += " and " if fwd else ""
+        if fwd:
+            s += "%d forwarded block%s%s" % (fwd, "" if fwd == 1 else "s",
+                                            "" if live_tiers else " still live")
+        out.append(s)
     return "\n".join(out) + "\n"

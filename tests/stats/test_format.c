@@ -70,7 +70,7 @@ static const char expected_text[] =
     "total          4   6.0M\n"
     "recent lengths (5, oldest first):\n"
     "  100 100 3000 24 7\n"
-    "UNBALANCED: 510 blocks (104960 bytes) still live in tiers 128, 4K\n"
+    "UNBALANCED: 510 blocks (104960 bytes) still live in tiers 128, 4K and 2 forwarded blocks\n"
     ;
 
 static const char expected_json[] =

@@ -1,0 +1,287 @@
+/* leak_world.c - stopping the other threads for the reachability scan, and
+ * the process's readable mappings (see leak_world.h).
+ *
+ * Stopping: LeakSanitizer attaches to every thread with ptrace from a
+ * cloned tracer task; that needs ptrace rights (Yama) and a second task
+ * sharing our memory. We stop them the way the Boehm collector does on
+ * Linux: a signal to each thread (tgkill) whose handler writes down the
+ * thread's stack pointer, registers and thread pointer, says so, and waits
+ * on a futex until the scan is over. A thread that does not answer within
+ * a bound (it blocks the signal, as tierpool's own dump thread does, or it
+ * is exiting) is not stopped: its stack is still scanned from the stack
+ * pointer the kernel shows in /proc/self/task/TID/syscall when it sits in
+ * a system call, which is where such threads sit.
+ *
+ * The signal's action is ours only for the scan. Before the previous one is
+ * put back, the action is set to SIG_IGN, which discards a signal still
+ * pending on a thread that blocks it: it would otherwise arrive later and,
+ * with the default action, end the process.
+ *
+ * Nothing here calls malloc or takes a lock: a stopped thread may hold any.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "leak_world.h"
+
+/* SIGPWR, as the Boehm collector uses on Linux: programs hardly ever do. */
+#define TP_STOP_SIGNAL SIGPWR
+#define TP_STOP_WAIT_MS 500 /* for every thread to answer, all together */
+
+static struct {
+  _Atomic uint32_t epoch;   /* odd while a scan holds the world */
+  tp_world_t *w;            /* the scan's thread table (read by the handlers) */
+  struct sigaction old;
+} tp_wd;
+
+static long sys_gettid(void) { return syscall(SYS_gettid); }
+
+static uintptr_t thread_pointer(void) { return (uintptr_t)__builtin_thread_pointer(); }
+
+static void futex_wait(_Atomic uint32_t *a, uint32_t v) {
+  syscall(SYS_futex, a, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *a) {
+  syscall(SYS_futex, a, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+static void pause_us(long us) {
+  struct timespec ts = {0, us * 1000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* ------------------------------------------------------------ the handler */
+
+static void on_stop(int sig, siginfo_t *info, void *ctx) {
+  (void)sig, (void)info;
+  int saved = errno;
+  uint32_t e = atomic_load(&tp_wd.epoch);
+  tp_world_t *w = tp_wd.w;
+  if (!(e & 1) || !w) goto out; /* late: the scan is over */
+  long self = sys_gettid();
+  tp_world_thread_t *th = NULL;
+  for (uint32_t i = 0; i < w->n && !th; i++)
+    if (w->threads[i].tid == self) th = &w->threads[i];
+  if (!th) goto out;
+  const ucontext_t *uc = ctx;
+#if defined(__x86_64__)
+  th->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  for (int r = 0; r < NGREG && r < TP_WORLD_REGS; r++) th->regs[r] = (uintptr_t)uc->uc_mcontext.gregs[r];
+#elif defined(__aarch64__)
+  th->sp = (uintptr_t)uc->uc_mcontext.sp;
+  for (int r = 0; r < 31 && r < TP_WORLD_REGS; r++) th->regs[r] = (uintptr_t)uc->uc_mcontext.regs[r];
+#else
+  th->sp = (uintptr_t)&saved; /* the handler's own frame: above it is the thread's stack */
+#endif
+  th->tp = thread_pointer();
+  atomic_store_explicit(&th->state, TP_THREAD_STOPPED, memory_order_release);
+  while (atomic_load(&tp_wd.epoch) == e) futex_wait(&tp_wd.epoch, e);
+  atomic_store_explicit(&th->state, TP_THREAD_LEFT, memory_order_release);
+out:
+  errno = saved;
+}
+
+/* ------------------------------------------------------------ threads */
+
+/* The kernel's view of a thread blocked in a system call:
+ * "nr arg1 .. arg6 sp pc"; 0 when it is running or unknown. */
+static uintptr_t kernel_sp(long tid) {
+  char path[64] = "/proc/self/task/", buf[256];
+  size_t n = strlen(path);
+  n += tp_fmt_u64(path + n, (uint64_t)tid);
+  memcpy(path + n, "/syscall", 9);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t k = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (k <= 0) return 0;
+  buf[k] = '\0';
+  const char *s = buf;
+  for (int field = 0; field < 7; field++) { /* skip nr and the six arguments */
+    while (*s && *s != ' ') s++;
+    if (!*s) return 0;
+    s++;
+  }
+  if (s[0] != '0' || s[1] != 'x') return 0;
+  uintptr_t v = 0;
+  for (s += 2; *s; s++) {
+    unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0')
+                 : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10) : 16u;
+    if (d > 15) break;
+    v = v << 4 | d;
+  }
+  return v;
+}
+
+/* Fills w->threads with every thread of the process but the caller. */
+static void list_threads(tp_world_t *w, long self) {
+  w->n = 0;
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  for (;;) {
+    long k = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (k <= 0) break;
+    for (long off = 0; off < k;) {
+      struct dirent64 *d = (struct dirent64 *)(buf + off);
+      off += d->d_reclen;
+      long tid = 0;
+      const char *s = d->d_name;
+      if (*s < '0' || *s > '9') continue;
+      for (; *s >= '0' && *s <= '9'; s++) tid = tid * 10 + (*s - '0');
+      if (tid == self || w->n >= w->cap) continue;
+      tp_world_thread_t *th = &w->threads[w->n++];
+      memset(th, 0, sizeof *th);
+      th->tid = tid;
+    }
+  }
+  close(fd);
+}
+
+bool tp_world_stop(tp_world_t *w) {
+  memset(&w->self, 0, sizeof w->self);
+  w->self.tid = sys_gettid();
+  w->self.tp = thread_pointer();
+  w->n = 0;
+  if (!w->threads) {
+    w->cap = 1u << 16;
+    void *m = mmap(NULL, w->cap * sizeof(tp_world_thread_t), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return false;
+    w->threads = m;
+  }
+  list_threads(w, w->self.tid);
+  if (!w->n) return true; /* alone: nothing to stop */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_stop;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask); /* nothing else runs on a stopped thread */
+  if (sigaction(TP_STOP_SIGNAL, &sa, &tp_wd.old) != 0) return false;
+  tp_wd.w = w;
+  atomic_fetch_add(&tp_wd.epoch, 1); /* odd: the handlers stop */
+  pid_t pid = getpid();
+  for (uint32_t i = 0; i < w->n; i++)
+    if (syscall(SYS_tgkill, pid, w->threads[i].tid, TP_STOP_SIGNAL) != 0)
+      w->threads[i].state = TP_THREAD_GONE;
+  for (int waited = 0;; waited++) {
+    uint32_t pending = 0;
+    for (uint32_t i = 0; i < w->n; i++)
+      pending += atomic_load_explicit(&w->threads[i].state, memory_order_acquire) == TP_THREAD_ASKED;
+    if (!pending || waited >= TP_STOP_WAIT_MS * 10) break;
+    pause_us(100);
+  }
+  for (uint32_t i = 0; i < w->n; i++) {
+    tp_world_thread_t *th = &w->threads[i];
+    if (atomic_load_explicit(&th->state, memory_order_acquire) != TP_THREAD_ASKED) continue;
+    th->sp = kernel_sp(th->tid); /* 0: running, or gone */
+  }
+  return true;
+}
+
+void tp_world_resume(tp_world_t *w) {
+  if (!w->n || !tp_wd.w) return;
+  atomic_fetch_add(&tp_wd.epoch, 1); /* even: the handlers return */
+  futex_wake_all(&tp_wd.epoch);
+  /* Wait for the stopped ones to leave the handler before it goes away. */
+  for (int waited = 0; waited < TP_STOP_WAIT_MS * 10; waited++) {
+    uint32_t in = 0;
+    for (uint32_t i = 0; i < w->n; i++)
+      in += atomic_load_explicit(&w->threads[i].state, memory_order_acquire) == TP_THREAD_STOPPED;
+    if (!in) break;
+    pause_us(100);
+  }
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigaction(TP_STOP_SIGNAL, &ign, NULL); /* discards what is still pending */
+  sigaction(TP_STOP_SIGNAL, &tp_wd.old, NULL);
+  tp_wd.w = NULL;
+}
+
+/* ------------------------------------------------------------ mappings */
+
+static bool parse_hex(const char **s, uintptr_t *v) {
+  uintptr_t x = 0;
+  const char *p = *s;
+  int n = 0;
+  for (;; p++, n++) {
+    unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0')
+                 : *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10) : 16u;
+    if (d > 15) break;
+    x = x << 4 | d;
+  }
+  *s = p;
+  *v = x;
+  return n > 0;
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode path". */
+static void add_line(tp_maps_t *m, const char *line) {
+  uintptr_t lo, hi;
+  const char *s = line;
+  if (!parse_hex(&s, &lo) || *s++ != '-' || !parse_hex(&s, &hi) || *s++ != ' ') return;
+  if (s[0] != 'r' || m->n >= m->cap) return; /* only what can be read */
+  tp_vma_t *v = &m->v[m->n++];
+  v->lo = lo;
+  v->hi = hi;
+  v->writable = s[1] == 'w';
+}
+
+bool tp_maps_load(tp_maps_t *m) {
+  m->n = 0;
+  if (!m->v) {
+    m->cap = 1u << 20;
+    void *p = mmap(NULL, m->cap * sizeof(tp_vma_t), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    m->v = p;
+  }
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  static char buf[65536]; /* report lock held */
+  char line[512];
+  size_t ll = 0;
+  for (;;) {
+    ssize_t k = read(fd, buf, sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    for (ssize_t i = 0; i < k; i++) {
+      if (buf[i] == '\n') {
+        line[ll] = '\0';
+        add_line(m, line);
+        ll = 0;
+      } else if (ll < sizeof line - 1) {
+        line[ll++] = buf[i];
+      }
+    }
+  }
+  close(fd);
+  return m->n > 0; /* the kernel lists mappings in address order */
+}
+
+const tp_vma_t *tp_maps_next(const tp_maps_t *m, uintptr_t a) {
+  size_t lo = 0, hi = m->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (m->v[mid].hi <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < m->n ? &m->v[lo] : NULL;
+}
+
+const tp_vma_t *tp_maps_find(const tp_maps_t *m, uintptr_t a) {
+  const tp_vma_t *v = tp_maps_next(m, a);
+  return v && v->lo <= a ? v : NULL;
+}
