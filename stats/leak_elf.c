@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "leak_int.h"
+#include "sort.h"
 
 typedef struct tp_elf_sym_s {
   uint64_t value; /* link-time address */
@@ -27,34 +28,11 @@ typedef struct tp_elf_sym_s {
   uint32_t rank;  /* 0 global, 1 weak, 2 local: the preferred name of aliases */
 } tp_elf_sym_t;
 
-static bool sym_before(const tp_elf_sym_t *a, const tp_elf_sym_t *b) {
+static bool sym_before(const void *pa, const void *pb) {
+  const tp_elf_sym_t *a = pa, *b = pb;
   if (a->value != b->value) return a->value < b->value;
   if (a->rank != b->rank) return a->rank < b->rank;
   return a->name < b->name;
-}
-
-/* Heap sort: qsort may call malloc. */
-static void sift(tp_elf_sym_t *s, size_t i, size_t n) {
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= n) return;
-    if (c + 1 < n && sym_before(&s[c], &s[c + 1])) c++;
-    if (!sym_before(&s[i], &s[c])) return;
-    tp_elf_sym_t t = s[i];
-    s[i] = s[c];
-    s[c] = t;
-    i = c;
-  }
-}
-
-static void sort_syms(tp_elf_sym_t *s, size_t n) {
-  for (size_t i = n / 2; i-- > 0;) sift(s, i, n);
-  for (size_t end = n; end-- > 1;) {
-    tp_elf_sym_t t = s[0];
-    s[0] = s[end];
-    s[end] = t;
-    sift(s, 0, end);
-  }
 }
 
 /* Maps path and finds its function symbols; false if it is no ELF file we
@@ -107,7 +85,7 @@ static bool elf_load(tp_module_t *m, const char *path) {
       funs[k++] = (tp_elf_sym_t){sym[i].st_value, sym[i].st_size, sym[i].st_name,
                                  bind == STB_GLOBAL ? 0u : bind == STB_WEAK ? 1u : 2u};
   }
-  sort_syms(funs, k);
+  tp_sort(funs, k, sizeof *funs, sym_before);
   m->strtab = (const char *)base + strs->sh_offset;
   m->syms = funs;
   m->nsyms = k;

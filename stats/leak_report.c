@@ -21,6 +21,7 @@
 #include "options.h"
 #include "layout.h"
 #include "leak_int.h"
+#include "sort.h"
 #include "render.h"
 
 /* One stack in a report (several table entries when it ran in several
@@ -64,7 +65,8 @@ void tp_leak_report_fork_child(void) { atomic_store(&tp_report_owner, 0); }
 
 /* ------------------------------------------------------------ gather */
 
-static bool by_hash(const tp_leak_row_t *a, const tp_leak_row_t *b) {
+static bool by_hash(const void *pa, const void *pb) {
+  const tp_leak_row_t *a = pa, *b = pb;
   if (a->fhash != b->fhash) return a->fhash < b->fhash;
   if (a->kind != b->kind) return a->kind < b->kind;
   return a->id < b->id;
@@ -72,37 +74,12 @@ static bool by_hash(const tp_leak_row_t *a, const tp_leak_row_t *b) {
 
 /* Direct first, then indirect, then reachable (then unknown); in a kind,
  * most bytes first, then most blocks, then the older stack. */
-static bool by_bytes(const tp_leak_row_t *a, const tp_leak_row_t *b) {
+static bool by_bytes(const void *pa, const void *pb) {
+  const tp_leak_row_t *a = pa, *b = pb;
   if (a->kind != b->kind) return a->kind < b->kind;
   if (a->bytes != b->bytes) return a->bytes > b->bytes;
   if (a->count != b->count) return a->count > b->count;
   return a->id < b->id;
-}
-
-typedef bool (*tp_row_less)(const tp_leak_row_t *, const tp_leak_row_t *);
-
-static void sift(tp_leak_row_t *r, size_t i, size_t n, tp_row_less less) {
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= n) return;
-    if (c + 1 < n && less(&r[c], &r[c + 1])) c++;
-    if (!less(&r[i], &r[c])) return;
-    tp_leak_row_t t = r[i];
-    r[i] = r[c];
-    r[c] = t;
-    i = c;
-  }
-}
-
-/* Heap sort (qsort may call malloc), ascending by less. */
-static void sort_rows(tp_leak_row_t *r, size_t n, tp_row_less less) {
-  for (size_t i = n / 2; i-- > 0;) sift(r, i, n, less);
-  for (size_t end = n; end-- > 1;) {
-    tp_leak_row_t t = r[0];
-    r[0] = r[end];
-    r[end] = t;
-    sift(r, 0, end, less);
-  }
 }
 
 /* Adds one row of the stack id and this kind (both figures from the scan,
@@ -150,7 +127,7 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
             tiers);
   }
   /* One row per stack and kind, whatever the periods it ran in. */
-  sort_rows(tp_rows, n, by_hash);
+  tp_sort(tp_rows, n, sizeof *tp_rows, by_hash);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (k && tp_rows[k - 1].fhash == tp_rows[i].fhash && tp_rows[k - 1].kind == tp_rows[i].kind &&
@@ -164,8 +141,8 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
       tp_rows[k++] = tp_rows[i];
     }
   }
-  sort_rows(tp_rows, k, by_bytes);
-  /* sort_rows is ascending by "less", and by_bytes says "more bytes" is
+  tp_sort(tp_rows, k, sizeof *tp_rows, by_bytes);
+  /* tp_sort is ascending by "less", and by_bytes says "more bytes" is
    * less: the array is now direct first, most bytes first. */
   memset(sum, 0, sizeof *sum);
   sum->stacks = k;

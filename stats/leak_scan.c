@@ -40,6 +40,7 @@
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
 #include "leak_int.h"
+#include "sort.h"
 #include "leak_world.h"
 #include "walk.h"
 
@@ -162,30 +163,8 @@ static int module_roots(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* ------------------------------------------------------------ blocks */
 
-static int by_p(const tp_fwd_t *a, const tp_fwd_t *b) { return a->p < b->p; }
-
-/* Heap sort of the forwarded snapshot (qsort may call malloc). */
-static void sift(tp_fwd_t *r, size_t i, size_t n) {
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= n) return;
-    if (c + 1 < n && by_p(&r[c], &r[c + 1])) c++;
-    if (!by_p(&r[i], &r[c])) return;
-    tp_fwd_t t = r[i];
-    r[i] = r[c];
-    r[c] = t;
-    i = c;
-  }
-}
-
-static void sort_fwd(tp_fwd_t *r, size_t n) {
-  for (size_t i = n / 2; i-- > 0;) sift(r, i, n);
-  for (size_t end = n; end-- > 1;) {
-    tp_fwd_t t = r[0];
-    r[0] = r[end];
-    r[end] = t;
-    sift(r, 0, end);
-  }
+static bool by_p(const void *a, const void *b) {
+  return ((const tp_fwd_t *)a)->p < ((const tp_fwd_t *)b)->p;
 }
 
 static void mark_free(void *ctx, unsigned t, uintptr_t blk) {
@@ -225,7 +204,7 @@ static bool arrays_init(void) {
     sc.fwd[sc.nfwd] = tab[i];
     sc.fwd[sc.nfwd++].tag = TAG_NONE;
   }
-  sort_fwd(sc.fwd, sc.nfwd);
+  tp_sort(sc.fwd, sc.nfwd, sizeof *sc.fwd, by_p); /* by address, for the lookups */
   sc.fwd_lo = sc.nfwd ? sc.fwd[0].p : 0;
   sc.fwd_hi = 0;
   for (size_t i = 0; i < sc.nfwd; i++) {
