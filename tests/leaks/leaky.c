@@ -34,6 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tp_test.h"
+
 static void *volatile sink;
 #ifdef TP_LEAKY_PAD
 __attribute__((noinline, used)) int leaky_padding(int x) {
@@ -134,14 +136,6 @@ static void balanced(void) {
   void *big = malloc(2 << 20);
   sink = big;
   free(big);
-}
-
-/* Wipes the stack below main, where stale copies of the last pointers
- * handed out would keep their blocks reachable for a conservative scan at
- * exit (LeakSanitizer's own tests do the same). */
-__attribute__((noinline)) static void wipe_stack(void) {
-  volatile char buf[16384];
-  memset((char *)buf, 0, sizeof buf);
 }
 
 int main(int argc, char **argv) {

@@ -39,6 +39,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tp_test.h"
+
 #define HIDE ((uintptr_t)0x5a5a5a5a5a5a5a5aull) /* a pointer XORed with it is no pointer */
 
 static void *volatile g_kept;
@@ -50,13 +52,6 @@ struct node {
   struct node *next;
   char payload[40];
 };
-
-/* Wipes the stack below the caller, where stale copies of pointers from
- * the calls just made would otherwise keep their blocks reachable. */
-__attribute__((noinline)) static void wipe_stack(void) {
-  volatile char buf[16384];
-  memset((char *)buf, 0, sizeof buf);
-}
 
 __attribute__((noinline)) struct node *list_node(struct node *next) {
   struct node *n = malloc(sizeof *n);

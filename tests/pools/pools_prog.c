@@ -10,6 +10,8 @@
 
 #include <tierpool_pools.h>
 
+#include "tp_test.h"
+
 static tierpool_objpool_t *objs;
 
 __attribute__((noinline)) static void warm_up(void) {
@@ -75,6 +77,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "leak")) {
     leak_a_buffer();
     leak_an_object();
+    wipe_stack();
   }
   puts("done");
   if (argc > 1 && !strcmp(argv[1], "keep")) return 0; /* for the exit dump */
