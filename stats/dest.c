@@ -154,30 +154,36 @@ void tp_dest_start(void) {
 
 void tp_dest_fork_child(void) { tp_dest.chosen = false; }
 
-/* /proc/self/cmdline: arguments separated by NULs; shown with spaces. */
-static void read_cmdline(char *out) {
+void tp_read_cmdline(char *out, bool *cut) {
   int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  ssize_t n = 0, k;
+  size_t n = 0;
+  *cut = false;
   if (fd >= 0) {
-    while (n < TP_CMDLINE_MAX && (k = read(fd, out + n, (size_t)(TP_CMDLINE_MAX - n))) > 0) n += k;
+    ssize_t k;
+    while (n < TP_CMDLINE_MAX &&
+           ((k = read(fd, out + n, TP_CMDLINE_MAX - n)) > 0 || (k < 0 && errno == EINTR)))
+      n += k > 0 ? (size_t)k : 0;
     char more;
-    bool cut = n == TP_CMDLINE_MAX && read(fd, &more, 1) == 1;
+    *cut = n == TP_CMDLINE_MAX && read(fd, &more, 1) == 1;
     close(fd);
     while (n > 0 && out[n - 1] == '\0') n--;
-    for (ssize_t i = 0; i < n; i++)
-      if (out[i] == '\0') out[i] = ' ';
-    if (cut) memcpy(out + n, "...", 3), n += 3;
+    for (size_t i = 0; i < n; i++) /* NULs between the arguments, and control bytes */
+      if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) out[i] = ' ';
   }
   out[n] = '\0';
+}
+
+void tp_read_cwd(char *out, size_t cap) {
+  if (syscall(SYS_getcwd, out, cap) <= 0) out[0] = '\0';
 }
 
 void tp_dest_identity(tp_dump_meta_t *meta) {
   ssize_t k = readlink("/proc/self/exe", tp_dest.exe, sizeof tp_dest.exe - 1);
   tp_dest.exe[k > 0 ? k : 0] = '\0';
-  read_cmdline(tp_dest.cmdline);
-  /* the system call: glibc's getcwd may allocate */
-  long c = syscall(SYS_getcwd, tp_dest.cwd, sizeof tp_dest.cwd);
-  if (c <= 0) tp_dest.cwd[0] = '\0';
+  bool cut;
+  tp_read_cmdline(tp_dest.cmdline, &cut);
+  if (cut) strcat(tp_dest.cmdline, "...");
+  tp_read_cwd(tp_dest.cwd, sizeof tp_dest.cwd);
   meta->exe = tp_dest.exe;
   meta->cmdline = tp_dest.cmdline;
   meta->cwd = tp_dest.cwd;

@@ -38,6 +38,15 @@ int tp_dest_open(bool append, bool replace, const char **final, const char **tmp
 #define TP_CMDLINE_MAX 1024
 void tp_dest_identity(tp_dump_meta_t *meta);
 
+/* The command line, arguments joined by spaces and control bytes shown as
+ * spaces (one line in any report), at most TP_CMDLINE_MAX bytes; *cut says
+ * whether more was left. out holds TP_CMDLINE_MAX + 1 bytes. Reads
+ * /proc/self/cmdline; never allocates. */
+void tp_read_cmdline(char *out, bool *cut);
+/* The working directory ("" if unknown) in out (cap bytes), by the system
+ * call: glibc's getcwd may allocate. */
+void tp_read_cwd(char *out, size_t cap);
+
 #pragma GCC visibility pop
 
 #endif

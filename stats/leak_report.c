@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dest.h"
 #include "options.h"
 #include "layout.h"
 #include "leak_int.h"
@@ -353,33 +354,15 @@ void tp_leak_print_stack(uint32_t id, const char *title) {
 
 /* ------------------------------------------------------------ process */
 
-#define TP_CMDLINE_MAX 1024
 static char tp_cmdline[TP_CMDLINE_MAX + 1]; /* report lock held */
 static char tp_cwd[4096];
 static bool tp_cmdline_cut;
 
-/* The command line (arguments joined by spaces, at most TP_CMDLINE_MAX
- * bytes) and the working directory, which name a process among the many
- * of a test run: "which test leaked". */
+/* The command line and the working directory, which name a process among
+ * the many of a test run: "which test leaked". */
 static void read_process(void) {
-  tp_cmdline[0] = tp_cwd[0] = '\0';
-  tp_cmdline_cut = false;
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char extra;
-    size_t n = 0;
-    ssize_t k;
-    while (n < TP_CMDLINE_MAX &&
-           ((k = read(fd, tp_cmdline + n, TP_CMDLINE_MAX - n)) > 0 || (k < 0 && errno == EINTR)))
-      n += k > 0 ? (size_t)k : 0;
-    tp_cmdline_cut = n == TP_CMDLINE_MAX && read(fd, &extra, 1) == 1;
-    close(fd);
-    while (n && tp_cmdline[n - 1] == '\0') n--;
-    for (size_t i = 0; i < n; i++)
-      if (tp_cmdline[i] == '\0') tp_cmdline[i] = ' ';
-    tp_cmdline[n] = '\0';
-  }
-  if (syscall(SYS_getcwd, tp_cwd, sizeof tp_cwd) < 0) tp_cwd[0] = '\0';
+  tp_read_cmdline(tp_cmdline, &tp_cmdline_cut);
+  tp_read_cwd(tp_cwd, sizeof tp_cwd);
 }
 
 void tp_leak_collect(uint32_t from, tp_leak_sum_t *sum, tp_out_t *out, uint64_t top) {
