@@ -234,7 +234,9 @@ __attribute__((destructor)) static void tp_stats_stop(void) {
   if (!atomic_load(&tp_dump.started)) return;
   atomic_store(&tp_dump.stopping, true);
   if (tp_stats_config.at_exit && tp_stats_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
-  else if (tp_stats_config.at_exit) tp_leak_report_exit(); /* TIERPOOL_LEAKS alone: the leaks, if any */
+  /* TIERPOOL_LEAKS alone: the leaks, if any. Not when only the heap
+   * profile turned the sampler on: its user asked for a profile file. */
+  else if (tp_stats_config.at_exit && tp_stats_config.leaks != TP_LEAKS_OFF) tp_leak_report_exit();
   tp_live_stop();
 }
 
