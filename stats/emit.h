@@ -48,6 +48,9 @@ typedef struct tp_field_s {
   enum tp_unit unit;
 } tp_field_t;
 
+/* A plain JSON key: no label, help or metric (sections beyond the counters). */
+#define TP_KEY(name) {name, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT}
+
 enum tp_vtype { TP_V_U64 = 0, TP_V_I64, TP_V_STR, TP_V_BOOL, TP_V_RATIO, TP_V_NULL };
 
 typedef struct tp_value_s {

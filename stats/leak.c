@@ -22,12 +22,12 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "os.h"
 #include "options.h"
 #include "hooks.h"
 #include "leak_int.h"
@@ -374,19 +374,13 @@ static void hook_bad_free(const void *p) {
 
 /* ------------------------------------------------------------ life */
 
-static void *map(size_t bytes) {
-  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
-  return m == MAP_FAILED ? NULL : m;
-}
-
 static bool tables_init(void) {
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     size_t blocks = ((size_t)1 << tp_layout.region_shift) >> (t + TP_MIN_SHIFT);
-    if (!(tp_lk.side[t] = map(blocks * sizeof(uint64_t)))) return false;
+    if (!(tp_lk.side[t] = tp_os_map(blocks * sizeof(uint64_t), true))) return false;
   }
-  tp_lk.fwd = map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS);
-  tp_lk.threads = map(sizeof(tp_leak_thread_t) * (TP_LEAK_THREADS + 1));
+  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS, true);
+  tp_lk.threads = tp_os_map(sizeof(tp_leak_thread_t) * (TP_LEAK_THREADS + 1), true);
   return tp_lk.fwd && tp_lk.threads && tp_stack_init() && tp_leak_report_init();
 }
 

@@ -394,7 +394,6 @@ void tp_leak_report_exit(void) {
 
 /* ------------------------------------------------------------ JSON */
 
-#define TP_KEY(name) {name, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT}
 static const tp_field_t f_mode = TP_KEY("mode"), f_estimated = TP_KEY("estimated"),
                         f_depth = TP_KEY("depth"), f_interval = TP_KEY("sample_interval"),
                         f_since = TP_KEY("since"), f_nstacks = TP_KEY("stack_count"),

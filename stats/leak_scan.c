@@ -40,6 +40,7 @@
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
 #include "leak_int.h"
+#include "os.h"
 #include "sort.h"
 #include "leak_world.h"
 #include "walk.h"
@@ -87,12 +88,6 @@ static struct {
   size_t ldso_bytes;
   uintptr_t self;              /* the leaked block being scanned (indirect pass) */
 } sc;
-
-static void *map(size_t bytes) {
-  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
-  return m == MAP_FAILED ? NULL : m;
-}
 
 static void unmap(void *p, size_t bytes) {
   if (p && bytes) munmap(p, bytes);
@@ -143,7 +138,7 @@ void tp_leak_scan_init(void) {
   if (info) info(&size, &align);
   sc.tls_static = size ? size : 64 * 1024;
   sc.ldso_fn = info ? (uintptr_t)*(void **)&info : 0;
-  tp_scan_acc = map(sizeof(tp_kind_acc_t) * TP_LEAK_MAX_STACKS);
+  tp_scan_acc = tp_os_map(sizeof(tp_kind_acc_t) * TP_LEAK_MAX_STACKS, true);
 }
 
 /* Writable PT_LOAD segments of every module but ours: the globals. */
@@ -185,7 +180,7 @@ static bool arrays_init(void) {
     total += sc.nblocks[t];
   }
   sc.tag_bytes = (size_t)total + 1;
-  if (!(sc.tag_mem = map(sc.tag_bytes))) return false;
+  if (!(sc.tag_mem = tp_os_map(sc.tag_bytes, true))) return false;
   uint8_t *m = sc.tag_mem;
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     sc.tags[t] = sc.nblocks[t] ? m : NULL;
@@ -197,7 +192,7 @@ static bool arrays_init(void) {
   size_t n = 0;
   for (size_t i = 0; i < slots; i++) n += tab[i].p != 0;
   sc.fwd_bytes = (n + 1) * sizeof(tp_fwd_t);
-  if (!(sc.fwd = map(sc.fwd_bytes))) return false;
+  if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
   sc.nfwd = 0;
   for (size_t i = 0; i < slots && sc.nfwd < n; i++) {
     if (!tab[i].p) continue;
@@ -215,7 +210,7 @@ static bool arrays_init(void) {
   sc.cap = (size_t)total + sc.nfwd + 1;
   sc.stack_bytes = sc.cap * sizeof(tp_range_t);
   sc.nstack = 0;
-  return (sc.stack = map(sc.stack_bytes)) != NULL;
+  return (sc.stack = tp_os_map(sc.stack_bytes, true)) != NULL;
 }
 
 static void arrays_free(void) {
@@ -354,7 +349,7 @@ static void ldso_roots(uint32_t nstacks) {
     if (sc.ldso_fn - t->modules[m].lo < t->modules[m].hi - t->modules[m].lo) ldso = m;
   if (ldso == TP_LEAK_NO_MODULE) return;
   sc.ldso_bytes = nstacks + 1;
-  if (!(sc.ldso_stack = map(sc.ldso_bytes))) return;
+  if (!(sc.ldso_stack = tp_os_map(sc.ldso_bytes, true))) return;
   bool any = false;
   for (uint32_t id = TP_STACK_OVERFLOW + 1; id < nstacks; id++) {
     const tp_stack_t *s = &t->stacks[id];

@@ -21,20 +21,14 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "leak_int.h"
+#include "os.h"
 
 tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ memory */
-
-static void *map(size_t bytes) {
-  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
-  return m == MAP_FAILED ? NULL : m;
-}
 
 /* The PT_LOAD span of one loaded object. */
 static void load_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi) {
@@ -66,12 +60,12 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  t->stacks = map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS);
-  t->index = map(sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS);
-  t->ips = map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES);
-  t->mods = map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES);
-  t->modules = map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES);
-  t->paths = map(TP_LEAK_PATH_BYTES);
+  t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
+  t->index = tp_os_map(sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS, true);
+  t->ips = tp_os_map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, true);
+  t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
+  t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
+  t->paths = tp_os_map(TP_LEAK_PATH_BYTES, true);
   if (!t->stacks || !t->index || !t->ips || !t->mods || !t->modules || !t->paths) return false;
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);

@@ -19,11 +19,11 @@
 #include <stdatomic.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "options.h"
+#include "os.h"
 #include "profile_int.h"
 #include "snapshot.h"
 
@@ -39,12 +39,6 @@ typedef struct tp_prof_age_bucket_s {
   uintptr_t p[TP_AGE_WAYS];  /* 0: free way */
   uint64_t t[TP_AGE_WAYS];   /* get time, ns since start */
 } tp_prof_age_bucket_t;      /* 56 bytes */
-
-static void *map(size_t bytes) {
-  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
-  return m == MAP_FAILED ? NULL : m;
-}
 
 static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
@@ -233,9 +227,9 @@ bool tp_profile_start(void) {
     tp_warn("TIERPOOL_PROFILE: '%s' is not a writable directory; no profile", shown);
     return false;
   }
-  tp_prof.sites = map(sizeof(tp_prof_site_t) * TP_LEAK_MAX_STACKS);
-  tp_prof.points = map(sizeof(tp_prof_point_t) * TP_PROF_POINTS);
-  tp_prof.ages = map(sizeof(tp_prof_age_bucket_t) * TP_AGE_BUCKETS);
+  tp_prof.sites = tp_os_map(sizeof(tp_prof_site_t) * TP_LEAK_MAX_STACKS, true);
+  tp_prof.points = tp_os_map(sizeof(tp_prof_point_t) * TP_PROF_POINTS, true);
+  tp_prof.ages = tp_os_map(sizeof(tp_prof_age_bucket_t) * TP_AGE_BUCKETS, true);
   if (!tp_prof.sites || !tp_prof.points || !tp_prof.ages) {
     tp_warn("TIERPOOL_PROFILE: no address space for the profile's tables; no profile");
     return false;

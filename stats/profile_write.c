@@ -16,7 +16,6 @@
 #include "emit.h"
 #include "profile_int.h"
 
-#define TP_KEY(name) {name, NULL, NULL, NULL, TP_GAUGE, TP_UNIT_COUNT}
 
 static const tp_field_t f_version = TP_KEY("version"), f_pid = TP_KEY("pid"),
                         f_exe = TP_KEY("exe"), f_start = TP_KEY("start_unix_ns"),
