@@ -35,7 +35,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
@@ -90,7 +89,7 @@ static struct {
 } sc;
 
 static void unmap(void *p, size_t bytes) {
-  if (p && bytes) munmap(p, bytes);
+  if (p && bytes) tp_os_unmap(p, bytes);
 }
 
 /* ------------------------------------------------------------ set-up */
