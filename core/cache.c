@@ -10,6 +10,7 @@
 #include "os.h"
 #include "random.h"
 #include "peak.h"
+#include "threads.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
 static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
@@ -18,9 +19,7 @@ static tp_cache_t tp_dead_cache = {.kind = TP_CACHE_DEAD};
 __thread tp_cache_t *tp_tls __attribute__((tls_model("initial-exec"))) = &tp_empty_cache;
 uint64_t tp_free_key;
 
-static _Atomic(tp_cache_t *) tp_all_caches;  /* registry, push-only */
 static pthread_key_t tp_exit_key;
-_Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
 
 static void thread_exit(void *arg);
 
@@ -29,19 +28,7 @@ void tp_cache_init(void) {
   pthread_key_create(&tp_exit_key, thread_exit);
 }
 
-tp_cache_t *tp_cache_registry(void) {
-  return atomic_load_explicit(&tp_all_caches, memory_order_acquire);
-}
-
 /* ------------------------------------------------------------ bounds */
-
-/* How many free blocks a thread keeps per tier: TIERPOOL_CACHE_SIZE bytes,
- * at least 2 blocks, at most 2048 (a flush hands the whole list over as one
- * batch, so a long list costs one CAS, not a walk). */
-uint32_t tp_bound_for(unsigned t) {
-  uint64_t b = tp_config.cache_size >> (t + TP_MIN_SHIFT);
-  return b < 2 ? 2 : b > 2048 ? 2048 : (uint32_t)b;
-}
 
 /* Fresh blocks carved per refill: about 64 KiB, at least one. */
 static uint32_t carve_for(unsigned t) {
@@ -76,10 +63,7 @@ static tp_cache_t *cache_acquire(void) {
   c->owned = 1;
   c->ring_capacity = ring;
   c->ring_mask = ring ? ring - 1 : 0;
-  tp_cache_t *head = atomic_load_explicit(&tp_all_caches, memory_order_relaxed);
-  do c->next_all = head;
-  while (!atomic_compare_exchange_weak_explicit(&tp_all_caches, &head, c, memory_order_release,
-                                                memory_order_relaxed));
+  tp_cache_register(c);
   return c;
 }
 

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 
 #include "layout.h"
+#include "threads.h"
 
 /* Internal: hidden, so the library reaches it without the GOT. */
 #pragma GCC visibility push(hidden)
@@ -186,12 +187,8 @@ void tp_cache_put(tp_cache_t *c, unsigned t, void *p);
 void tp_cache_flush_current(void);
 /* In the fork child: forgets the caches of threads that do not exist there. */
 void tp_cache_fork_child(void);
-/* Every cache ever made (living, exited, recycled), for readers. */
-tp_cache_t *tp_cache_registry(void);
-/* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE). */
-uint32_t tp_bound_for(unsigned t);
-/* Process-wide counters of cache.c, summed by counters.c. */
-extern _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
+/* The registry of caches, the lists' bound and the thread counters are
+ * threads.c's (threads.h). */
 
 #pragma GCC visibility pop
 

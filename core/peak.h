@@ -1,4 +1,4 @@
-/* peak.h - the slow path's hook for the peaks (counters.c keeps them).
+/* peak.h - the peaks (peak.c owns them) and the slow path's hook for them.
  *
  * Peaks are sampled, never counted on the fast path: when the slow path
  * takes blocks of a tier from the central pool (a batch or a fresh carve),
@@ -22,9 +22,18 @@ typedef struct tp_peak_s {
 } tp_peak_t;
 
 extern tp_peak_t tp_tier_peak[TP_MAX_TIERS];
+extern tp_peak_t tp_proc_peak; /* the process's: blocks and bytes at its byte peak */
 
 /* Sums tier t's live count and raises its peak (and the process's). */
 void tp_peak_sample(unsigned t) TP_COLD;
+
+/* For a snapshot (counters.c), which sums the live counts itself. Raises
+ * tier t's peak to live blocks if that is higher, stamped *when: the clock
+ * is read when *when is 0, and the time kept there for the next call. */
+void tp_peak_raise_tier(unsigned t, uint64_t live, uint64_t *when);
+/* Raises the process's peak to bytes (and blocks) if that is higher,
+ * stamped when (the clock when 0). */
+void tp_peak_raise_process(uint64_t bytes, uint64_t blocks, uint64_t when);
 
 TP_HOT void tp_peak_note(unsigned t) {
   tp_central_t *ct = &tp_central[t];

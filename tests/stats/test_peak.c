@@ -1,4 +1,4 @@
-/* test_peak.c - the peaks (core/counters.c, core/peak.h) against the
+/* test_peak.c - the peaks (core/peak.{h,c}, core/counters.c) against the
  * engine linked directly: never above the true peak, below it by at most
  * one carve batch per thread, raised by snapshots too, monotone, with the
  * time they were reached; the process's peak in bytes over all tiers. */
