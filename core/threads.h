@@ -3,7 +3,7 @@
  * lists, and the process-wide thread counters.
  *
  * It sits below both the caches (cache.c writes it) and the readers
- * (counters.c's snapshots, peak.c's sampling, walk.c), so that neither
+ * (counters.c's snapshots, peak.c's sampling), so that neither
  * needs the other: cache.c samples the peaks on refill, and the peaks sum
  * the caches' counters, through this file and not through each other.
  */

@@ -1,6 +1,7 @@
-/* leak.c - leak tracking's life and hooks (see leak.h): the options, the
- * get and put hooks, sampling by bytes, the per-block side arrays, the table
- * of forwarded blocks, fork, and tierpool_mark / tierpool_leaks_since.
+/* leak.c - leak tracking's hooks (see leak.h): the get and put hooks,
+ * sampling by bytes, the charges, settling the puts the hooks did not see,
+ * and the updates of the table of forwarded blocks. The tables themselves
+ * are leak_tables.c's; start, fork and the API are leak_life.c's.
  *
  * Per block, one word says which stack holds it:
  *
@@ -28,14 +29,10 @@
 
 #include "cache.h"
 #include "os.h"
-#include "options.h"
 #include "hooks.h"
 #include "leak_int.h"
 #include "profile.h"
-#include "tierpool.h"
 #include "walk.h"
-
-enum tp_leak_mode tp_leak_mode;
 
 /* Per-thread state, found from the thread's cache (its TLS pointer): the
  * design keeps tierpool's TLS to that one pointer. A recycled cache hands
@@ -48,21 +45,11 @@ typedef struct tp_leak_thread_s {
 } __attribute__((aligned(32))) tp_leak_thread_t;
 
 #define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
-#define TP_LEAK_FWD_SLOTS (1u << 20)
-
-static struct {
-  uint64_t *side[TP_MAX_TIERS];  /* per tier, per block: (id << 32) | length */
-  tp_fwd_t *fwd;                 /* [TP_LEAK_FWD_SLOTS], linear probing */
-  uint32_t fwd_used;             /* entries in fwd (fwd_lock) */
-  _Atomic int fwd_lock;          /* taken by hook code only, never by a dump */
-  tp_leak_thread_t *threads;     /* [TP_LEAK_THREADS + 1] */
-  double mean;                   /* sample: mean interval in bytes */
-} tp_lk;
 
 /* ------------------------------------------------------------ numbers */
 
-/* No libm (the library does not link it): ln and 1 - exp(-x), to about
- * seven digits, which is plenty for drawing intervals and weights. */
+/* No libm (the library does not link it): ln, to about seven digits,
+ * which is plenty for drawing intervals. */
 static double tp_ln(double x) { /* x > 0 */
   union { double d; uint64_t u; } v = {x};
   int e = (int)((v.u >> 52) & 0x7ff) - 1023;
@@ -70,26 +57,6 @@ static double tp_ln(double x) { /* x > 0 */
   double z = (v.d - 1) / (v.d + 1), z2 = z * z; /* ln m = 2 atanh z, z < 1/3 */
   double s = z * (2 + z2 * (2.0 / 3 + z2 * (2.0 / 5 + z2 * (2.0 / 7 + z2 * (2.0 / 9 + z2 * (2.0 / 11))))));
   return e * 0.69314718055994530942 + s;
-}
-
-static double one_minus_exp_neg(double x) { /* x >= 0 */
-  if (x < 0.5) { /* the series, which keeps its precision for small x */
-    double term = x, sum = 0;
-    for (int k = 2; k <= 14; k++) {
-      sum += term;
-      term *= -x / k;
-    }
-    return sum;
-  }
-  if (x > 40) return 1;
-  int k = (int)(x / 0.69314718055994530942);
-  double r = x - k * 0.69314718055994530942, e = 1, term = 1;
-  for (int i = 1; i <= 16; i++) {
-    term *= -r / i;
-    e += term;
-  }
-  while (k-- > 0) e *= 0.5;
-  return 1 - e;
 }
 
 static uint64_t next_random(tp_leak_thread_t *th) {
@@ -106,26 +73,6 @@ static int64_t next_interval(tp_leak_thread_t *th) {
   double u = (double)((next_random(th) >> 11) + 1) * 0x1p-53; /* (0, 1] */
   double v = -tp_ln(u) * tp_lk.mean;
   return v < 1 ? 1 : v > 0x1p62 ? (int64_t)1 << 62 : (int64_t)v;
-}
-
-/* What one sampled block of n bytes stands for: count (x count_scale) and
- * bytes (in `all` mode: itself). */
-void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
-  if (tp_leak_mode != TP_LEAKS_SAMPLE) {
-    *count = tp_leak_tab.count_scale;
-    *bytes = (int64_t)n;
-    return;
-  }
-  double p = one_minus_exp_neg((double)n / tp_lk.mean);
-  *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
-  *bytes = (int64_t)((double)n / p + 0.5);
-}
-
-uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
-
-const tp_fwd_t *tp_leak_fwd_table(size_t *slots) {
-  *slots = tp_lk.fwd ? TP_LEAK_FWD_SLOTS : 0;
-  return tp_lk.fwd;
 }
 
 /* ------------------------------------------------------------ threads */
@@ -347,100 +294,11 @@ static void hook_put(void *p, bool pooled) {
   tp_profile_put(p, id, n, bit);
 }
 
-/* A bad free the engine is about to abort on (core/hardening.c): the stack
- * that allocated the block, if tracking saw it. A pooled block keeps its
- * allocation stack after its put (TP_SIDE_FREED); a forwarded one is found
- * in the table, interior pointers included (a linear pass: the process is
- * about to abort). */
-static void hook_bad_free(const void *p) {
-  uintptr_t a = (uintptr_t)p;
-  uint64_t v = 0;
-  if (tp_is_pooled(p)) {
-    size_t t = tp_tier_of_ptr(p);
-    if (t >= tp_layout.ntiers || !tp_lk.side[t]) return;
-    v = atomic_load_explicit((_Atomic uint64_t *)side_slot(p, t), memory_order_relaxed);
-  } else {
-    for (size_t i = 0; i < TP_LEAK_FWD_SLOTS && tp_lk.fwd; i++) {
-      const tp_fwd_t *f = &tp_lk.fwd[i];
-      if (f->p && f->id && a - f->p < (f->n ? f->n : 1)) v = (uint64_t)f->id << 32;
-    }
-  }
-  uint32_t id = (uint32_t)(v >> 32);
-  if (id <= TP_STACK_OVERFLOW) return;
-  tp_leak_print_stack(id, tp_side_charged(v) || !tp_is_pooled(p)
-                              ? "tierpool: the block (still in use) was allocated from:\n"
-                              : "tierpool: the block (already freed) was allocated from:\n");
-}
-
 /* ------------------------------------------------------------ life */
 
-static bool tables_init(void) {
-  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
-    size_t blocks = ((size_t)1 << tp_layout.region_shift) >> (t + TP_MIN_SHIFT);
-    if (!(tp_lk.side[t] = tp_os_map(blocks * sizeof(uint64_t), true))) return false;
-  }
-  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS, true);
+bool tp_leak_hooks_init(tp_hooks_t *hooks) {
   tp_lk.threads = tp_os_map(sizeof(tp_leak_thread_t) * (TP_LEAK_THREADS + 1), true);
-  return tp_lk.fwd && tp_lk.threads && tp_stack_init() && tp_leak_report_init();
-}
-
-void tp_leak_start(void) {
-  enum tp_leak_mode asked = (enum tp_leak_mode)tp_stats_config.leaks; /* parsed by options.c */
-  enum tp_leak_mode mode = asked;
-  if (tp_stats_config.profile[0] && mode != TP_LEAKS_ALL)
-    mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
-  if (mode == TP_LEAKS_OFF) return;
-  if (!tables_init()) {
-    tp_warn("TIERPOOL_LEAKS: no address space for the leak tables; leak tracking off");
-    return;
-  }
-  tp_leak_tab.depth = (unsigned)tp_stats_config.leaks_depth;
-  if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 32;
-  tp_lk.mean = (double)(tp_stats_config.leaks_sample ? tp_stats_config.leaks_sample : 1);
-  tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
-  /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
-   * cannot start (it said why) leaves no sampling nobody asked for. */
-  if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
-  tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
-  tp_leak_scan_init();
-  tp_leak_mode = mode;
-  static const tp_hooks_t hooks = {hook_get, hook_put, hook_bad_free};
-  tp_set_hooks(&hooks);
-}
-
-void tp_leak_fork_child(void) {
-  if (!tp_leak_mode) return;
-  /* Another thread may have held these at the fork; it does not exist here. */
-  atomic_store(&tp_lk.fwd_lock, 0);
-  tp_stack_fork_child();
-  tp_leak_report_fork_child();
-  tp_profile_fork_child();
-  /* The child reports what it allocates itself: the parent's live blocks
-   * are the parent's to report (a child that simply exits has not leaked
-   * them). They stay charged to the parent's period. */
-  tp_leak_tab.report_from = atomic_fetch_add(&tp_leak_tab.epoch, 1) + 1;
-}
-
-/* ------------------------------------------------------------ the API */
-
-TP_API tierpool_mark_t tierpool_mark(void) {
-  if (!tp_leak_mode) return 0;
-  return atomic_fetch_add(&tp_leak_tab.epoch, 1) + 1;
-}
-
-TP_API int tierpool_leaks_since(tierpool_mark_t mark, tierpool_leaks_t *out, int report_fd) {
-  if (!tp_leak_mode || !out || mark > UINT32_MAX) return -1;
-  if (!tp_leak_report_acquire()) return -1;
-  static char buf[8192]; /* report lock held */
-  tp_out_t o;
-  tp_out_init(&o, buf, sizeof buf, report_fd);
-  tp_leak_sum_t sum;
-  tp_leak_collect((uint32_t)mark, &sum, report_fd >= 0 ? &o : NULL, tp_stats_config.leaks_top);
-  if (report_fd >= 0) tp_out_flush(&o);
-  tp_leak_report_release();
-  out->blocks = sum.blocks;
-  out->bytes = sum.bytes;
-  out->stacks = sum.stacks;
-  out->estimated = tp_leak_mode == TP_LEAKS_SAMPLE;
-  return 0;
+  hooks->get = hook_get;
+  hooks->put = hook_put;
+  return tp_lk.threads != NULL;
 }

@@ -9,10 +9,16 @@
  * blocks carry no header) or, for forwarded blocks, in a table keyed by
  * pointer. A dump then lists the stacks that still hold blocks.
  *
- *   leak.c          options, the hooks, sampling, side arrays, the
- *                   forwarded-block table, fork, tierpool_mark/_leaks_since
+ *   leak_life.c     start (options, tables, hooks), fork,
+ *                   tierpool_mark/_leaks_since: the top, calls the others
+ *   leak.c          the get and put hooks, sampling, charges, settling
+ *   leak_tables.c   the mode, side arrays, forwarded-block table, weights:
+ *                   the bottom, which the others read
  *   leak_stack.c    capture (libunwind), the stack table, the module table
- *   leak_report.c   the report: collect, merge, sort, render (text, JSON)
+ *   leak_scan.c     the reachability scan at exit (leak_world.c: the
+ *                   other threads' registers and stacks)
+ *   leak_report.c   the report: collect, merge, sort, render (text, JSON);
+ *                   the allocating stack of a bad free
  *   leak_elf.c      function names from the modules' ELF symbol tables
  *
  * Everything lives in mmap'd memory: leak tracking never calls malloc, so
@@ -31,7 +37,7 @@
 
 enum tp_leak_mode { TP_LEAKS_OFF = 0, TP_LEAKS_ALL = 1, TP_LEAKS_SAMPLE = 2 };
 
-/* The mode in effect; read-only after tp_leak_start. */
+/* The mode in effect (leak_tables.c); read-only after tp_leak_start. */
 extern enum tp_leak_mode tp_leak_mode;
 
 /* From tp_stats_start (the preload constructor, single-threaded): parses

@@ -1,5 +1,6 @@
-/* leak_int.h - what the leak_*.c files share: the stack table, the module
- * table and the report's scratch space (see leak.h for the overview).
+/* leak_int.h - what the leak_*.c files share: the per-block tables, the
+ * stack table, the module table and the report's scratch space (see leak.h
+ * for the overview and for which file owns what).
  *
  * The stack table:
  *
@@ -24,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hooks.h"
+#include "layout.h"
 #include "leak.h"
 #include "out.h"
 
@@ -97,7 +100,7 @@ typedef struct tp_leak_tab_s {
 
 extern tp_leak_tab_t tp_leak_tab;
 
-/* ------------------------------------------------------------ leak.c */
+/* ------------------------------------------------------------ leak_tables.c */
 
 /* A side slot: (stack id << 32) | length asked, 0 when never charged. The
  * put keeps the id with this flag in the length word (lengths are at most
@@ -107,16 +110,9 @@ extern tp_leak_tab_t tp_leak_tab;
 #define TP_SIDE_FREED (1ull << 31)
 static inline bool tp_side_charged(uint64_t v) { return v && !(v & TP_SIDE_FREED); }
 
-/* Gives back the charges of blocks that were freed without the put hook
- * seeing it (see leak.c). Reports call it before they count. */
-void tp_leak_settle(void);
-/* What a captured block of n bytes stands for: blocks (x count_scale) and
- * bytes; estimates when sampled, (count_scale, n) in `all` mode. */
-void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
-
-/* A forwarded block being tracked (an entry of leak.c's table). In sample
- * mode every forwarded block has one, sampled or not (id 0: not charged),
- * so that the reachability scan knows every forwarded block. */
+/* A forwarded block being tracked (an entry of the forwarded table). In
+ * sample mode every forwarded block has one, sampled or not (id 0: not
+ * charged), so that the reachability scan knows every forwarded block. */
 typedef struct tp_fwd_s {
   uintptr_t p;  /* 0: empty slot */
   uint64_t n;   /* length asked */
@@ -125,10 +121,40 @@ typedef struct tp_fwd_s {
   uint8_t unused[3];
 } tp_fwd_t;
 
+#define TP_LEAK_FWD_SLOTS (1u << 20)
+
+/* The per-block tables. leak_tables.c maps them; the hooks (leak.c) write
+ * them; the scan, the report and the profile read them. */
+typedef struct tp_leak_tables_s {
+  uint64_t *side[TP_MAX_TIERS];     /* per tier, per block: (id << 32) | length */
+  tp_fwd_t *fwd;                    /* [TP_LEAK_FWD_SLOTS], linear probing */
+  uint32_t fwd_used;                /* entries in fwd (fwd_lock) */
+  _Atomic int fwd_lock;             /* taken by hook code only, never by a dump */
+  struct tp_leak_thread_s *threads; /* the sampler's per-thread states (leak.c's) */
+  double mean;                      /* sample: mean interval in bytes */
+} tp_leak_tables_t;
+
+extern tp_leak_tables_t tp_lk;
+
+/* Maps the side arrays and the forwarded table; false if the memory is
+ * refused. */
+bool tp_leak_tables_init(void);
+/* What a captured block of n bytes stands for: blocks (x count_scale) and
+ * bytes; estimates when sampled, (count_scale, n) in `all` mode. */
+void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
 /* What the scan reads: tier t's side array ((id << 32) | length per block,
  * 0 when not charged) and the forwarded table (slots entries). */
 uint64_t *tp_leak_side(unsigned t);
 const tp_fwd_t *tp_leak_fwd_table(size_t *slots);
+
+/* ------------------------------------------------------------ leak.c */
+
+/* Maps the sampler's per-thread states and fills in the get and put hooks
+ * (leak_life.c installs them); false if the memory is refused. */
+bool tp_leak_hooks_init(tp_hooks_t *hooks);
+/* Gives back the charges of blocks that were freed without the put hook
+ * seeing it (see leak.c). Reports call it before they count. */
+void tp_leak_settle(void);
 
 /* ------------------------------------------------------------ leak_scan.c */
 
@@ -192,8 +218,10 @@ bool tp_elf_lookup(tp_module_t *m, uint64_t vaddr, const char **name, uint64_t *
 
 /* ---------------------------------------------------------- leak_report.c */
 
-/* Writes title and the frames of stack id to stderr (bad-free reports). */
-void tp_leak_print_stack(uint32_t id, const char *title);
+/* The bad_free hook: a bad free the engine is about to abort on
+ * (core/hardening.c). Writes the stack that allocated the block to stderr,
+ * if tracking saw it. */
+void tp_leak_bad_free(const void *p);
 
 /* Totals of a report, for tierpool_leaks_since. */
 typedef struct tp_leak_sum_s {

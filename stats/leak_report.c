@@ -1,6 +1,7 @@
 /* leak_report.c - the leak report: which stacks still hold blocks, most
  * bytes first, in the dumps (text, JSON, two Prometheus gauges), at exit
- * and through tierpool_leaks_since.
+ * and through tierpool_leaks_since; and the stack that allocated a block
+ * freed badly.
  *
  * A report gathers the stacks of the periods asked for whose live count is
  * above zero into a scratch array (mmap'd once), merges the entries of one
@@ -336,7 +337,8 @@ static void text_report(tp_out_t *o, size_t n, const tp_leak_sum_t *sum, uint64_
   }
 }
 
-void tp_leak_print_stack(uint32_t id, const char *title) {
+/* Writes title and the frames of stack id to stderr. */
+static void print_stack(uint32_t id, const char *title) {
   if (!tp_leak_mode || id >= atomic_load(&tp_leak_tab.nstacks) || !tp_leak_report_acquire()) return;
   static char buf[8192]; /* report lock held */
   tp_out_t o;
@@ -350,6 +352,30 @@ void tp_leak_print_stack(uint32_t id, const char *title) {
   }
   tp_out_flush(&o);
   tp_leak_report_release();
+}
+
+/* A pooled block keeps its allocation stack after its put (TP_SIDE_FREED);
+ * a forwarded one is found in the table, interior pointers included (a
+ * linear pass: the process is about to abort). */
+void tp_leak_bad_free(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  uint64_t v = 0;
+  if (tp_is_pooled(p)) {
+    size_t t = tp_tier_of_ptr(p);
+    if (t >= tp_layout.ntiers || !tp_lk.side[t]) return;
+    v = atomic_load_explicit((_Atomic uint64_t *)&tp_lk.side[t][tp_block_index(p, (unsigned)t)],
+                             memory_order_relaxed);
+  } else {
+    for (size_t i = 0; i < TP_LEAK_FWD_SLOTS && tp_lk.fwd; i++) {
+      const tp_fwd_t *f = &tp_lk.fwd[i];
+      if (f->p && f->id && a - f->p < (f->n ? f->n : 1)) v = (uint64_t)f->id << 32;
+    }
+  }
+  uint32_t id = (uint32_t)(v >> 32);
+  if (id <= TP_STACK_OVERFLOW) return;
+  print_stack(id, tp_side_charged(v) || !tp_is_pooled(p)
+                      ? "tierpool: the block (still in use) was allocated from:\n"
+                      : "tierpool: the block (already freed) was allocated from:\n");
 }
 
 /* ------------------------------------------------------------ process */

@@ -1,0 +1,68 @@
+/* leak_tables.c - the tables leak tracking keeps per block, and what they
+ * mean: the mode, the per-tier side arrays, the table of forwarded blocks,
+ * and the weights of a sampled block (see leak_int.h).
+ *
+ * They are written by the hooks (leak.c) and read by the reachability scan
+ * (leak_scan.c), the report (leak_report.c) and the profile (profile.c):
+ * this file sits below all of them, so that none of the readers depends on
+ * the hooks, which call the profile.
+ */
+#include "layout.h"
+#include "leak_int.h"
+#include "os.h"
+
+enum tp_leak_mode tp_leak_mode;
+tp_leak_tables_t tp_lk;
+
+bool tp_leak_tables_init(void) {
+  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
+    size_t blocks = ((size_t)1 << tp_layout.region_shift) >> (t + TP_MIN_SHIFT);
+    if (!(tp_lk.side[t] = tp_os_map(blocks * sizeof(uint64_t), true))) return false;
+  }
+  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS, true);
+  return tp_lk.fwd != NULL;
+}
+
+uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
+
+const tp_fwd_t *tp_leak_fwd_table(size_t *slots) {
+  *slots = tp_lk.fwd ? TP_LEAK_FWD_SLOTS : 0;
+  return tp_lk.fwd;
+}
+
+/* ------------------------------------------------------------ weights */
+
+/* No libm (the library does not link it): 1 - exp(-x), to about seven
+ * digits, which is plenty for weights. */
+static double one_minus_exp_neg(double x) { /* x >= 0 */
+  if (x < 0.5) { /* the series, which keeps its precision for small x */
+    double term = x, sum = 0;
+    for (int k = 2; k <= 14; k++) {
+      sum += term;
+      term *= -x / k;
+    }
+    return sum;
+  }
+  if (x > 40) return 1;
+  int k = (int)(x / 0.69314718055994530942);
+  double r = x - k * 0.69314718055994530942, e = 1, term = 1;
+  for (int i = 1; i <= 16; i++) {
+    term *= -r / i;
+    e += term;
+  }
+  while (k-- > 0) e *= 0.5;
+  return 1 - e;
+}
+
+/* What one sampled block of n bytes stands for: count (x count_scale) and
+ * bytes (in `all` mode: itself). */
+void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
+  if (tp_leak_mode != TP_LEAKS_SAMPLE) {
+    *count = tp_leak_tab.count_scale;
+    *bytes = (int64_t)n;
+    return;
+  }
+  double p = one_minus_exp_neg((double)n / tp_lk.mean);
+  *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
+  *bytes = (int64_t)((double)n / p + 0.5);
+}
