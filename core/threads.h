@@ -13,6 +13,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "config.h"
+#include "layout.h"
+
 /* Internal: hidden, so the library reaches it without the GOT. */
 #pragma GCC visibility push(hidden)
 
@@ -26,8 +29,15 @@ void tp_cache_register(struct tp_cache_s *c);
 
 /* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE): the
  * caches bound their lists with it, the readers turn a list's room into
- * its length with it. */
-uint32_t tp_bound_for(unsigned t);
+ * its length with it. TIERPOOL_CACHE_SIZE bytes, at least 2 blocks, at
+ * most 2048 (a flush hands the whole list over as one batch, so a long
+ * list costs one CAS, not a walk). Inline: refill and flush use it several
+ * times each, and a call there costs instructions per malloc+free pair of
+ * the large tiers (scripts/bench --micro, batches). */
+TP_HOT uint32_t tp_bound_for(unsigned t) {
+  uint64_t b = tp_config.cache_size >> (t + TP_MIN_SHIFT);
+  return b < 2 ? 2 : b > 2048 ? 2048 : (uint32_t)b;
+}
 
 /* Threads that set up a cache, threads whose cache was flushed at exit,
  * and blocks forgotten in a fork child's caches (cache.c counts them,
