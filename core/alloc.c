@@ -8,8 +8,10 @@
 #include "engine.h"
 #include "guard.h"
 #include "hardening.h"
+#include "hooks.h"
 #include "large.h"
 #include "peak.h"
+#include "sampler.h"
 
 static inline void ensure_init(void) {
   if (tp_unlikely(atomic_load_explicit(&tp_state, memory_order_acquire) < TP_READY)) tp_init();
@@ -26,6 +28,14 @@ static tp_cache_t *live_cache(void) {
 
 static inline int reason_past_tiers(void) {
   return tp_layout.span ? TIERPOOL_REASON_TOO_LARGE : TIERPOOL_REASON_NO_POOL;
+}
+
+/* tp_forward, after setting the thread up when the sampler counts its
+ * forwarded gets too: a thread whose first get is forwarded has no cache
+ * yet, and the count lives there. */
+static void *forward(size_t n, size_t align, int reason, bool zero) {
+  if (tp_unlikely(tp_fwd_hooked)) (void)live_cache();
+  return tp_forward(n, align, reason, zero);
 }
 
 /* ------------------------------------------------------------ get */
@@ -48,11 +58,27 @@ static void *orphan_get(unsigned t, size_t n) {
   return blk;
 }
 
+/* Whether the pooled get of n bytes from live cache c that reached the
+ * slow path is the sampler's. The fast path counted it down if its list
+ * had a block (tp_bin_pop), and left it here only if the count went below
+ * zero; a get that found the list empty was not counted yet. Blocks the
+ * hooks get for themselves are never sampled. */
+static bool sampled(tp_cache_t *c, unsigned t, size_t n) {
+  if (!tp_fwd_hooked || tp_in_hook) return false;
+  if (c->bins[t].head == NULL || c->sample_left >= 0) return tp_sampler_due(c, n);
+  c->sample_left = tp_sampler_interval(c);
+  return true;
+}
+
 /* One get of n bytes (n >= 1), pooled or forwarded, unguarded. */
 static void *get_block(size_t n, size_t align) {
-  if (n > tp_layout.max_size) return tp_forward(n, TP_MIN_SIZE, reason_past_tiers(), false);
+  if (n > tp_layout.max_size) return forward(n, TP_MIN_SIZE, reason_past_tiers(), false);
   size_t t = tp_tier_of(n);
   tp_cache_t *c = live_cache();
+  /* A sampled get is forwarded: its free comes to the slow path, where the
+   * hooks see it (sampler.h). */
+  if (c && tp_unlikely(tp_fwd_hooked) && sampled(c, (unsigned)t, n))
+    return tp_forward(n, align, TIERPOOL_REASON_SAMPLED, false);
   void *blk = c ? tp_cache_get(c, (unsigned)t, n) : orphan_get((unsigned)t, n);
   /* The tier could not map its next pages (RLIMIT_AS, no memory): the
    * large-block cache gives its warm mappings back, and the tier tries
@@ -85,7 +111,7 @@ void tp_free_slow(void *p) {
   if (!p) return;
   if (!tp_is_pooled(p)) {
     if (tp_slow_mode) tp_guard_put(p);
-    tp_forward_free(p);
+    tp_forward_free(p); /* runs the put hook itself with the sampler on */
     return;
   }
   unsigned t = tp_tier_of_ptr(p);
@@ -122,7 +148,7 @@ void *tp_calloc(size_t n, size_t m) {
       errno = ENOMEM;
       return NULL;
     }
-    void *p = tp_forward(bytes, TP_MIN_SIZE, reason_past_tiers(), true);
+    void *p = forward(bytes, TP_MIN_SIZE, reason_past_tiers(), true);
     tp_guard_got(p, bytes);
     return p;
   }
@@ -157,7 +183,7 @@ void *tp_realloc(void *p, size_t n) {
     if (n > tp_layout.max_size && !tp_slow_mode) {
       /* Stays in mimalloc: let it grow in place when it can. (In slow
        * mode it moves, so the guards see a get and a put.) */
-      return tp_fwd_realloc(p, n);
+      return tp_forward_realloc(p, n);
     }
     tp_fwd_check("realloc", p);
     have = tp_fwd_usable(p);
@@ -194,8 +220,8 @@ void *tp_aligned(size_t align, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  void *p = tp_forward(n, align,
-                       !tp_layout.span ? TIERPOOL_REASON_NO_POOL
+  void *p = forward(n, align,
+                    !tp_layout.span ? TIERPOOL_REASON_NO_POOL
                        : n > tp_layout.max_size ? TIERPOOL_REASON_TOO_LARGE
                                                 : TIERPOOL_REASON_ALIGNMENT,
                        false);

@@ -10,6 +10,7 @@
 #include "os.h"
 #include "random.h"
 #include "peak.h"
+#include "sampler.h"
 #include "threads.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
@@ -79,6 +80,7 @@ tp_cache_t *tp_cache_setup(void) {
     TP_DCHECK(c->bins[t].head == NULL);
   }
   c->key = tp_free_key;
+  c->sample_left = tp_sampler_interval(c);
   c->exit_rounds = 0;
   c->kind = TP_CACHE_LIVE;
   tp_tls = c; /* before pthread_setspecific, which may itself allocate */
@@ -144,7 +146,7 @@ void tp_cache_flush_current(void) {
 /* ------------------------------------------------------------ slow get, put */
 
 void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
-  void **blk = tp_bin_pop(c, t, n);
+  void **blk = tp_bin_take(c, t, n);
   if (blk) return blk;
   blk = refill(c, t);
   if (!blk) return NULL;

@@ -64,11 +64,14 @@ typedef struct tp_cache_s {
   uint64_t key;                 /* tp_free_key, copied here to save a load */
   uint64_t ring_pos;            /* requests recorded so far (owner, TP_ADD) */
   uint64_t ring_mask;           /* ring size - 1; 0 with the ring off (all writes hit ring[0]) */
+  int64_t sample_left;          /* bytes until the sampler's next get (sampler.h); INT64_MAX
+                                 * with the sampler off (owner) */
   /* --- cold: slow paths and readers */
   tp_bump_t bump[TP_MAX_TIERS];
   uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, TP_ADD) */
   uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
   uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */
+  uint64_t sample_rng;          /* the sampler's generator state (owner) */
   struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
   int kind;                     /* enum tp_cache_kind */
@@ -117,8 +120,9 @@ TP_HOT void tp_count_get(tp_cache_t *c, size_t t, size_t n) {
 #endif
 }
 
-/* Pops a block of tier t (for n bytes) from cache c's list; NULL if empty. */
-TP_HOT void *tp_bin_pop(tp_cache_t *c, size_t t, size_t n) {
+/* Takes a block of tier t (for n bytes) off cache c's list and counts the
+ * get; NULL if the list is empty. */
+TP_HOT void *tp_bin_take(tp_cache_t *c, size_t t, size_t n) {
   tp_bin_t *b = &c->bins[t];
   void **blk = (void **)b->head;
   if (tp_likely(blk != NULL)) {
@@ -128,6 +132,18 @@ TP_HOT void *tp_bin_pop(tp_cache_t *c, size_t t, size_t n) {
     tp_count_get(c, t, n);
   }
   return blk;
+}
+
+/* The fast path's get: tp_bin_take after the sampler's countdown. The get
+ * that takes the countdown below zero is left to the slow path, which
+ * serves it sampled (sampler.h). The countdown is only touched once the
+ * list is known to be non-empty: a sentinel cache is never written. */
+TP_HOT void *tp_bin_pop(tp_cache_t *c, size_t t, size_t n) {
+  if (tp_likely(c->bins[t].head != NULL)) {
+    if (tp_unlikely((c->sample_left -= (int64_t)n) < 0)) return NULL;
+    return tp_bin_take(c, t, n);
+  }
+  return NULL;
 }
 
 /* Pushes a free block on a list with room, marks it with the free key,

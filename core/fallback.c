@@ -23,7 +23,9 @@
 #include "cache.h"
 #include "fallback.h"
 #include "hardening.h"
+#include "hooks.h"
 #include "large.h"
+#include "sampler.h"
 
 /* glibc's mmap of a request larger than RAM + swap fails under the
  * kernel's default (heuristic) overcommit; mimalloc maps with
@@ -143,12 +145,36 @@ static void count_discard(tp_cache_t *c, int reason, size_t n) {
 }
 
 void *tp_forward(size_t n, size_t align, int reason, bool zero) {
-  count_discard(tp_tls, reason, n);
-  return tp_fwd_alloc(n, align, zero);
+  tp_cache_t *c = tp_tls;
+  count_discard(c, reason, n);
+  void *p = tp_fwd_alloc(n, align, zero);
+  /* Sampler in fast mode: the hooks see every forwarded block (sampler.h);
+   * a sampled get was counted down by the caller. */
+  if (tp_fwd_hooked && p)
+    tp_hooks_run_get(p, n, tp_fwd_usable(p), false,
+                     reason == TIERPOOL_REASON_SAMPLED || tp_sampler_due(c, n));
+  return p;
+}
+
+void *tp_forward_realloc(void *p, size_t n) {
+  if (!tp_fwd_hooked) return tp_fwd_realloc(p, n);
+  /* With the sampler's hooks: the old block's put, then the new block's
+   * get, as a free and a malloc, but the block still grows in place (or
+   * by mremap) instead of being copied. */
+  tp_hooks_run_put(p, false);
+  void *q = tp_fwd_realloc(p, n);
+  if (q) {
+    tp_hooks_run_get(q, n, tp_fwd_usable(q), false, tp_sampler_due(tp_tls, n));
+  } else { /* p lives on: back in the hooks' view, no longer sampled */
+    size_t have = tp_fwd_usable(p);
+    tp_hooks_run_get(p, have, have, false, false);
+  }
+  return q;
 }
 
 void tp_forward_free(void *p) {
   tp_cache_t *c = tp_tls;
+  if (tp_fwd_hooked) tp_hooks_run_put(p, false);
   if (c->kind == TP_CACHE_LIVE) TP_ADD(c->fwd_frees, 1);
   else atomic_fetch_add_explicit(&tp_orphan_fwd_frees, 1, memory_order_relaxed);
   tp_fwd_free(p);

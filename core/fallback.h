@@ -26,10 +26,13 @@ size_t tp_fwd_usable(const void *p);
  * (p intact) past RAM + swap, like tp_fwd_alloc. */
 void *tp_fwd_realloc(void *p, size_t n);
 
-/* Counts a discard (a forwarded get) for this thread, then tp_fwd_alloc. */
+/* Counts a discard (a forwarded get) for this thread, then tp_fwd_alloc.
+ * With the sampler's hooks (sampler.h), these three run the hooks too. */
 void *tp_forward(size_t n, size_t align, int reason, bool zero);
 /* Counts a forwarded free for this thread, then tp_fwd_free. */
 void tp_forward_free(void *p);
+/* tp_fwd_realloc, seen by the sampler's hooks as a put and a get. */
+void *tp_forward_realloc(void *p, size_t n);
 /* malloc_trim: mimalloc gives back what it can, the cache of large
  * mappings all it holds; returns the bytes large.c unmapped. */
 size_t tp_fwd_collect(void);

@@ -11,6 +11,7 @@
 #include "layout.h"
 #include "os.h"
 #include "random.h"
+#include "sampler.h"
 
 static _Atomic uint64_t tp_in_use;   /* bytes charged against TIERPOOL_LIMIT */
 static _Atomic uint64_t tp_gets;     /* allocations seen, for TIERPOOL_FAIL */
@@ -89,7 +90,8 @@ void tp_guard_got(void *p, size_t n) {
   bool pooled = tp_is_pooled(p);
   if (pooled) state_bit(p, true);
   if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  tp_hooks_run_get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled);
+  tp_hooks_run_get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled,
+                   tp_sampler_due(tp_tls, n));
 }
 
 void tp_guard_put(void *p) {

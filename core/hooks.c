@@ -2,22 +2,28 @@
 #include "common.h"
 #include "hooks.h"
 #include "layout.h"
+#include "sampler.h"
 
 __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
 static tp_hooks_t tp_hooks;
 static bool tp_hooked;
 
-void tp_set_hooks(const tp_hooks_t *hooks) {
+void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean) {
   TP_CHECK(hooks->get && hooks->put, "tp_set_hooks: both hooks are required");
   tp_hooks = *hooks;
   tp_hooked = true;
-  tp_layout_slow_mode();
+  if (sample_mean > 0) {
+    tp_sampler_start(sample_mean);
+    tp_fwd_hooked = !tp_slow_mode;
+  } else {
+    tp_layout_slow_mode();
+  }
 }
 
-void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled) {
+void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled, bool sampled) {
   if (!tp_hooked || tp_in_hook) return;
   tp_in_hook = 1;
-  tp_hooks.get(p, n, usable, pooled);
+  tp_hooks.get(p, n, usable, pooled, sampled);
   tp_in_hook = 0;
 }
 

@@ -1,6 +1,9 @@
 /* hooks.h - the interface for a layer above the engine (stats/ leak
- * tracking) to see every get and put. Installing hooks turns slow mode on
- * (layout.h): the fast paths stay untouched whether hooks exist or not. */
+ * tracking) to see the gets and puts. Installed for every get, the hooks
+ * turn slow mode on (layout.h): every malloc and free takes the slow path,
+ * and the fast paths stay untouched whether hooks exist or not. Installed
+ * with a sample mean, they leave the fast path on and see the sampled gets
+ * and every forwarded block (sampler.h). */
 #ifndef TP_HOOKS_H
 #define TP_HOOKS_H
 
@@ -12,9 +15,11 @@
 /* Callbacks, called with the calling thread's tp_in_hook set: allocations
  * they make themselves are served but not hooked, and never fail. */
 typedef struct tp_hooks_s {
-  /* After a get: p, the length asked for, the block's usable size, and
-   * whether it is pooled (tier block) or forwarded (mimalloc). */
-  void (*get)(void *p, size_t n, size_t usable, bool pooled);
+  /* After a get: p, the length asked for, the block's usable size,
+   * whether it is pooled (tier block) or forwarded (mimalloc), and whether
+   * the sampler picked it (always, without a sampler). An unsampled get is
+   * hooked only when forwarded, or in slow mode. */
+  void (*get)(void *p, size_t n, size_t usable, bool pooled, bool sampled);
   /* Before a put of p. */
   void (*put)(void *p, bool pooled);
   /* A bad free of p about to abort the process (hardening.c): may say
@@ -27,12 +32,15 @@ typedef struct tp_hooks_s {
  * flush) are hooked too. With tp_tls (cache.h): 9 bytes of static TLS. */
 extern __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
 
-/* Installs hooks and turns slow mode on. Call before other threads run. */
-void tp_set_hooks(const tp_hooks_t *hooks);
+/* Installs hooks. sample_mean 0: every get is seen, in slow mode; else
+ * the sampler picks gets at that mean interval in bytes, and the fast path
+ * stays on unless something else asked for slow mode (sampler.h). Call
+ * before other threads run. */
+void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean);
 
 /* For the guards (guard.c): run the hooks unless none are installed or this
  * thread is inside one already. */
-void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled);
+void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled, bool sampled);
 void tp_hooks_run_put(void *p, bool pooled);
 /* For tp_report_bad_free: the bad_free hook, if one is installed. */
 void tp_hooks_run_bad_free(const void *p);

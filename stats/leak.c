@@ -11,14 +11,13 @@
  * 0 (or no entry) means "not charged": a block got before the hooks were
  * installed (ld.so, libc start-up), or not sampled. Its put is ignored.
  *
- * Sampling (TIERPOOL_LEAKS=sample) is by bytes, as in tcmalloc and
- * heapprofd: each thread counts down the bytes it asks for, and the get
- * that crosses zero is captured; the next countdown is drawn from an
- * exponential distribution of mean TIERPOOL_LEAKS_SAMPLE. A block of n
- * bytes is then captured with probability p = 1 - exp(-n / mean), and
- * stands for 1/p blocks and n/p bytes: the report's counts are unbiased
- * estimates. The put recomputes the same weights from n, so they cancel
- * exactly.
+ * Sampling (TIERPOOL_LEAKS=sample, and the heap profile) is the engine's
+ * byte countdown (core/sampler.h): a get of n bytes is sampled with
+ * probability p = 1 - exp(-n / mean), and stands for 1/p blocks and n/p
+ * bytes, so the report's counts are unbiased estimates. The put recomputes
+ * the same weights from n, so they cancel exactly. With the sampler the
+ * fast path stays on: a sampled block is a forwarded one (in the table
+ * below), and the hooks see no other pooled block.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -32,48 +31,18 @@
 #include "hooks.h"
 #include "leak_int.h"
 #include "profile.h"
+#include "sampler.h"
 #include "walk.h"
 
 /* Per-thread state, found from the thread's cache (its TLS pointer): the
  * design keeps tierpool's TLS to that one pointer. A recycled cache hands
- * its state to the next thread, which is harmless: a countdown and a seed. */
+ * its state to the next thread, which is harmless: libunwind is warm. */
 typedef struct tp_leak_thread_s {
   _Atomic uintptr_t owner; /* the tp_cache_t it belongs to; 0: free */
-  int64_t countdown;       /* sample: bytes until the next capture (owner) */
-  uint64_t rng;            /* xorshift64* state (owner) */
   uint32_t warm;           /* libunwind has run on this thread (owner) */
-} __attribute__((aligned(32))) tp_leak_thread_t;
+} __attribute__((aligned(16))) tp_leak_thread_t;
 
 #define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
-
-/* ------------------------------------------------------------ numbers */
-
-/* No libm (the library does not link it): ln, to about seven digits,
- * which is plenty for drawing intervals. */
-static double tp_ln(double x) { /* x > 0 */
-  union { double d; uint64_t u; } v = {x};
-  int e = (int)((v.u >> 52) & 0x7ff) - 1023;
-  v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* mantissa in [1, 2) */
-  double z = (v.d - 1) / (v.d + 1), z2 = z * z; /* ln m = 2 atanh z, z < 1/3 */
-  double s = z * (2 + z2 * (2.0 / 3 + z2 * (2.0 / 5 + z2 * (2.0 / 7 + z2 * (2.0 / 9 + z2 * (2.0 / 11))))));
-  return e * 0.69314718055994530942 + s;
-}
-
-static uint64_t next_random(tp_leak_thread_t *th) {
-  uint64_t x = th->rng;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  th->rng = x;
-  return x * 0x2545f4914f6cdd1dull;
-}
-
-/* Bytes until the next capture: exponential, mean tp_lk.mean. */
-static int64_t next_interval(tp_leak_thread_t *th) {
-  double u = (double)((next_random(th) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-  double v = -tp_ln(u) * tp_lk.mean;
-  return v < 1 ? 1 : v > 0x1p62 ? (int64_t)1 << 62 : (int64_t)v;
-}
 
 /* ------------------------------------------------------------ threads */
 
@@ -85,13 +54,7 @@ static tp_leak_thread_t *thread_state(void) {
     tp_leak_thread_t *th = &tp_lk.threads[i];
     uintptr_t owner = atomic_load_explicit(&th->owner, memory_order_acquire);
     if (owner == c) return th;
-    if (owner == 0 && atomic_compare_exchange_strong(&th->owner, &owner, c)) {
-      struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      th->rng = (c ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32)) | 1;
-      th->countdown = next_interval(th);
-      return th;
-    }
+    if (owner == 0 && atomic_compare_exchange_strong(&th->owner, &owner, c)) return th;
   }
   return &tp_lk.threads[TP_LEAK_THREADS];
 }
@@ -159,7 +122,10 @@ static void settle_block(void *ctx, unsigned t, uintptr_t blk) {
 }
 
 void tp_leak_settle(void) {
-  if (!tp_leak_mode || !tp_layout.span) return;
+  /* With the sampler in fast mode no pooled block is charged (a sampled
+   * block is a forwarded one): nothing to settle, and no walk over every
+   * free block at exit. */
+  if (!tp_leak_mode || !tp_layout.span || tp_fwd_hooked) return;
   for (unsigned t = 0; t < tp_layout.ntiers; t++)
     if (tp_lk.side[t]) tp_engine_for_each_free_block(t, is_charged, settle_block, NULL);
 }
@@ -225,12 +191,19 @@ static bool fwd_remove(uintptr_t p, uint32_t *id, uint64_t *n) {
 
 /* ------------------------------------------------------------ hooks */
 
+/* The tier bit of a forwarded block of n bytes: with the sampler, a block
+ * of a tier's size is forwarded because it was sampled (or the tier was
+ * full), and counts in the tier it asked for; else "forwarded". */
+static unsigned fwd_bit(uint64_t n) {
+  return tp_leak_mode == TP_LEAKS_SAMPLE && n <= tp_layout.max_size ? (unsigned)tp_tier_of(n)
+                                                                     : TP_LEAK_FWD_BIT;
+}
+
 /* Runs with the thread's tp_in_hook set: what libunwind allocates
  * here is served but not hooked. */
-static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
-  (void)usable;
+static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled) {
   uint64_t *slot = NULL;
-  unsigned bit = TP_LEAK_FWD_BIT;
+  unsigned bit = fwd_bit(n);
   if (pooled) {
     size_t t = tp_tier_of_ptr(p);
     slot = side_slot(p, t);
@@ -242,21 +215,21 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled) {
     ((void **)p)[0] = NULL;
     uint64_t old = take(slot);
     if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1); /* put not seen */
+  } else if (usable >= sizeof(void *)) {
+    /* The same for mimalloc's free list: its link to the next free block
+     * of the page is word 0 too. */
+    ((void **)p)[0] = NULL;
+  }
+  if (!sampled) {
+    /* A forwarded block is still entered (uncharged): the reachability
+     * scan must know every block that may hold pointers. Forwarded blocks
+     * are large or rare, so this costs little. */
+    tp_fwd_t old;
+    if (!pooled && fwd_insert((uintptr_t)p, TP_STACK_NONE, n, &old) && old.p && old.id)
+      charge(old.id, old.n, TP_LEAK_FWD_BIT, -1); /* its put was not seen */
+    return;
   }
   tp_leak_thread_t *th = thread_state();
-  if (tp_leak_mode == TP_LEAKS_SAMPLE) {
-    th->countdown -= (int64_t)n;
-    if (th->countdown > 0) {
-      /* Not sampled. A forwarded block is still entered (uncharged): the
-       * reachability scan must know every block that may hold pointers.
-       * Forwarded blocks are large or rare, so this costs little. */
-      tp_fwd_t old;
-      if (!pooled && fwd_insert((uintptr_t)p, TP_STACK_NONE, n, &old) && old.p && old.id)
-        charge(old.id, old.n, bit, -1); /* its put was not seen */
-      return;
-    }
-    th->countdown = next_interval(th);
-  }
   if (!th->warm) { /* libunwind's first run on a thread sets up its caches */
     th->warm = 1;
     tp_stack_warm_up();
@@ -289,6 +262,8 @@ static void hook_put(void *p, bool pooled) {
     bit = (unsigned)t;
   } else if (!fwd_remove((uintptr_t)p, &id, &n) || !id) { /* id 0: not sampled */
     return;
+  } else {
+    bit = fwd_bit(n);
   }
   charge(id, n, bit, -1);
   tp_profile_put(p, id, n, bit);

@@ -36,7 +36,7 @@ void tp_leak_start(void) {
   tp_stack_warm_up(); /* libunwind's global set-up, here rather than inside a malloc */
   tp_leak_scan_init();
   tp_leak_mode = mode;
-  tp_set_hooks(&hooks);
+  tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
 }
 
 void tp_leak_fork_child(void) {

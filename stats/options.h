@@ -30,12 +30,13 @@
   X(CHOICE, leaks, "TIERPOOL_LEAKS", 0, 0, 0, "off/0/none,all,sample",           \
     "Leak attribution: `all` captures the call stack of every get, `sample` of a sample by " \
     "bytes; dumps then list the stacks still holding blocks ([docs/leaks.md](docs/leaks.md)). " \
-    "`off`: none (slow mode when set).")                                         \
+    "`all` runs in slow mode; `sample` keeps the fast path (a sampled get is served by " \
+    "mimalloc, discard reason `sampled`). `off`: none.")                          \
   X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 32, 1, 64, NULL,                  \
     "Frames kept per captured stack (1 to 64).")                                 \
   X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30, NULL, \
-    "With `TIERPOOL_LEAKS=sample`: mean bytes between two captured gets (1 to 1G); counts " \
-    "are scaled up and marked as estimates.")                                    \
+    "With `TIERPOOL_LEAKS=sample` and the profile: mean bytes between two captured gets (1 " \
+    "to 1G); counts are scaled up and marked as estimates.")                                    \
   X(UINT, leaks_top, "TIERPOOL_LEAKS_TOP", 20, 0, 1000000, NULL,                 \
     "Stacks a leak report shows, most bytes first (`0`: all).")                  \
   X(PATH, profile, "TIERPOOL_PROFILE", 0, 0, 0, NULL,                            \

@@ -1,0 +1,53 @@
+/* sampler.h - which gets a layer above sees when it asked for a sample
+ * rather than every get (a heap profile, TIERPOOL_LEAKS=sample).
+ *
+ * Sampling is by bytes, as in tcmalloc and heapprofd: each thread counts
+ * down the bytes it asks for, and the get that takes the count below zero
+ * is sampled; the next count is drawn from an exponential distribution of
+ * the mean the layer gave. A get of n bytes is then sampled with
+ * probability 1 - exp(-n / mean), whatever the sizes around it.
+ *
+ * The count is a word of the thread cache (sample_left), and the fast path
+ * keeps it: one subtraction and one branch per pooled get (tp_bin_pop), no
+ * other work, so the pools stay fast with the sampler on. The slow path
+ * serves the sampled get as a forwarded block (reason "sampled"): its free
+ * then comes to the slow path by itself, where the hook sees it, and a
+ * pooled free never has to ask "was this block sampled?" (jemalloc's
+ * sampled allocations leave their size class for the same reason).
+ * Forwarded gets and puts are slow anyway: with hooks in fast mode they all
+ * run the hooks (tp_fwd_hooked), sampled or not, so that the layer above
+ * knows every forwarded block (its reachability scan needs them).
+ *
+ * With the sampler off, sample_left is INT64_MAX and is never reached:
+ * 2^63 bytes of gets per thread.
+ */
+#ifndef TP_SAMPLER_H
+#define TP_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache.h"
+
+#pragma GCC visibility push(hidden)
+
+/* On when a layer installed hooks with a sample mean (hooks.h). */
+extern bool tp_sampling;
+/* Hooks installed and slow mode off: forwarded gets and puts run them. */
+extern bool tp_fwd_hooked;
+
+/* Turns the sampler on with that mean interval in bytes (> 0). At init,
+ * before other threads run. */
+void tp_sampler_start(double mean);
+/* A fresh count for live cache c: an exponential draw of the mean, or
+ * INT64_MAX with the sampler off. */
+int64_t tp_sampler_interval(tp_cache_t *c);
+/* Counts down n bytes of a get not yet counted on c, the calling thread's
+ * cache: true if it is sampled (the count is then drawn afresh). Always
+ * true with the sampler off (every get is seen); false for a cache that is
+ * not live (a sentinel is never written). */
+bool tp_sampler_due(tp_cache_t *c, size_t n);
+
+#pragma GCC visibility pop
+
+#endif
