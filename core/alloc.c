@@ -76,9 +76,12 @@ static void *get_block(size_t n, size_t align) {
   size_t t = tp_tier_of(n);
   tp_cache_t *c = live_cache();
   /* A sampled get is forwarded: its free comes to the slow path, where the
-   * hooks see it (sampler.h). */
-  if (c && tp_unlikely(tp_fwd_hooked) && sampled(c, (unsigned)t, n))
-    return tp_forward(n, align, TIERPOOL_REASON_SAMPLED, false);
+   * hooks see it (sampler.h). Not an aligned one (mimalloc 2.0.9 may fail
+   * those, fallback.c): a count below zero samples the next plain get. */
+  if (c && tp_unlikely(tp_fwd_hooked) && align <= TP_MIN_SIZE && sampled(c, (unsigned)t, n)) {
+    void *p = tp_forward_sampled(c, (unsigned)t, n);
+    if (p) return p;
+  }
   void *blk = c ? tp_cache_get(c, (unsigned)t, n) : orphan_get((unsigned)t, n);
   /* The tier could not map its next pages (RLIMIT_AS, no memory): the
    * large-block cache gives its warm mappings back, and the tier tries
@@ -163,7 +166,8 @@ void *tp_calloc(size_t n, size_t m) {
 size_t tp_usable_size(const void *p) {
   if (!p) return 0;
   if (tp_is_pooled(p)) return tp_tier_size(tp_tier_of_ptr(p));
-  return tp_fwd_usable(p);
+  int t = tp_unlikely(tp_fwd_hooked) ? tp_sampled_take(p, false) : -1;
+  return t >= 0 ? tp_tier_size((unsigned)t) : tp_fwd_usable(p); /* a sampled block is its tier's */
 }
 
 void *tp_realloc(void *p, size_t n) {
@@ -173,8 +177,11 @@ void *tp_realloc(void *p, size_t n) {
     return NULL;
   }
   size_t have;
-  if (tp_is_pooled(p)) {
-    size_t size = tp_tier_size(tp_tier_of_ptr(p));
+  int sampled_tier = tp_unlikely(tp_fwd_hooked) && !tp_is_pooled(p) ? tp_sampled_take(p, false) : -1;
+  if (tp_is_pooled(p) || sampled_tier >= 0) {
+    /* (A sampled block is one of its tier's, served by mimalloc with at
+     * least the tier's size: sampler.h.) */
+    size_t size = tp_tier_size(sampled_tier >= 0 ? (unsigned)sampled_tier : tp_tier_of_ptr(p));
     /* Same tier: keep the block. Shrinking far below it moves, to give
      * the bigger block back. */
     if (n <= size && (n > size / 2 || size == TP_MIN_SIZE)) return p;

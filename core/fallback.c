@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "central.h"
 #include "fallback.h"
 #include "hardening.h"
 #include "hooks.h"
@@ -148,11 +149,13 @@ void *tp_forward(size_t n, size_t align, int reason, bool zero) {
   tp_cache_t *c = tp_tls;
   count_discard(c, reason, n);
   void *p = tp_fwd_alloc(n, align, zero);
-  /* Sampler in fast mode: the hooks see every forwarded block (sampler.h);
-   * a sampled get was counted down by the caller. */
-  if (tp_fwd_hooked && p)
-    tp_hooks_run_get(p, n, tp_fwd_usable(p), false,
-                     reason == TIERPOOL_REASON_SAMPLED || tp_sampler_due(c, n));
+  /* With hooks, a fresh block's word 0 is cleared: mimalloc's free list
+   * links its free blocks through word 0, and a leaked block that still
+   * held that link would make the next one look pointed to (indirect) to
+   * the reachability scan. malloc owes no contents. */
+  if (p && !zero && (tp_slow_mode || tp_fwd_hooked)) ((void **)p)[0] = NULL;
+  /* Sampler in fast mode: the hooks see every forwarded block (sampler.h). */
+  if (tp_fwd_hooked && p) tp_hooks_run_get(p, n, tp_fwd_usable(p), false, tp_sampler_due(c, n));
   return p;
 }
 
@@ -172,9 +175,39 @@ void *tp_forward_realloc(void *p, size_t n) {
   return q;
 }
 
+void *tp_forward_sampled(tp_cache_t *c, unsigned t, size_t n) {
+  /* The tier's size, not n: the block behaves as the tier's would
+   * (malloc_usable_size, realloc within the tier keeps it). */
+  void *p = tp_fwd_alloc(tp_tier_size(t), TP_MIN_SIZE, false);
+  if (!p) return NULL;
+  if (!tp_sampled_add(p, t)) {
+    tp_fwd_free(p);
+    return NULL;
+  }
+  ((void **)p)[0] = NULL; /* see tp_forward */
+  /* A get of tier t: one more block came in and went out (cache.h). */
+  TP_ADD(c->bins[t].net_in, 1);
+  tp_count_get(c, t, n);
+  tp_hooks_run_get(p, n, tp_fwd_usable(p), false, true);
+  return p;
+}
+
 void tp_forward_free(void *p) {
   tp_cache_t *c = tp_tls;
-  if (tp_fwd_hooked) tp_hooks_run_put(p, false);
+  if (tp_fwd_hooked) {
+    tp_hooks_run_put(p, false);
+    int t = tp_sampled_take(p, true);
+    if (t >= 0) { /* a put of tier t, as the get was */
+      if (c->kind == TP_CACHE_LIVE) {
+        TP_ADD(c->bins[t].put, 1);
+        TP_ADD(c->bins[t].net_in, -1);
+      } else {
+        atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
+      }
+      tp_fwd_free(p);
+      return;
+    }
+  }
   if (c->kind == TP_CACHE_LIVE) TP_ADD(c->fwd_frees, 1);
   else atomic_fetch_add_explicit(&tp_orphan_fwd_frees, 1, memory_order_relaxed);
   tp_fwd_free(p);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "tierpool.h"
 
 #pragma GCC visibility push(hidden)
@@ -31,6 +32,10 @@ void *tp_fwd_realloc(void *p, size_t n);
 void *tp_forward(size_t n, size_t align, int reason, bool zero);
 /* Counts a forwarded free for this thread, then tp_fwd_free. */
 void tp_forward_free(void *p);
+/* The sampler's get of n bytes of tier t for live cache c (sampler.h):
+ * served by mimalloc, counted as a get of tier t, hooked; NULL when it
+ * cannot be (then the caller serves it pooled). */
+void *tp_forward_sampled(tp_cache_t *c, unsigned t, size_t n);
 /* tp_fwd_realloc, seen by the sampler's hooks as a put and a get. */
 void *tp_forward_realloc(void *p, size_t n);
 /* malloc_trim: mimalloc gives back what it can, the cache of large

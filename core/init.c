@@ -9,6 +9,7 @@
 #include "central.h"
 #include "engine.h"
 #include "guard.h"
+#include "sampler.h"
 
 _Atomic int tp_state = TP_UNINIT;
 static _Atomic long tp_init_tid;
@@ -37,4 +38,5 @@ void tp_fork_child(void) {
   if (atomic_load(&tp_state) != TP_READY) return;
   tp_central_fork_child();
   tp_cache_fork_child();
+  tp_sampled_fork_child();
 }

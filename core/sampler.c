@@ -1,12 +1,25 @@
 /* sampler.c - the draws of the byte countdown (sampler.h). */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
+#include "os.h"
 #include "random.h"
 #include "sampler.h"
 
 bool tp_sampling;
 bool tp_fwd_hooked;
 static double tp_sample_mean;
+/* The live sampled blocks (see "sampled blocks" below). */
+#define TP_SAMPLED_SLOTS (1u << 16)
+typedef struct {
+  uintptr_t p; /* 0: empty */
+  uint64_t tier;
+} tp_sampled_t;
+static tp_sampled_t *tp_sampled; /* [TP_SAMPLED_SLOTS], under tp_sampled_lock */
+static uint32_t tp_sampled_used;
+static _Atomic int tp_sampled_lock;
+
 static uint64_t tp_sample_seed;
 
 #define TP_SAMPLE_MAX ((int64_t)1 << 62) /* the longest interval drawn */
@@ -14,6 +27,7 @@ static uint64_t tp_sample_seed;
 void tp_sampler_start(double mean) {
   tp_sample_mean = mean > 1 ? mean : 1;
   tp_sample_seed = tp_random_seed();
+  tp_sampled = tp_os_map(TP_SAMPLED_SLOTS * sizeof(tp_sampled_t), true); /* NULL: none sampled */
   tp_sampling = true;
 }
 
@@ -46,3 +60,68 @@ bool tp_sampler_due(tp_cache_t *c, size_t n) {
   c->sample_left = tp_sampler_interval(c);
   return true;
 }
+
+/* ------------------------------------------------------------ sampled blocks */
+
+/* The sampled blocks that are live, with their tiers: open addressing,
+ * linear probing, backward-shift deletion (no tombstones), under one
+ * spinlock. Sampled gets are rare (one per mean bytes); the lookups are on
+ * forwarded frees, which take the hooks' own lock anyway. Mapped at start,
+ * touched only where used. */
+static void lock(void) {
+  int expect = 0;
+  while (!atomic_compare_exchange_weak_explicit(&tp_sampled_lock, &expect, 1,
+                                                memory_order_acquire, memory_order_relaxed)) {
+    expect = 0;
+    sched_yield();
+  }
+}
+
+static void unlock(void) { atomic_store_explicit(&tp_sampled_lock, 0, memory_order_release); }
+
+static size_t home(uintptr_t p) {
+  return (size_t)((((p >> 4) * TP_GOLDEN_GAMMA) >> 40) & (TP_SAMPLED_SLOTS - 1));
+}
+
+/* The slot holding p, or the empty slot where it would go. */
+static size_t find(uintptr_t p) {
+  size_t i = home(p);
+  while (tp_sampled[i].p && tp_sampled[i].p != p) i = (i + 1) & (TP_SAMPLED_SLOTS - 1);
+  return i;
+}
+
+bool tp_sampled_add(void *p, unsigned t) {
+  if (!tp_sampled) return false;
+  lock();
+  bool ok = tp_sampled_used < TP_SAMPLED_SLOTS / 4 * 3;
+  if (ok) {
+    size_t i = find((uintptr_t)p);
+    if (!tp_sampled[i].p) tp_sampled_used++;
+    tp_sampled[i] = (tp_sampled_t){(uintptr_t)p, t};
+  }
+  unlock();
+  return ok;
+}
+
+int tp_sampled_take(const void *p, bool remove) {
+  if (!tp_sampled || !p) return -1;
+  const size_t mask = TP_SAMPLED_SLOTS - 1;
+  lock();
+  size_t i = find((uintptr_t)p);
+  int t = tp_sampled[i].p ? (int)tp_sampled[i].tier : -1;
+  if (t >= 0 && remove) {
+    for (size_t j = (i + 1) & mask; tp_sampled[j].p; j = (j + 1) & mask) {
+      size_t h = home(tp_sampled[j].p);
+      if (((j - h) & mask) >= ((j - i) & mask)) { /* j may move into the hole at i */
+        tp_sampled[i] = tp_sampled[j];
+        i = j;
+      }
+    }
+    tp_sampled[i].p = 0;
+    tp_sampled_used--;
+  }
+  unlock();
+  return t;
+}
+
+void tp_sampled_fork_child(void) { atomic_store(&tp_sampled_lock, 0); }

@@ -10,10 +10,12 @@
  * The count is a word of the thread cache (sample_left), and the fast path
  * keeps it: one subtraction and one branch per pooled get (tp_bin_pop), no
  * other work, so the pools stay fast with the sampler on. The slow path
- * serves the sampled get as a forwarded block (reason "sampled"): its free
- * then comes to the slow path by itself, where the hook sees it, and a
- * pooled free never has to ask "was this block sampled?" (jemalloc's
- * sampled allocations leave their size class for the same reason).
+ * serves the sampled get from mimalloc: its free then comes to the slow
+ * path by itself, where the hook sees it, and a pooled free never has to
+ * ask "was this block sampled?" (jemalloc's sampled allocations leave
+ * their size class for the same reason). A table of the live sampled
+ * blocks keeps them counted as gets and puts of the tier they asked for,
+ * so the stats are the same with the sampler on or off.
  * Forwarded gets and puts are slow anyway: with hooks in fast mode they all
  * run the hooks (tp_fwd_hooked), sampled or not, so that the layer above
  * knows every forwarded block (its reachability scan needs them).
@@ -47,6 +49,15 @@ int64_t tp_sampler_interval(tp_cache_t *c);
  * true with the sampler off (every get is seen); false for a cache that is
  * not live (a sentinel is never written). */
 bool tp_sampler_due(tp_cache_t *c, size_t n);
+
+/* The live sampled blocks (served by mimalloc, counted in their tier):
+ * add p of tier t after a sampled get (false: no room, serve it pooled);
+ * tp_sampled_take answers p's tier, or -1 if p is not a sampled block,
+ * and with remove forgets it (at its free). */
+bool tp_sampled_add(void *p, unsigned t);
+int tp_sampled_take(const void *p, bool remove);
+/* In the fork child: another thread may have held the table's lock. */
+void tp_sampled_fork_child(void);
 
 #pragma GCC visibility pop
 

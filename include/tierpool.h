@@ -31,8 +31,7 @@ enum tierpool_reason {
   TIERPOOL_REASON_ALIGNMENT = 1, /* alignment above the largest tier */
   TIERPOOL_REASON_POOL_FULL = 2, /* the tier's region has no room left */
   TIERPOOL_REASON_NO_POOL = 3,   /* pools unavailable (reservation failed, early init) */
-  TIERPOOL_REASON_SAMPLED = 4,   /* picked by the heap profile's or leak check's sampler */
-  TIERPOOL_REASON_COUNT = 5
+  TIERPOOL_REASON_COUNT = 4
 };
 
 /* ---- the counters, declared once ----

@@ -202,6 +202,7 @@ static unsigned fwd_bit(uint64_t n) {
 /* Runs with the thread's tp_in_hook set: what libunwind allocates
  * here is served but not hooked. */
 static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled) {
+  (void)usable;
   uint64_t *slot = NULL;
   unsigned bit = fwd_bit(n);
   if (pooled) {
@@ -215,10 +216,6 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
     ((void **)p)[0] = NULL;
     uint64_t old = take(slot);
     if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1); /* put not seen */
-  } else if (usable >= sizeof(void *)) {
-    /* The same for mimalloc's free list: its link to the next free block
-     * of the page is word 0 too. */
-    ((void **)p)[0] = NULL;
   }
   if (!sampled) {
     /* A forwarded block is still entered (uncharged): the reachability

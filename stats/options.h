@@ -31,7 +31,7 @@
     "Leak attribution: `all` captures the call stack of every get, `sample` of a sample by " \
     "bytes; dumps then list the stacks still holding blocks ([docs/leaks.md](docs/leaks.md)). " \
     "`all` runs in slow mode; `sample` keeps the fast path (a sampled get is served by " \
-    "mimalloc, discard reason `sampled`). `off`: none.")                          \
+    "mimalloc and still counted in its tier). `off`: none.")                      \
   X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 32, 1, 64, NULL,                  \
     "Frames kept per captured stack (1 to 64).")                                 \
   X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30, NULL, \

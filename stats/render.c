@@ -27,8 +27,8 @@ const char *tp_dump_reason_name(enum tp_dump_reason r) {
 }
 
 const char *tp_discard_reason_name(unsigned reason) {
-  static const char *const names[TIERPOOL_REASON_COUNT] = {"too_large", "alignment", "pool_full",
-                                                           "no_pool", "sampled"};
+  static const char *const names[TIERPOOL_REASON_COUNT] = {"too_large", "alignment",
+                                                           "pool_full", "no_pool"};
   return reason < TIERPOOL_REASON_COUNT ? names[reason] : "unknown";
 }
 

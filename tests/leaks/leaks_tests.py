@@ -326,12 +326,12 @@ def case_sample(tmp):
     check(abs(st["bytes"] - 100 * n) < 0.2 * 100 * n, "estimated bytes %d for %d" % (st["bytes"], 100 * n))
     check(abs(st["blocks"] - n) < 0.2 * n, "estimated blocks %d for %d" % (st["blocks"], n))
     check(200 < st["samples"] < 1000 and st["samples"] < st["blocks"], "samples %d" % st["samples"])
-    # The sampler keeps the pools' fast path: the sampled gets, and only
-    # they, went to mimalloc (reason "sampled"); the rest are tier gets.
-    sampled = d["discarded_by_reason"]["sampled"]["count"]
+    # The sampled blocks (served by mimalloc so that their frees reach the
+    # hook) still count in their tier: the stats are those of a run
+    # without the sampler, and nothing of leaky's went to mimalloc.
     t128 = [t for t in d["tiers"] if t["size"] == 128][0]
-    check(st["samples"] <= sampled < st["samples"] + 100, "sampled %d, samples %d" % (sampled, st["samples"]))
-    check(t128["get"] + sampled >= n and t128["get"] > n - 1000, "tier 128 gets %d" % t128["get"])
+    check(t128["get"] >= n and t128["live"] >= n, "tier 128 get %d live %d" % (t128["get"], t128["live"]))
+    check(d["discarded"] < 50, "discarded %d" % d["discarded"])
     # Freed work cancels exactly: nothing of leaky's own in a clean run.
     for f in glob.glob(tmp + "/tp.*"):
         os.unlink(f)

@@ -95,7 +95,7 @@ static const char expected_json[] =
     "frees\":2,\"threads_started\":3,\"threads_exited\":2,\"fork_lost_blocks\":0,\"live\":510,\"live_byte"
     "s\":104960,\"balanced\":false,\"discarded_by_reason\":{\"too_large\":{\"count\":3,\"bytes\":6291456}"
     ",\"alignment\":{\"count\":1,\"bytes\":64},\"pool_full\":{\"count\":0,\"bytes\":0},\"no_pool\":{\"cou"
-    "nt\":0,\"bytes\":0},\"sampled\":{\"count\":0,\"bytes\":0}},\"recent_lengths\":[100,100,3000,24,7],\"fields\":{\"tier\":[{\"key\":\"size\","
+    "nt\":0,\"bytes\":0}},\"recent_lengths\":[100,100,3000,24,7],\"fields\":{\"tier\":[{\"key\":\"size\","
     "\"label\":null,\"kind\":\"gauge\",\"unit\":\"size\",\"metric\":null,\"help\":\"Block size in bytes, "
     "a power of two.\"},{\"key\":\"get\",\"label\":\"get\",\"kind\":\"counter\",\"unit\":\"count\",\"metr"
     "ic\":\"get_total\",\"help\":\"Blocks handed out by the tier.\"},{\"key\":\"put\",\"label\":\"put\",\""
@@ -248,14 +248,12 @@ static const char expected_prometheus[] =
     "tierpool_discarded_total{reason=\"alignment\"} 1\n"
     "tierpool_discarded_total{reason=\"pool_full\"} 0\n"
     "tierpool_discarded_total{reason=\"no_pool\"} 0\n"
-    "tierpool_discarded_total{reason=\"sampled\"} 0\n"
     "# HELP tierpool_discarded_bytes_total Bytes requested by the forwarded requests, by reason.\n"
     "# TYPE tierpool_discarded_bytes_total counter\n"
     "tierpool_discarded_bytes_total{reason=\"too_large\"} 6291456\n"
     "tierpool_discarded_bytes_total{reason=\"alignment\"} 64\n"
     "tierpool_discarded_bytes_total{reason=\"pool_full\"} 0\n"
     "tierpool_discarded_bytes_total{reason=\"no_pool\"} 0\n"
-    "tierpool_discarded_bytes_total{reason=\"sampled\"} 0\n"
     ;
 
 Test(render, text_exact) { cr_assert_str_eq(render(TP_FORMAT_TEXT, 4096), expected_text); }
