@@ -43,6 +43,15 @@ typedef struct {
 static tp_buf_slot_t tp_buf_slots[TP_BUF_SLOTS];
 static _Atomic int tp_buf_registered;
 
+/* Buffers live now and the most live at once. The peak of a sum of
+ * per-thread counts cannot be known without a point where every get and
+ * put meets, so this pair is shared: an atomic add per get and per put,
+ * and a CAS only when a get sets a new high (what every other pool row
+ * pays for its in_use and peak). Its own line, away from the slots. */
+static struct {
+  _Atomic uint64_t live, peak; /* any thread: atomic add / tp_atomic_max */
+} __attribute__((aligned(64))) tp_buf_live;
+
 static TP_COLD tp_buf_slot_t *slot_claim(tp_cache_t *c) {
   size_t h = ((uintptr_t)c >> 12) % (TP_BUF_SLOTS - 1);
   for (size_t n = 0; n < TP_BUF_SLOTS - 1; n++, h = (h + 1) % (TP_BUF_SLOTS - 1)) {
@@ -69,13 +78,28 @@ TP_HOT void buf_count(bool put) {
   else TP_ADD(s->gets, 1);
 }
 
+/* A buffer handed out (+1) or given back (-1): the live count and its peak. */
+TP_HOT void buf_live(bool put) {
+  if (put) {
+    atomic_fetch_sub_explicit(&tp_buf_live.live, 1, memory_order_relaxed);
+    return;
+  }
+  uint64_t n = atomic_fetch_add_explicit(&tp_buf_live.live, 1, memory_order_relaxed) + 1;
+  tp_atomic_max(&tp_buf_live.peak, n);
+}
+
 static void buf_snap(tierpool_pool_stats_t *out) {
   *out = (tierpool_pool_stats_t){0};
   for (unsigned i = 0; i < TP_BUF_SLOTS; i++) {
     out->gets += TP_LOAD(tp_buf_slots[i].gets);
     out->puts += TP_LOAD(tp_buf_slots[i].puts);
   }
-  out->in_use = out->gets > out->puts ? out->gets - out->puts : 0;
+  /* A put's decrement can reach the counter before its buffer's get
+   * increment only if the program passed the pointer between threads
+   * without synchronising; read a wrapped value as 0. */
+  uint64_t live = atomic_load_explicit(&tp_buf_live.live, memory_order_relaxed);
+  out->in_use = live > INT64_MAX ? 0 : live;
+  out->peak = atomic_load_explicit(&tp_buf_live.peak, memory_order_relaxed);
 }
 
 TP_API int tierpool_buf_stats(tierpool_pool_stats_t *out) {
@@ -188,6 +212,7 @@ TP_API void *tierpool_buf_get(size_t n, size_t *cap) {
   }
   if (!p && !(p = header_get(n, cap))) return NULL;
   buf_count(false);
+  buf_live(false);
   return p;
 }
 
@@ -239,6 +264,7 @@ static inline void drop(void *p, uint32_t max_before, const char *who) {
   }
 last:
   buf_count(true);
+  buf_live(true);
   tp_free(tp_is_pooled(p) ? p : (void *)((tp_buf_hdr_t *)p - 1));
 }
 

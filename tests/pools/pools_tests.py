@@ -51,6 +51,8 @@ def case_dump_json():
         got = (p["kind"], p["gets"], p["puts"], p["in_use"], p["swaps"])
         assert got == (kind, gets, puts, in_use, swaps), (name, got)
     assert pools["connections"]["created"] == 4 and pools["routes"]["readers_peak"] == 1, pools
+    # one buffer live at a time, ten times over
+    assert pools["buffers"]["peak"] == 1 and pools["request"]["peak"] == 10, pools
 
 
 def case_dump_text():

@@ -90,6 +90,31 @@ Test(buffers, across_threads_is_counted_once) {
   tierpool_buf_put(p);
 }
 
+/* The buffers row's peak is the most buffers live at once, pooled and
+ * forwarded alike, and it stays when they go back. */
+Test(buffers, peak_is_the_most_live_at_once) {
+  tierpool_pool_stats_t s;
+  tierpool_buf_stats(&s);
+  uint64_t in_use = s.in_use, high = s.peak + 5, k = high - in_use;
+  void *held[64];
+  cr_assert_leq(k, 64);
+  for (uint64_t i = 0; i < k; i++) held[i] = tierpool_buf_get(i % 4 ? 100 : (2 << 20), NULL);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, high);
+  cr_expect_eq(s.peak, high, "peak %llu, live %llu", (unsigned long long)s.peak,
+               (unsigned long long)high);
+  for (uint64_t i = 0; i < 3; i++) tierpool_buf_put(held[i]);
+  for (uint64_t i = 0; i < 2; i++) held[i] = tierpool_buf_get(5000, NULL);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, high - 1);
+  cr_expect_eq(s.peak, high, "a lower high does not move the peak");
+  for (uint64_t i = 0; i < k; i++)
+    if (i != 2) tierpool_buf_put(held[i]);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, in_use);
+  cr_expect_eq(s.peak, high);
+}
+
 Test(introspection, tiers_lengths_discarded) {
   void *p = tierpool_buf_get(777, NULL);
   uint64_t sizes[TIERPOOL_MAX_TIERS], lengths[4096];
