@@ -18,10 +18,10 @@
 static tp_pool_slot_t tp_slots[TP_POOL_SLOTS] = {[0] = {.kind = "mixed", .name = "(others)"}};
 static _Atomic int tp_section_added;
 
-static void render_pools(tp_emitter_t *e);
+static const tp_stats_section_t pools_section;
 
 tp_pool_slot_t *tp_pool_register(const char *kind, const char *name, const char *fallback) {
-  if (!atomic_exchange(&tp_section_added, 1)) tp_stats_add_section("pools", render_pools);
+  if (!atomic_exchange(&tp_section_added, 1)) tp_stats_add_section(&pools_section);
   for (size_t i = 1; i < TP_POOL_SLOTS; i++) {
     tp_pool_slot_t *s = &tp_slots[i];
     int free_ = 0;
@@ -131,3 +131,6 @@ static void render_pools(tp_emitter_t *e) {
                   .cell = pool_cell, .row_name = pool_name};
   tp_emit_table(e, &t);
 }
+
+/* "fields": {"pool": [...]} describes the columns (the text table's title). */
+static const tp_stats_section_t pools_section = {"pool", render_pools, pool_cols, TP_POOL_COLS};

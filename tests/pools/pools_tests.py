@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """pools_tests.py - the pooling library end to end, on pools_prog.
 
-  pools_tests.py CASE PROG TIERPOOL_CLI LIBTIERPOOL
+  pools_tests.py CASE PROG TIERPOOL_CLI LIBTIERPOOL SCHEMA
 
 dump_json, dump_text, dump_prometheus: the exit dump of a program that
 links tierpool names every pool with its counters, in each format.
+show: `tierpool show` of the JSON dump prints the pools table the library
+prints in text.
 huge: the huge-page fallback warns once.
 leaks: `tierpool check` fails on a lost buffer and a lost pooled object and
 charges each to the function that took it; it passes on the clean run.
@@ -19,7 +21,7 @@ import tempfile
 import tptest
 from tptest import run
 
-CASE, PROG, CLI, LIB = sys.argv[1:5]
+CASE, PROG, CLI, LIB, SCHEMA = sys.argv[1:6]
 EXPECT = {  # pool -> kind, gets, puts, in_use, swaps
     "messages": ("objpool", 1, 1, 0, 0),
     "connections": ("bounded", 10, 10, 0, 0),
@@ -72,6 +74,27 @@ def case_dump_prometheus():
             assert m and int(m.group(1)) == want, (metric, name, text)
     assert "# TYPE tierpool_pool_gets_total counter" in text, text
     assert "# TYPE tierpool_pool_in_use gauge" in text, text
+
+
+def pools_table(text):
+    """The lines of the pools table: its header to the line before the verdict."""
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.split()[:2] == ["pool", "kind"])
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(("balanced", "UNBALANCED")))
+    return lines[start:end]
+
+
+def case_show():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "dump.json")
+        with open(path, "w") as f:
+            f.write(dump("json"))
+        r = run([CLI, "show", path], env())
+        assert r.returncode == 0, r.stderr
+    want = pools_table(dump("text"))
+    assert len(want) == 1 + len(EXPECT), want
+    assert pools_table(r.stdout) == want, "tierpool show:\n%s\nthe library:\n%s" % (
+        r.stdout, "\n".join(want))
 
 
 def case_leaks():
