@@ -4,7 +4,8 @@
   pools_tests.py CASE PROG TIERPOOL_CLI LIBTIERPOOL SCHEMA
 
 dump_json, dump_text, dump_prometheus: the exit dump of a program that
-links tierpool names every pool with its counters, in each format.
+links tierpool names every pool with its counters, in each format; the
+JSON one matches the schema (strictly: every key it holds is described).
 show: `tierpool show` of the JSON dump prints the pools table the library
 prints in text.
 huge: the huge-page fallback warns once.
@@ -19,6 +20,7 @@ import sys
 import tempfile
 
 import tptest
+from tpchecks import validate
 from tptest import run
 
 CASE, PROG, CLI, LIB, SCHEMA = sys.argv[1:6]
@@ -47,7 +49,14 @@ def dump(fmt):
 
 
 def case_dump_json():
-    pools = json.loads(dump("json"))["pools"]
+    d = json.loads(dump("json"))
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    validate(d, schema)
+    # the schema and the dump's own description name the same columns
+    keys = [f["key"] for f in d["fields"]["pool"]]
+    assert set(keys) == set(schema["$defs"]["pool"]["properties"]), keys
+    pools = d["pools"]
     for name, (kind, gets, puts, in_use, swaps) in EXPECT.items():
         p = pools[name]
         got = (p["kind"], p["gets"], p["puts"], p["in_use"], p["swaps"])
