@@ -2,14 +2,12 @@
  * registry.h), and the small functions every pool type shares. */
 #include "registry.h"
 
-#include <mimalloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"   /* tp_warn */
 #include "engine.h"
 #include "guard.h"
-#include "large.h"
 #include "sections.h"
 
 #define TP_POOL_SLOTS 256
@@ -62,11 +60,7 @@ void *tp_pool_alloc(size_t n) {
 
 void tp_pool_free(void *p) { tp_free(p); }
 
-bool tp_pool_is_heap(const void *p) {
-  /* A large block has a mapping of its own (core/large.h): its header is
-   * on p's page. Anything else forwarded is mimalloc's: a segment-map lookup. */
-  return tp_is_pooled(p) || tp_large_state(p) == TP_LARGE_LIVE || mi_is_in_heap_region(p);
-}
+bool tp_pool_is_heap(const void *p) { return tp_is_pooled(p) || tp_fwd_owns(p); }
 
 void tp_pool_park(void *obj) {
   if (tp_slow_mode) tp_guard_put(obj);

@@ -104,10 +104,11 @@ void tp_pool_free(void *p);
 void tp_pool_park(void *obj);
 void tp_pool_unpark(void *obj, size_t n);
 
-/* Whether p may be read as a heap block: inside the tiers' span, or in
- * mimalloc's heap. Checked before a pool reads memory around a pointer it
- * was given (a header, a size), so a wild pointer aborts with a message
- * instead of faulting. */
+/* Whether p may be read as a heap block, as the engine answers it: a
+ * pooled block (tp_is_pooled) or a live forwarded one (tp_fwd_owns).
+ * Checked before a pool reads memory around a pointer it was given (a
+ * header, a size), so a wild pointer aborts with a message instead of
+ * faulting. */
 bool tp_pool_is_heap(const void *p);
 
 /* One line on stderr and abort: the misuse would corrupt memory. */

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common.h"
 
@@ -145,6 +146,25 @@ Test(buffers_misuse, release_at_zero_forwarded, .signal = SIGABRT) {
   tierpool_buf_release(p);
   tierpool_buf_release(p);
   tierpool_buf_release(p); /* freed: its tag is gone, or the count is 0 */
+}
+
+/* Past the cache of large mappings (TIERPOOL_LARGE_CACHE, 128 MiB): the
+ * last release unmaps the block, and the next one must still abort with
+ * a message, not fault reading where its header was. */
+Test(buffers_misuse, release_at_zero_unmapped, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(256 << 20, NULL);
+  cr_assert(p);
+  tierpool_buf_release(p);
+  tierpool_buf_release(p);
+}
+
+/* A pointer whose would-be header starts a large block's page, in memory
+ * nobody maps. */
+Test(buffers_misuse, put_of_an_unmapped_pointer, .signal = SIGABRT) {
+  char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(page != MAP_FAILED);
+  munmap(page, 4096);
+  tierpool_buf_put(page + 64 + 16);
 }
 
 Test(buffers_misuse, put_while_retained, .signal = SIGABRT) {
