@@ -92,7 +92,8 @@ Test(buffers, across_threads_is_counted_once) {
 }
 
 /* The buffers row's peak is the most buffers live at once, pooled and
- * forwarded alike, and it stays when they go back. */
+ * forwarded alike, and it stays when they go back. A snapshot taken while
+ * they are held sees it exactly (it samples the peak too). */
 Test(buffers, peak_is_the_most_live_at_once) {
   tierpool_pool_stats_t s;
   tierpool_buf_stats(&s);
@@ -114,6 +115,24 @@ Test(buffers, peak_is_the_most_live_at_once) {
   tierpool_buf_stats(&s);
   cr_expect_eq(s.in_use, in_use);
   cr_expect_eq(s.peak, high);
+}
+
+/* Between snapshots the peak is sampled: a thread's 1st, 65th, 129th...
+ * get (docs/pools.md). A rise that no snapshot sees is still caught, low
+ * by fewer than 64 gets of the one thread that made it, never above. */
+Test(buffers, peak_is_sampled_between_snapshots) {
+  tierpool_pool_stats_t s;
+  tierpool_buf_stats(&s);
+  uint64_t in_use = s.in_use, high = s.peak + 200, k = high - in_use;
+  void **held = malloc(k * sizeof *held);
+  cr_assert(held);
+  for (uint64_t i = 0; i < k; i++) held[i] = tierpool_buf_get(i % 50 ? 64 : (2 << 20), NULL);
+  for (uint64_t i = 0; i < k; i++) tierpool_buf_put(held[i]);
+  free(held);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, in_use);
+  cr_expect(s.peak <= high && s.peak > high - 64, "peak %llu, most live %llu",
+            (unsigned long long)s.peak, (unsigned long long)high);
 }
 
 Test(introspection, tiers_lengths_discarded) {
