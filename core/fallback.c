@@ -17,6 +17,7 @@
 #include <mimalloc.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -46,11 +47,39 @@ void tp_fwd_init(void) {
     tp_fwd_ceiling = ((size_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
+/* Large blocks known live, by a hash of the address, for tp_fwd_owns:
+ * entered when large.c hands a block out (or tp_fwd_owns proves one
+ * mapped), cleared before the block is freed or reallocated, so an entry
+ * names a block still live, whose header can be read without asking the
+ * kernel whether its page is mapped. A buffer's every retain and release
+ * asks about its block: a system call each time would cost them many
+ * times the rest. */
+#define TP_OWNED_SLOTS 64
+static _Atomic uintptr_t tp_owned[TP_OWNED_SLOTS];
+
+static inline _Atomic uintptr_t *owned_slot(const void *p) {
+  return &tp_owned[((uintptr_t)p >> 12) % TP_OWNED_SLOTS];
+}
+
+static inline void *remember_owned(void *p) {
+  if (p) atomic_store_explicit(owned_slot(p), (uintptr_t)p, memory_order_relaxed);
+  return p;
+}
+
+static inline void forget_owned(const void *p) {
+  _Atomic uintptr_t *slot = owned_slot(p);
+  uintptr_t want = (uintptr_t)p;
+  if (atomic_load_explicit(slot, memory_order_relaxed) == want)
+    atomic_compare_exchange_strong_explicit(slot, &want, 0, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
 void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
   if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) goto enomem;
   /* (Not before the key exists: a header written with another key would
    * not be recognised at free.) */
-  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR && tp_free_key) return tp_large_alloc(n, zero);
+  if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR && tp_free_key)
+    return remember_owned(tp_large_alloc(n, zero));
   if (n == 0) n = 1;
   int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
   /* Zeroed memory from mimalloc itself: it knows which pages are fresh
@@ -74,6 +103,24 @@ enomem:
   return NULL;
 }
 
+bool tp_fwd_owns(const void *p) {
+  bool at_hdr = ((uintptr_t)p & (TP_LARGE_PAGE - 1)) == TP_LARGE_HDR;
+  if (at_hdr && atomic_load_explicit(owned_slot(p), memory_order_relaxed) == (uintptr_t)p)
+    return tp_large_state(p) == TP_LARGE_LIVE;
+  if (mi_is_in_heap_region(p)) return true;
+  if (!at_hdr) return false;
+  /* A large block's header is on p's page: read it only once the page is
+   * known to be mapped (mincore cannot fault; a freed block's mapping may
+   * be gone, a wild pointer's never was). */
+  unsigned char vec;
+  int saved = errno;
+  bool mapped = mincore((void *)((uintptr_t)p & ~(uintptr_t)(TP_LARGE_PAGE - 1)), 1, &vec) == 0;
+  errno = saved;
+  if (!mapped || tp_large_state(p) != TP_LARGE_LIVE) return false;
+  remember_owned((void *)p);
+  return true;
+}
+
 /* mi_is_in_heap_region() of 2.0.9 answers only for segments inside its
  * address map and says "no" for valid blocks mapped elsewhere (over 1 GiB,
  * or under ASan): its "no" only sends p to the finer checks of
@@ -87,7 +134,10 @@ void tp_fwd_check(const char *what, const void *p) {
 void tp_fwd_free(void *p) {
   int saved = errno; /* POSIX.1-2024: free() leaves errno alone */
   switch (tp_large_state(p)) {
-  case TP_LARGE_LIVE: tp_large_free(p); break;
+  case TP_LARGE_LIVE:
+    forget_owned(p);
+    tp_large_free(p);
+    break;
   case TP_LARGE_FREED: tp_large_double_free(p);
   default:
     tp_fwd_check("free", p);
@@ -107,7 +157,8 @@ void *tp_fwd_realloc(void *p, size_t n) {
   }
   int saved = errno;
   if (tp_large_state(p) == TP_LARGE_LIVE) {
-    void *q = tp_large_realloc(p, n);
+    forget_owned(p); /* it may move, and its old mapping go */
+    void *q = remember_owned(tp_large_realloc(p, n));
     if (q) errno = saved;
     return q;
   }
@@ -115,7 +166,7 @@ void *tp_fwd_realloc(void *p, size_t n) {
   size_t have = mi_usable_size(p);
   if (n >= TP_LARGE_MIN && n > have) {
     /* Grows past mimalloc's share: one copy into a mapping, mremap after. */
-    void *q = tp_large_alloc(n, false);
+    void *q = remember_owned(tp_large_alloc(n, false));
     if (!q) return NULL;
     memcpy(q, p, have);
     mi_free(p);

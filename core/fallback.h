@@ -23,6 +23,14 @@ void tp_fwd_free(void *p);
  * stack, static or unmapped pointer rather than a mimalloc block. */
 void tp_fwd_check(const char *what, const void *p);
 size_t tp_fwd_usable(const void *p);
+/* Whether p is the start of a live block forwarded to large.c, or lies in
+ * mimalloc's heap: a segment-map lookup, and for a pointer 64 bytes into a
+ * page (where large blocks start) a read of its header, once a mincore has
+ * shown the page mapped (remembered until the block is freed), so a wild or
+ * freed pointer answers false instead of faulting. False for
+ * pooled blocks (tp_is_pooled answers those), and for mimalloc blocks
+ * outside mimalloc 2.0.9's address map (see tp_fwd_check). */
+bool tp_fwd_owns(const void *p);
 /* Grows or shrinks a mimalloc block in place when it can; NULL/ENOMEM
  * (p intact) past RAM + swap, like tp_fwd_alloc. */
 void *tp_fwd_realloc(void *p, size_t n);

@@ -34,7 +34,7 @@ static _Atomic(_Atomic uint32_t *) tp_refs[TP_MAX_TIERS];
  * thread at a time and recycled with acquire/release ordering, so the slot
  * keeps a single writer even across threads. Threads without a live cache
  * (one that only releases, one that has exited) and caches past the table
- * share slot 0 with atomic adds. The dump sums the slots. */
+ * share slot 0 with atomic adds. The dump sums the slots in use. */
 #define TP_BUF_SLOTS 256
 typedef struct {
   _Atomic uintptr_t owner; /* the tp_cache_t the slot belongs to; 0: free */
@@ -43,39 +43,98 @@ typedef struct {
 static tp_buf_slot_t tp_buf_slots[TP_BUF_SLOTS];
 static _Atomic int tp_buf_registered;
 
+/* The slots claimed so far, one bit each (set once, before the slot's
+ * first count, never cleared), so a sum visits as many slots as threads
+ * got buffers rather than the whole table. */
+static _Atomic uint64_t tp_buf_claimed[TP_BUF_SLOTS / 64];
+
+/* The most buffers live at once, sampled (see buf_sample), aligned away
+ * from the slots: written only when a sample finds a new high. */
+static _Atomic uint64_t tp_buf_peak __attribute__((aligned(64)));
+
+/* A thread samples the peak on its 1st, 65th, 129th... get: the period is
+ * a power of two, so the test is a mask of the get count it read. */
+#define TP_BUF_SAMPLE_EVERY 64
+
 static TP_COLD tp_buf_slot_t *slot_claim(tp_cache_t *c) {
   size_t h = ((uintptr_t)c >> 12) % (TP_BUF_SLOTS - 1);
   for (size_t n = 0; n < TP_BUF_SLOTS - 1; n++, h = (h + 1) % (TP_BUF_SLOTS - 1)) {
     tp_buf_slot_t *s = &tp_buf_slots[1 + h];
     uintptr_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
     if (o == (uintptr_t)c) return s;
-    if (!o && atomic_compare_exchange_strong(&s->owner, &o, (uintptr_t)c)) return s;
+    if (!o && atomic_compare_exchange_strong(&s->owner, &o, (uintptr_t)c)) {
+      atomic_fetch_or_explicit(&tp_buf_claimed[(1 + h) / 64], 1ull << ((1 + h) % 64), memory_order_release);
+      return s;
+    }
     if (o == (uintptr_t)c) return s;
   }
   return NULL;
 }
 
-/* Counts one get (put = false) or put of this thread. */
+/* Adds up the gets (put = false) or the puts of slot 0 and the claimed slots. */
+static uint64_t slots_sum(bool put) {
+  uint64_t sum = 0;
+  for (unsigned w = 0; w < TP_BUF_SLOTS / 64; w++)
+    for (uint64_t m = atomic_load_explicit(&tp_buf_claimed[w], memory_order_acquire) | !w; m; m &= m - 1) {
+      tp_buf_slot_t *s = &tp_buf_slots[w * 64 + (unsigned)__builtin_ctzll(m)];
+      sum += put ? TP_LOAD(s->puts) : TP_LOAD(s->gets);
+    }
+  return sum;
+}
+
+/* Buffers live now: every get is read before any put. Counts only grow,
+ * so the gets read are at most the gets at the moment between the two
+ * passes and the puts read at least the puts then: the result is never
+ * more than what was live at that moment, although the slots are read one
+ * by one while other threads go on counting (a put's count follows its
+ * get's, in any thread). 0 if a put was counted before its buffer's get
+ * was seen, which takes a pointer passed between threads unsynchronised. */
+static uint64_t buf_live(uint64_t *gets, uint64_t *puts) {
+  *gets = slots_sum(false);
+  atomic_thread_fence(memory_order_acquire); /* the puts' loads stay after the gets' */
+  *puts = slots_sum(true);
+  return *gets > *puts ? *gets - *puts : 0;
+}
+
+/* The shared peak, raised to the live count if that is higher. The rare
+ * get that calls it pays the sum (one line per thread that got buffers)
+ * and, on a new high, a CAS; no other get or put writes shared memory.
+ * Out of line but not TP_COLD: with the cold attribute gcc moved the get's
+ * common return into the cold section, a jump more on every get. */
+static __attribute__((noinline)) void buf_sample(void) {
+  uint64_t gets, puts;
+  tp_atomic_max(&tp_buf_peak, buf_live(&gets, &puts));
+}
+
+/* Counts one get (put = false) or put of this thread; every
+ * TP_BUF_SAMPLE_EVERY-th get of a thread samples the peak. */
 TP_HOT void buf_count(bool put) {
   tp_cache_t *c = tp_tls;
   tp_buf_slot_t *s = &tp_buf_slots[1 + ((uintptr_t)c >> 12) % (TP_BUF_SLOTS - 1)];
   if (tp_unlikely(atomic_load_explicit(&s->owner, memory_order_relaxed) != (uintptr_t)c) &&
       (c->kind != TP_CACHE_LIVE || !(s = slot_claim(c)))) {
+    /* no slot of its own: a shared count, and (no countdown to keep) a
+     * sample on every get */
     atomic_fetch_add_explicit(put ? (_Atomic uint64_t *)&tp_buf_slots[0].puts
                                   : (_Atomic uint64_t *)&tp_buf_slots[0].gets, 1, memory_order_relaxed);
+    if (!put) buf_sample();
     return;
   }
-  if (put) TP_ADD(s->puts, 1);
-  else TP_ADD(s->gets, 1);
+  if (put) {
+    TP_ADD(s->puts, 1);
+    return;
+  }
+  uint64_t before = TP_LOAD(s->gets);
+  TP_ADD(s->gets, 1);
+  if (tp_unlikely(!(before & (TP_BUF_SAMPLE_EVERY - 1)))) buf_sample();
 }
 
 static void buf_snap(tierpool_pool_stats_t *out) {
   *out = (tierpool_pool_stats_t){0};
-  for (unsigned i = 0; i < TP_BUF_SLOTS; i++) {
-    out->gets += TP_LOAD(tp_buf_slots[i].gets);
-    out->puts += TP_LOAD(tp_buf_slots[i].puts);
-  }
-  out->in_use = out->gets > out->puts ? out->gets - out->puts : 0;
+  /* A snapshot is a sample too, with the live count it reports. */
+  out->in_use = buf_live(&out->gets, &out->puts);
+  tp_atomic_max(&tp_buf_peak, out->in_use);
+  out->peak = atomic_load_explicit(&tp_buf_peak, memory_order_relaxed);
 }
 
 TP_API int tierpool_buf_stats(tierpool_pool_stats_t *out) {

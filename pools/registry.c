@@ -2,14 +2,12 @@
  * registry.h), and the small functions every pool type shares. */
 #include "registry.h"
 
-#include <mimalloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"   /* tp_warn */
 #include "engine.h"
 #include "guard.h"
-#include "large.h"
 #include "sections.h"
 
 #define TP_POOL_SLOTS 256
@@ -18,10 +16,10 @@
 static tp_pool_slot_t tp_slots[TP_POOL_SLOTS] = {[0] = {.kind = "mixed", .name = "(others)"}};
 static _Atomic int tp_section_added;
 
-static void render_pools(tp_emitter_t *e);
+static const tp_stats_section_t pools_section;
 
 tp_pool_slot_t *tp_pool_register(const char *kind, const char *name, const char *fallback) {
-  if (!atomic_exchange(&tp_section_added, 1)) tp_stats_add_section("pools", render_pools);
+  if (!atomic_exchange(&tp_section_added, 1)) tp_stats_add_section(&pools_section);
   for (size_t i = 1; i < TP_POOL_SLOTS; i++) {
     tp_pool_slot_t *s = &tp_slots[i];
     int free_ = 0;
@@ -62,11 +60,7 @@ void *tp_pool_alloc(size_t n) {
 
 void tp_pool_free(void *p) { tp_free(p); }
 
-bool tp_pool_is_heap(const void *p) {
-  /* A large block has a mapping of its own (core/large.h): its header is
-   * on p's page. Anything else forwarded is mimalloc's: a segment-map lookup. */
-  return tp_is_pooled(p) || tp_large_state(p) == TP_LARGE_LIVE || mi_is_in_heap_region(p);
-}
+bool tp_pool_is_heap(const void *p) { return tp_is_pooled(p) || tp_fwd_owns(p); }
 
 void tp_pool_park(void *obj) {
   if (tp_slow_mode) tp_guard_put(obj);
@@ -131,3 +125,6 @@ static void render_pools(tp_emitter_t *e) {
                   .cell = pool_cell, .row_name = pool_name};
   tp_emit_table(e, &t);
 }
+
+/* "fields": {"pool": [...]} describes the columns (the text table's title). */
+static const tp_stats_section_t pools_section = {"pool", render_pools, pool_cols, TP_POOL_COLS};

@@ -46,12 +46,15 @@ TP_HOT void tp_pc_add(tp_pool_slot_t *s, enum tp_pc c, uint64_t v) {
   atomic_fetch_add_explicit(&s->c[c], v, memory_order_relaxed);
 }
 
-/* Raises the gauge c to at least v. */
-TP_HOT void tp_pc_max(tp_pool_slot_t *s, enum tp_pc c, uint64_t v) {
-  uint64_t cur = atomic_load_explicit(&s->c[c], memory_order_relaxed);
-  while (cur < v && !atomic_compare_exchange_weak_explicit(&s->c[c], &cur, v, memory_order_relaxed,
-                                                           memory_order_relaxed)) {}
+/* Raises *a to at least v: a load, and a CAS only when v is a new high. */
+TP_HOT void tp_atomic_max(_Atomic uint64_t *a, uint64_t v) {
+  uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+  while (cur < v &&
+         !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed, memory_order_relaxed)) {}
 }
+
+/* Raises the gauge c to at least v. */
+TP_HOT void tp_pc_max(tp_pool_slot_t *s, enum tp_pc c, uint64_t v) { tp_atomic_max(&s->c[c], v); }
 
 /* An object handed out / given back: gets or puts, in use, peak. */
 TP_HOT void tp_pc_out(tp_pool_slot_t *s) {
@@ -101,10 +104,11 @@ void tp_pool_free(void *p);
 void tp_pool_park(void *obj);
 void tp_pool_unpark(void *obj, size_t n);
 
-/* Whether p may be read as a heap block: inside the tiers' span, or in
- * mimalloc's heap. Checked before a pool reads memory around a pointer it
- * was given (a header, a size), so a wild pointer aborts with a message
- * instead of faulting. */
+/* Whether p may be read as a heap block, as the engine answers it: a
+ * pooled block (tp_is_pooled) or a live forwarded one (tp_fwd_owns).
+ * Checked before a pool reads memory around a pointer it was given (a
+ * header, a size), so a wild pointer aborts with a message instead of
+ * faulting. */
 bool tp_pool_is_heap(const void *p);
 
 /* One line on stderr and abort: the misuse would corrupt memory. */

@@ -1,5 +1,6 @@
 /* fields.c - the counters' descriptions and values, generated (fields.h). */
 #include "fields.h"
+#include "sections.h"
 
 #define TP_MTYPE_COUNTER TP_COUNTER
 #define TP_MTYPE_GAUGE TP_GAUGE
@@ -91,5 +92,13 @@ void tp_render_fields(tp_emitter_t *e) {
   tp_emit_array_begin(e, "process");
   for (size_t f = 0; f < TP_PROC_FIELDS; f++) describe(e, &tp_proc_fields[f]);
   tp_emit_array_end(e);
+  /* the tables of the layers above (the named pools) */
+  const tp_stats_section_t *s;
+  for (size_t i = 0; (s = tp_stats_section_at(i)); i++) {
+    if (!s->cols) continue;
+    tp_emit_array_begin(e, s->name);
+    for (size_t c = 0; c < s->ncols; c++) describe(e, &s->cols[c]);
+    tp_emit_array_end(e);
+  }
   tp_emit_object_end(e);
 }

@@ -33,7 +33,8 @@ tp_value_t tp_proc_value(const tierpool_stats_t *st, size_t f);
 tp_value_t tp_fill_ratio(uint64_t requested, uint64_t get, uint64_t size);
 
 /* JSON only: "fields": {"tier": [...], "process": [...]}, one object per
- * counter with its key, text label, kind, unit, metric and help. */
+ * counter with its key, text label, kind, unit, metric and help; then the
+ * columns of each registered section's table under its name (sections.h). */
 void tp_render_fields(tp_emitter_t *e);
 
 #endif

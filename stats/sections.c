@@ -4,31 +4,24 @@
 #include "sections.h"
 
 #include <stdatomic.h>
-#include <stddef.h>
 
 #define TP_SECTIONS_MAX 8
 
-static struct {
-  _Atomic(tp_stats_section_fn) fn;
-  const char *name;
-} tp_sections[TP_SECTIONS_MAX];
+static _Atomic(const tp_stats_section_t *) tp_sections[TP_SECTIONS_MAX];
 
-int tp_stats_add_section(const char *name, tp_stats_section_fn fn) {
+int tp_stats_add_section(const tp_stats_section_t *s) {
   for (size_t i = 0; i < TP_SECTIONS_MAX; i++) {
-    tp_stats_section_fn cur = NULL;
-    if (atomic_compare_exchange_strong(&tp_sections[i].fn, &cur, fn)) {
-      tp_sections[i].name = name;
-      return 0;
-    }
-    if (cur == fn) return 0;
+    const tp_stats_section_t *cur = NULL;
+    if (atomic_compare_exchange_strong(&tp_sections[i], &cur, s) || cur == s) return 0;
   }
   return -1;
 }
 
+const tp_stats_section_t *tp_stats_section_at(size_t i) {
+  return i < TP_SECTIONS_MAX ? atomic_load_explicit(&tp_sections[i], memory_order_acquire) : NULL;
+}
+
 void tp_stats_render_sections(tp_emitter_t *e) {
-  for (size_t i = 0; i < TP_SECTIONS_MAX; i++) {
-    tp_stats_section_fn fn = atomic_load_explicit(&tp_sections[i].fn, memory_order_acquire);
-    if (!fn) break;
-    fn(e);
-  }
+  const tp_stats_section_t *s;
+  for (size_t i = 0; (s = tp_stats_section_at(i)); i++) s->fn(e);
 }

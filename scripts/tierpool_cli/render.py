@@ -52,6 +52,25 @@ def tier_total(d, tiers, f):
     return fmt_value(sum(t.get(key, 0) for t in tiers), f["unit"])
 
 
+def pool_fields(d):
+    """The pools table's columns as the dump describes them ("fields" under
+    "pool"); for a dump from before they were described, each key of a row."""
+    fields = d.get("fields", {}).get("pool")
+    if fields:
+        return fields
+    rows = list(d.get("pools", {}).values())
+    return [dict(key=k, label=k, unit="count") for k in rows[0]] if rows else []
+
+
+def render_pools(d):
+    """The named pools' table (pools/registry.c): a blank line, then one row
+    per pool, names aligned left as in every keyed table."""
+    cols = [f for f in pool_fields(d) if f.get("label")]
+    rows = [(name, [fmt_value(p.get(f["key"]), f["unit"]) for f in cols])
+            for name, p in d["pools"].items()]
+    return [""] + render_table("pool", [f["label"] for f in cols], rows, left=True)
+
+
 def render_text(d):
     """A JSON dump as the library's text table (stats/render.c)."""
     out = []
@@ -105,6 +124,8 @@ def render_text(d):
 
     if "leaks" in d:
         out += render_leaks_text(d["leaks"])
+    if "pools" in d:
+        out += render_pools(d)
     live_tiers = [t for t in tiers if t["live"] != 0]
     # Forwarded blocks not freed count too (the library's verdict, render.c).
     fwd = max(d.get("discarded", 0) - d.get("forwarded_frees", 0), 0)

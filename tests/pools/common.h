@@ -14,6 +14,9 @@ static inline struct timespec deadline_in_ms(long ms) {
   t.tv_sec += ms / 1000;
   t.tv_nsec += (ms % 1000) * 1000000L;
   if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+  /* a deadline in the past: tv_nsec must stay in [0, 1e9) or the wait
+   * fails with EINVAL instead of timing out */
+  if (t.tv_nsec < 0) t.tv_sec--, t.tv_nsec += 1000000000L;
   return t;
 }
 

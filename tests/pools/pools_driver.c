@@ -227,7 +227,11 @@ static int run_buffers(void) {
   }
   tierpool_buf_stats(&b);
   CHECK(b.gets - a.gets == b.puts - a.puts); /* every buffer went back exactly once */
-  printf("buffers: %llu gets\n", (unsigned long long)(b.gets - a.gets));
+  /* Live at once: the 16 in the mailbox, and per thread its own and the one
+   * it took out of the mailbox. */
+  CHECK(b.in_use == a.in_use && b.peak >= 1 && b.peak <= 16 + 2 * (uint64_t)nthreads);
+  printf("buffers: %llu gets, peak %llu\n", (unsigned long long)(b.gets - a.gets),
+         (unsigned long long)b.peak);
   return 0;
 }
 

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """pools_tests.py - the pooling library end to end, on pools_prog.
 
-  pools_tests.py CASE PROG TIERPOOL_CLI LIBTIERPOOL
+  pools_tests.py CASE PROG TIERPOOL_CLI LIBTIERPOOL SCHEMA
 
 dump_json, dump_text, dump_prometheus: the exit dump of a program that
-links tierpool names every pool with its counters, in each format.
+links tierpool names every pool with its counters, in each format; the
+JSON one matches the schema (strictly: every key it holds is described).
+show: `tierpool show` of the JSON dump prints the pools table the library
+prints in text.
 huge: the huge-page fallback warns once.
 leaks: `tierpool check` fails on a lost buffer and a lost pooled object and
 charges each to the function that took it; it passes on the clean run.
@@ -17,9 +20,10 @@ import sys
 import tempfile
 
 import tptest
+from tpchecks import validate
 from tptest import run
 
-CASE, PROG, CLI, LIB = sys.argv[1:5]
+CASE, PROG, CLI, LIB, SCHEMA = sys.argv[1:6]
 EXPECT = {  # pool -> kind, gets, puts, in_use, swaps
     "messages": ("objpool", 1, 1, 0, 0),
     "connections": ("bounded", 10, 10, 0, 0),
@@ -45,12 +49,21 @@ def dump(fmt):
 
 
 def case_dump_json():
-    pools = json.loads(dump("json"))["pools"]
+    d = json.loads(dump("json"))
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    validate(d, schema)
+    # the schema and the dump's own description name the same columns
+    keys = [f["key"] for f in d["fields"]["pool"]]
+    assert set(keys) == set(schema["$defs"]["pool"]["properties"]), keys
+    pools = d["pools"]
     for name, (kind, gets, puts, in_use, swaps) in EXPECT.items():
         p = pools[name]
         got = (p["kind"], p["gets"], p["puts"], p["in_use"], p["swaps"])
         assert got == (kind, gets, puts, in_use, swaps), (name, got)
     assert pools["connections"]["created"] == 4 and pools["routes"]["readers_peak"] == 1, pools
+    # one buffer live at a time, ten times over
+    assert pools["buffers"]["peak"] == 1 and pools["request"]["peak"] == 10, pools
 
 
 def case_dump_text():
@@ -70,6 +83,27 @@ def case_dump_prometheus():
             assert m and int(m.group(1)) == want, (metric, name, text)
     assert "# TYPE tierpool_pool_gets_total counter" in text, text
     assert "# TYPE tierpool_pool_in_use gauge" in text, text
+
+
+def pools_table(text):
+    """The lines of the pools table: its header to the line before the verdict."""
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.split()[:2] == ["pool", "kind"])
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(("balanced", "UNBALANCED")))
+    return lines[start:end]
+
+
+def case_show():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "dump.json")
+        with open(path, "w") as f:
+            f.write(dump("json"))
+        r = run([CLI, "show", path], env())
+        assert r.returncode == 0, r.stderr
+    want = pools_table(dump("text"))
+    assert len(want) == 1 + len(EXPECT), want
+    assert pools_table(r.stdout) == want, "tierpool show:\n%s\nthe library:\n%s" % (
+        r.stdout, "\n".join(want))
 
 
 def case_leaks():

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common.h"
 
@@ -90,6 +91,50 @@ Test(buffers, across_threads_is_counted_once) {
   tierpool_buf_put(p);
 }
 
+/* The buffers row's peak is the most buffers live at once, pooled and
+ * forwarded alike, and it stays when they go back. A snapshot taken while
+ * they are held sees it exactly (it samples the peak too). */
+Test(buffers, peak_is_the_most_live_at_once) {
+  tierpool_pool_stats_t s;
+  tierpool_buf_stats(&s);
+  uint64_t in_use = s.in_use, high = s.peak + 5, k = high - in_use;
+  void *held[64];
+  cr_assert_leq(k, 64);
+  for (uint64_t i = 0; i < k; i++) held[i] = tierpool_buf_get(i % 4 ? 100 : (2 << 20), NULL);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, high);
+  cr_expect_eq(s.peak, high, "peak %llu, live %llu", (unsigned long long)s.peak,
+               (unsigned long long)high);
+  for (uint64_t i = 0; i < 3; i++) tierpool_buf_put(held[i]);
+  for (uint64_t i = 0; i < 2; i++) held[i] = tierpool_buf_get(5000, NULL);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, high - 1);
+  cr_expect_eq(s.peak, high, "a lower high does not move the peak");
+  for (uint64_t i = 0; i < k; i++)
+    if (i != 2) tierpool_buf_put(held[i]);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, in_use);
+  cr_expect_eq(s.peak, high);
+}
+
+/* Between snapshots the peak is sampled: a thread's 1st, 65th, 129th...
+ * get (docs/pools.md). A rise that no snapshot sees is still caught, low
+ * by fewer than 64 gets of the one thread that made it, never above. */
+Test(buffers, peak_is_sampled_between_snapshots) {
+  tierpool_pool_stats_t s;
+  tierpool_buf_stats(&s);
+  uint64_t in_use = s.in_use, high = s.peak + 200, k = high - in_use;
+  void **held = malloc(k * sizeof *held);
+  cr_assert(held);
+  for (uint64_t i = 0; i < k; i++) held[i] = tierpool_buf_get(i % 50 ? 64 : (2 << 20), NULL);
+  for (uint64_t i = 0; i < k; i++) tierpool_buf_put(held[i]);
+  free(held);
+  tierpool_buf_stats(&s);
+  cr_expect_eq(s.in_use, in_use);
+  cr_expect(s.peak <= high && s.peak > high - 64, "peak %llu, most live %llu",
+            (unsigned long long)s.peak, (unsigned long long)high);
+}
+
 Test(introspection, tiers_lengths_discarded) {
   void *p = tierpool_buf_get(777, NULL);
   uint64_t sizes[TIERPOOL_MAX_TIERS], lengths[4096];
@@ -120,6 +165,25 @@ Test(buffers_misuse, release_at_zero_forwarded, .signal = SIGABRT) {
   tierpool_buf_release(p);
   tierpool_buf_release(p);
   tierpool_buf_release(p); /* freed: its tag is gone, or the count is 0 */
+}
+
+/* Past the cache of large mappings (TIERPOOL_LARGE_CACHE, 128 MiB): the
+ * last release unmaps the block, and the next one must still abort with
+ * a message, not fault reading where its header was. */
+Test(buffers_misuse, release_at_zero_unmapped, .signal = SIGABRT) {
+  char *p = tierpool_buf_get(256 << 20, NULL);
+  cr_assert(p);
+  tierpool_buf_release(p);
+  tierpool_buf_release(p);
+}
+
+/* A pointer whose would-be header starts a large block's page, in memory
+ * nobody maps. */
+Test(buffers_misuse, put_of_an_unmapped_pointer, .signal = SIGABRT) {
+  char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(page != MAP_FAILED);
+  munmap(page, 4096);
+  tierpool_buf_put(page + 64 + 16);
 }
 
 Test(buffers_misuse, put_while_retained, .signal = SIGABRT) {

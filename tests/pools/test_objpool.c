@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common.h"
 
@@ -148,4 +149,15 @@ Test(objpool_misuse, release_of_a_foreign_pointer, .signal = SIGABRT) {
   calls_t c = {0};
   tierpool_objpool_t *p = make(&c, 0);
   tierpool_objpool_release(p, not_ours);
+}
+
+/* Where a large block would start (64 bytes into a page), in memory nobody
+ * maps: an abort with a message, not a fault. */
+Test(objpool_misuse, release_of_an_unmapped_pointer, .signal = SIGABRT) {
+  char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(page != MAP_FAILED);
+  munmap(page, 4096);
+  calls_t c = {0};
+  tierpool_objpool_t *p = make(&c, 0);
+  tierpool_objpool_release(p, page + 64);
 }

@@ -249,3 +249,30 @@ Test(engine, free_block_walk_finds_cached_and_central_blocks_only) {
   check_walk(&w, t, "filtered");
   for (int i = 1; i < WALK_N; i += 2) tp_free(w.blocks[i]);
 }
+
+/* tp_fwd_owns: yes for live forwarded blocks (mimalloc's, large.c's), no
+ * for pooled blocks, freed large blocks, statics, stacks and unmapped
+ * memory, and never a fault. */
+Test(engine, fwd_owns_answers_for_live_forwarded_blocks_only) {
+  static char not_ours[8192];
+  char here[256];
+  void *small = tp_fwd_alloc(100, 16, false), *large = tp_fwd_alloc(2 << 20, 16, false);
+  void *huge = tp_fwd_alloc(256 << 20, 16, false), *pooled = tp_malloc(100);
+  cr_assert(small && large && huge && pooled);
+#ifndef __SANITIZE_ADDRESS__ /* mimalloc's segments then lie outside its address map */
+  cr_expect(tp_fwd_owns(small), "a mimalloc block");
+#endif
+  cr_expect(tp_fwd_owns(large) && tp_fwd_owns(huge), "large.c's blocks");
+  cr_expect(tp_fwd_owns(large) && tp_fwd_owns(huge), "large.c's blocks, remembered");
+  cr_expect(!tp_fwd_owns(pooled), "a pooled block is not forwarded");
+  cr_expect(!tp_fwd_owns(not_ours + 64) && !tp_fwd_owns(here), "a static, a stack");
+  tp_fwd_free(large); /* kept in the cache of large mappings */
+  tp_fwd_free(huge);  /* past the cache's cap: unmapped */
+  cr_expect(!tp_fwd_owns(large) && !tp_fwd_owns(huge), "freed large blocks");
+  char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(page != MAP_FAILED);
+  munmap(page, 4096);
+  cr_expect(!tp_fwd_owns(page + 64), "unmapped memory");
+  tp_fwd_free(small);
+  tp_free(pooled);
+}
