@@ -386,7 +386,9 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max) {
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(pc), "=r"(sp), "=r"(bp));
   int n = 0;
-  for (uintptr_t look = pc; n < max; look = ips[n - 1] - 1) {
+  /* look is kept in a register: read back from ips, each frame would wait
+   * for a store to be forwarded. */
+  for (uintptr_t look = pc; n < max;) {
     uint64_t s = shape_of(look);
     if (s & UW_UNKNOWN) return -1;
     if (s & UW_LAST) break;
@@ -399,6 +401,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max) {
     sp = cfa;
     if (ra == 0) break; /* the end of the chain, as libunwind sees it */
     ips[n++] = ra;
+    look = ra - 1;
   }
   return n;
 }
