@@ -39,8 +39,8 @@
 #define UW_CFA_RBP 8u     /* CFA = rbp + offset (else rsp + offset) */
 #define UW_RBP_SAVED 16u  /* rbp is restored from CFA + its offset */
 
-#define UW_SLOTS (1u << 14)
-#define UW_PROBES 8
+#define UW_SLOTS (1u << 15)
+#define UW_PROBES 16
 #define UW_CLAIM (1ull << 63) /* a slot being written */
 
 typedef struct tp_uw_slot_s {
@@ -346,7 +346,10 @@ static int read_subs(struct dl_phdr_info *info, size_t size, void *arg) {
 /* The shape at lookup address pc, from the table or computed and added. */
 static uint64_t shape_of(uintptr_t pc) {
   uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
-  size_t h = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 50), free_slot = SIZE_MAX;
+  /* The address's own low bits, unhashed: a multiply here lengthens every
+   * frame's chain of dependent steps by a fifth, and return addresses are
+   * spread well enough (call sites of one function land apart). */
+  size_t h = (size_t)pc, free_slot = SIZE_MAX;
   if (pc >> 48) return compute_shape(pc); /* beyond the key's 48 bits: not kept */
   for (unsigned probe = 0; probe < UW_PROBES; probe++) {
     tp_uw_slot_t *e = &uw_table[(h + probe) & (UW_SLOTS - 1)];
