@@ -2,8 +2,8 @@
  * taken and not given back (TIERPOOL_LEAKS=all|sample).
  *
  * With leak tracking on, stats/ installs the engine's hooks (core/guard.h):
- * every get, pooled or forwarded to mimalloc, captures its call stack with
- * libunwind (all of them, or a sample by bytes), interns it in a stack table
+ * every get, pooled or forwarded to mimalloc, captures its call stack
+ * (all of them, or a sample by bytes), interns it in a stack table
  * and charges the block to it; every put takes the charge back. A block's
  * stack id lives in a per-tier side array indexed by block number (pooled
  * blocks carry no header) or, for forwarded blocks, in a table keyed by
@@ -11,7 +11,9 @@
  *
  *   leak.c          options, the hooks, sampling, side arrays, the
  *                   forwarded-block table, fork, tierpool_mark/_leaks_since
- *   leak_stack.c    capture (libunwind), the stack table, the module table
+ *   leak_stack.c    capture, the stack table, the module table
+ *   leak_unwind.c   the capture's unwinder (frame shapes from .eh_frame;
+ *                   libunwind for any frame it does not follow)
  *   leak_report.c   the report: collect, merge, sort, render (text, JSON)
  *   leak_elf.c      function names from the modules' ELF symbol tables
  *
