@@ -122,8 +122,6 @@ Test(unwind, signal_frame_gives_up) {
   cr_assert_eq(in_handler.n, -1, "a signal frame is libunwind's to cross");
 }
 
-Test(unwind, init) { cr_assert(tp_unwind_init()); }
-
 /* The table is mapped before any walk (as tp_stack_init does). */
 static void setup(void) __attribute__((constructor));
 static void setup(void) {
