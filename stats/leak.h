@@ -2,8 +2,8 @@
  * taken and not given back (TIERPOOL_LEAKS=all|sample).
  *
  * With leak tracking on, stats/ installs the engine's hooks (core/guard.h):
- * every get, pooled or forwarded to mimalloc, captures its call stack with
- * libunwind (all of them, or a sample by bytes), interns it in a stack table
+ * every get, pooled or forwarded to mimalloc, captures its call stack
+ * (all of them, or a sample by bytes), interns it in a stack table
  * and charges the block to it; every put takes the charge back. A block's
  * stack id lives in a per-tier side array indexed by block number (pooled
  * blocks carry no header) or, for forwarded blocks, in a table keyed by
@@ -11,10 +11,13 @@
  *
  *   leak_life.c     start (options, tables, hooks), fork,
  *                   tierpool_mark/_leaks_since: the top, calls the others
- *   leak.c          the get and put hooks, sampling, charges, settling
+ *   leak.c          the get and put hooks, charges, settling (the
+ *                   sampler that picks the gets is core/sampler.h)
  *   leak_tables.c   the mode, side arrays, forwarded-block table, weights:
  *                   the bottom, which the others read
- *   leak_stack.c    capture (libunwind), the stack table, the module table
+ *   leak_stack.c    capture, the stack table, the module table
+ *   leak_unwind.c   the capture's unwinder (frame shapes from .eh_frame;
+ *                   libunwind for any frame it does not follow)
  *   leak_scan.c     the reachability scan at exit (leak_world.c: the
  *                   other threads' registers and stacks)
  *   leak_report.c   the report: collect, merge, sort, render (text, JSON);

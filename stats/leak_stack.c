@@ -1,8 +1,9 @@
 /* leak_stack.c - capturing call stacks and interning them (see leak_int.h).
  *
- * A capture is one unw_backtrace (libunwind's fast path: a per-thread cache
- * of frame descriptions, no dl_iterate_phdr once warm), the frames of
- * tierpool itself dropped, then a lookup in the stack table. Only a stack
+ * A capture is one walk of tp_unwind (leak_unwind.c: the common frame
+ * shapes from a cache, a frame in a few loads) or, when it meets a frame it
+ * does not follow, one unw_backtrace; the frames of tierpool itself
+ * dropped, then a lookup in the stack table. Only a stack
  * never seen before costs more: its frames are copied into the pool and each
  * is tied to the module it lies in (_dl_find_object, lock-free), with that
  * module's path and load bias copied too, so the report can name a library
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "leak_int.h"
+#include "leak_unwind.h"
 #include "os.h"
 
 tp_leak_tab_t tp_leak_tab;
@@ -67,6 +69,7 @@ bool tp_stack_init(void) {
   t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
   t->paths = tp_os_map(TP_LEAK_PATH_BYTES, true);
   if (!t->stacks || !t->index || !t->ips || !t->mods || !t->modules || !t->paths) return false;
+  if (!tp_unwind_init()) return false;
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
   t->stacks[TP_STACK_OVERFLOW].key = 1;
@@ -287,13 +290,14 @@ void tp_stack_warm_up(void) {
 }
 
 uint32_t tp_stack_capture(void) {
-  void *buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
+  uintptr_t buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
   tp_leak_tab_t *t = &tp_leak_tab;
-  int n = unw_backtrace(buf, (int)t->depth + TP_STACK_SKIP_MAX);
+  int n = tp_unwind(buf, (int)t->depth + TP_STACK_SKIP_MAX);
+  if (n < 0) n = unw_backtrace((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX);
   int i = 0;
-  while (i < n && (uintptr_t)buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
+  while (i < n && buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
   if (depth > t->depth) depth = t->depth;
-  return intern((const uintptr_t *)&buf[i], depth,
+  return intern(&buf[i], depth,
                 atomic_load_explicit(&t->epoch, memory_order_relaxed));
 }

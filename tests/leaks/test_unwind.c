@@ -1,0 +1,129 @@
+/* test_unwind.c - the capture's unwinder (stats/leak_unwind.c) against
+ * libunwind, frame for frame: deep recursion without frame pointers,
+ * frames whose CFA is rbp-based (alloca), libc's frames (a qsort
+ * callback), another thread, a truncated walk, and a signal handler, where
+ * it must give up (-1) so that the capture asks libunwind.
+ *
+ * Built -O2 -fomit-frame-pointer, as Debian builds the programs it runs. */
+#define UNW_LOCAL_ONLY
+#include <alloca.h>
+#include <criterion/criterion.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leak_unwind.h"
+
+#define MAXF 80
+
+typedef struct snap_s {
+  int n, m;
+  uintptr_t ours[MAXF];
+  void *ref[MAXF];
+} snap_t;
+
+static void *volatile sink;
+static volatile int after; /* work after a call keeps it from being a tail call */
+
+/* Both walks from one frame. Their first entries are this function's two
+ * call sites, so they differ; from the caller on they must agree. */
+__attribute__((noinline)) static void snap(snap_t *s, int max) {
+  s->n = tp_unwind(s->ours, max);
+  s->m = unw_backtrace(s->ref, max);
+  sink = s;
+}
+
+static void assert_same(const snap_t *s) {
+  cr_assert_gt(s->m, 2, "libunwind found %d frames", s->m);
+  cr_assert_eq(s->n, s->m, "tp_unwind: %d frames, libunwind: %d", s->n, s->m);
+  for (int i = 1; i < s->n; i++)
+    cr_assert_eq(s->ours[i], (uintptr_t)s->ref[i], "frame %d: %#lx, libunwind %p", i,
+                 (unsigned long)s->ours[i], s->ref[i]);
+}
+
+__attribute__((noinline)) static void rec(int d, snap_t *s, int max) {
+  if (d == 0) snap(s, max);
+  else rec(d - 1, s, max);
+  after += d;
+}
+
+/* alloca makes gcc keep a frame pointer and define the CFA from rbp. */
+__attribute__((noinline)) static void rec_alloca(int d, snap_t *s) {
+  char *p = alloca(16 + (size_t)d * 24);
+  memset(p, d, 16);
+  sink = p;
+  if (d == 0) snap(s, MAXF);
+  else if (d % 2) rec_alloca(d - 1, s);
+  else rec(1, s, MAXF); /* and back to rsp-based frames below */
+  after += d;
+}
+
+Test(unwind, recursion_without_frame_pointers) {
+  static snap_t s;
+  for (int d = 0; d <= 60; d += 3) {
+    rec(d, &s, MAXF);
+    assert_same(&s);
+  }
+}
+
+Test(unwind, rbp_based_frames) {
+  static snap_t s;
+  for (int d = 0; d <= 9; d++) {
+    rec_alloca(d, &s);
+    assert_same(&s);
+  }
+}
+
+Test(unwind, truncated) {
+  static snap_t s;
+  rec(20, &s, 5);
+  cr_assert_eq(s.n, 5);
+  assert_same(&s);
+}
+
+static snap_t in_qsort;
+static int cmp(const void *a, const void *b) {
+  if (!in_qsort.m) snap(&in_qsort, MAXF);
+  return *(const int *)a - *(const int *)b;
+}
+
+Test(unwind, through_libc) {
+  int v[64];
+  for (int i = 0; i < 64; i++) v[i] = (i * 37) % 64;
+  qsort(v, 64, sizeof *v, cmp);
+  assert_same(&in_qsort);
+}
+
+static void *thread_main(void *arg) {
+  rec(7, arg, MAXF);
+  return NULL;
+}
+
+Test(unwind, other_thread) {
+  static snap_t s;
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, thread_main, &s), 0);
+  pthread_join(t, NULL);
+  assert_same(&s); /* ends at clone3, whose return address is undefined */
+}
+
+static snap_t in_handler;
+static void on_signal(int sig) {
+  (void)sig;
+  rec(2, &in_handler, MAXF);
+}
+
+Test(unwind, signal_frame_gives_up) {
+  signal(SIGUSR1, on_signal);
+  raise(SIGUSR1);
+  cr_assert_gt(in_handler.m, 5, "libunwind crosses the signal frame");
+  cr_assert_eq(in_handler.n, -1, "a signal frame is libunwind's to cross");
+}
+
+/* The table is mapped before any walk (as tp_stack_init does). */
+static void setup(void) __attribute__((constructor));
+static void setup(void) {
+  if (!tp_unwind_init()) abort();
+}
