@@ -160,7 +160,8 @@ typedef struct tierpool_bounded_opts_s {
 int tierpool_bounded_create(tierpool_bounded_t **out, const tierpool_bounded_opts_t *opts);
 /* Takes an object, waiting while none is free: until deadline (absolute,
  * CLOCK_MONOTONIC; NULL: forever) or until cancel (may be NULL) is
- * cancelled. 0, EINVAL, ETIMEDOUT or ECANCELED. */
+ * cancelled. 0, EINVAL (also a deadline whose tv_nsec is outside 0 to
+ * 999999999), ETIMEDOUT or ECANCELED. */
 int tierpool_bounded_acquire(tierpool_bounded_t *p, void **obj, const struct timespec *deadline,
                              tierpool_cancel_t *cancel);
 /* Takes an object if one is free now: 0, EINVAL or EAGAIN. */

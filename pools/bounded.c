@@ -114,12 +114,15 @@ static bool cancelled(tierpool_cancel_t *c) {
 TP_API int tierpool_bounded_acquire(tierpool_bounded_t *p, void **obj, const struct timespec *deadline,
                                     tierpool_cancel_t *cancel) {
   if (!p || !obj) return EINVAL;
+  /* A deadline pthread_cond_timedwait would refuse (EINVAL) at every call:
+   * refused here, or the wait below would never end. */
+  if (deadline && (deadline->tv_nsec < 0 || deadline->tv_nsec >= 1000000000L)) return EINVAL;
   int rc = 0;
   pthread_mutex_lock(&p->lock);
   if (!p->nfree && !cancelled(cancel)) {
     tp_pc_add_owner(p->slot, TP_PC_waits, 1);
     p->waiters++;
-    while (!p->nfree && !cancelled(cancel) && rc != ETIMEDOUT)
+    while (!p->nfree && !cancelled(cancel) && rc == 0)
       rc = deadline ? pthread_cond_timedwait(&p->freed, &p->lock, deadline)
                     : pthread_cond_wait(&p->freed, &p->lock);
     p->waiters--;
@@ -131,8 +134,9 @@ TP_API int tierpool_bounded_acquire(tierpool_bounded_t *p, void **obj, const str
   } else if (p->nfree) {
     o = take(p);
     rc = 0;
+  } else if (rc != ETIMEDOUT) { /* the wait itself failed: say so, count no timeout */
+    rc = rc ? rc : EINVAL;
   } else {
-    rc = ETIMEDOUT;
     tp_pc_add_owner(p->slot, TP_PC_timeouts, 1);
   }
   pthread_mutex_unlock(&p->lock);

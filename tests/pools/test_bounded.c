@@ -137,6 +137,16 @@ Test(bounded, einval) {
   cr_expect_eq(tierpool_bounded_create(&p, &zero), EINVAL);
   cr_expect_eq(tierpool_bounded_create(&p, &zsize), EINVAL);
   cr_expect_eq(tierpool_bounded_acquire(NULL, &o, NULL, NULL), EINVAL);
+  /* A malformed deadline is refused at once, not waited on forever. */
+  tierpool_bounded_opts_t one = {.count = 1, .size = 8};
+  cr_assert_eq(tierpool_bounded_create(&p, &one), 0);
+  cr_assert_eq(tierpool_bounded_acquire(p, &o, NULL, NULL), 0);
+  struct timespec bad = {.tv_sec = 0, .tv_nsec = -5}, big = {.tv_sec = 0, .tv_nsec = 1000000000L};
+  void *o2;
+  cr_expect_eq(tierpool_bounded_acquire(p, &o2, &bad, NULL), EINVAL);
+  cr_expect_eq(tierpool_bounded_acquire(p, &o2, &big, NULL), EINVAL);
+  tierpool_bounded_release(p, o);
+  cr_expect_eq(tierpool_bounded_destroy(p), 0);
   cr_expect_eq(tierpool_bounded_try_acquire(NULL, &o), EINVAL);
   cr_expect_eq(tierpool_bounded_cancel(NULL, NULL), EINVAL);
   cr_expect_eq(tierpool_bounded_destroy(NULL), EINVAL);
