@@ -78,7 +78,8 @@ def native_ns(micro_exe, allocators, base_env, quick, runs, log):
 
 
 def _field(text, key):
-    for word in text.split():
+    """The number after `key=` in a run's output (None if absent or not a number)."""
+    for word in (text or "").split():
         if word.startswith(key + "="):
             try:
                 return float(word.split("=", 1)[1])

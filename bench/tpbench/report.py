@@ -11,7 +11,7 @@ import json
 import math
 import statistics
 
-from .micro import HEADLINE
+from .micro import HEADLINE, field as _field
 
 BASE = "glibc"
 TP = "tierpool"
@@ -56,16 +56,6 @@ def summarize(case):
             if all(v is not None for v in vals) and vals:
                 m[key] = statistics.median(vals)
         case["median"][a] = m
-
-
-def _field(text, key):
-    for word in (text or "").split():
-        if word.startswith(key + "="):
-            try:
-                return float(word.split("=", 1)[1])
-            except ValueError:
-                return None
-    return None
 
 
 def ratio(case, a, metric):
