@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <mimalloc.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
@@ -103,6 +104,15 @@ enomem:
   return NULL;
 }
 
+/* Whether p's page is mapped: mincore cannot fault. */
+static bool page_mapped(const void *p) {
+  unsigned char vec;
+  int saved = errno;
+  bool mapped = mincore((void *)((uintptr_t)p & ~(uintptr_t)(TP_LARGE_PAGE - 1)), 1, &vec) == 0;
+  errno = saved;
+  return mapped;
+}
+
 bool tp_fwd_owns(const void *p) {
   bool at_hdr = ((uintptr_t)p & (TP_LARGE_PAGE - 1)) == TP_LARGE_HDR;
   if (at_hdr && atomic_load_explicit(owned_slot(p), memory_order_relaxed) == (uintptr_t)p)
@@ -110,15 +120,30 @@ bool tp_fwd_owns(const void *p) {
   if (mi_is_in_heap_region(p)) return true;
   if (!at_hdr) return false;
   /* A large block's header is on p's page: read it only once the page is
-   * known to be mapped (mincore cannot fault; a freed block's mapping may
-   * be gone, a wild pointer's never was). */
-  unsigned char vec;
-  int saved = errno;
-  bool mapped = mincore((void *)((uintptr_t)p & ~(uintptr_t)(TP_LARGE_PAGE - 1)), 1, &vec) == 0;
-  errno = saved;
-  if (!mapped || tp_large_state(p) != TP_LARGE_LIVE) return false;
+   * known to be mapped (a freed block's mapping may be gone, a wild
+   * pointer's never was). */
+  if (!page_mapped(p) || tp_large_state(p) != TP_LARGE_LIVE) return false;
   remember_owned((void *)p);
   return true;
+}
+
+/* tp_large_state of a pointer given to free, realloc or usable size,
+ * reading the header only where p's page is known to be mapped: a block
+ * known live, a mimalloc block, or a page mincore finds. A pointer at a
+ * large block's offset on an unmapped page is no block at all (a large
+ * block freed twice after its mapping was given back, or a wild pointer):
+ * reading it would crash, so the process aborts naming it. A system call
+ * only for large blocks past the 64 remembered and for 1 in 256 of the
+ * pointers mimalloc does not claim. */
+static enum tp_large_state large_state(const char *what, const void *p) {
+  if (((uintptr_t)p & (TP_LARGE_PAGE - 1)) != TP_LARGE_HDR) return TP_LARGE_NOT_OURS;
+  if (atomic_load_explicit(owned_slot(p), memory_order_relaxed) != (uintptr_t)p &&
+      !mi_is_in_heap_region(p) && !page_mapped(p)) {
+    tp_warn("%s of a pointer to unmapped memory: %p (a large block already freed, or never "
+            "allocated); aborting", what, p);
+    abort();
+  }
+  return tp_large_state(p);
 }
 
 /* mi_is_in_heap_region() of 2.0.9 answers only for segments inside its
@@ -127,13 +152,13 @@ bool tp_fwd_owns(const void *p) {
  * tp_check_foreign, which abort on stack, static and unmapped pointers
  * (mi_free would crash on them) and let the rest through. */
 void tp_fwd_check(const char *what, const void *p) {
-  if (tp_unlikely(!mi_is_in_heap_region(p)) && tp_large_state(p) == TP_LARGE_NOT_OURS)
+  if (tp_unlikely(!mi_is_in_heap_region(p)) && large_state(what, p) == TP_LARGE_NOT_OURS)
     tp_check_foreign(what, p);
 }
 
 void tp_fwd_free(void *p) {
   int saved = errno; /* POSIX.1-2024: free() leaves errno alone */
-  switch (tp_large_state(p)) {
+  switch (large_state("free", p)) {
   case TP_LARGE_LIVE:
     forget_owned(p);
     tp_large_free(p);
@@ -147,7 +172,7 @@ void tp_fwd_free(void *p) {
 }
 
 size_t tp_fwd_usable(const void *p) {
-  return tp_large_state(p) == TP_LARGE_LIVE ? tp_large_usable(p) : mi_usable_size(p);
+  return large_state("malloc_usable_size", p) == TP_LARGE_LIVE ? tp_large_usable(p) : mi_usable_size(p);
 }
 
 void *tp_fwd_realloc(void *p, size_t n) {
@@ -156,7 +181,7 @@ void *tp_fwd_realloc(void *p, size_t n) {
     return NULL;
   }
   int saved = errno;
-  if (tp_large_state(p) == TP_LARGE_LIVE) {
+  if (large_state("realloc", p) == TP_LARGE_LIVE) {
     forget_owned(p); /* it may move, and its old mapping go */
     void *q = remember_owned(tp_large_realloc(p, n));
     if (q) errno = saved;

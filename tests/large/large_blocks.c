@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -161,9 +162,11 @@ static void contract(void) {
 
 /* ------------------------------------------------------------ double free */
 
-/* A second free of a cached block aborts with a message; run in a child
- * so that the abort is what is checked. */
-static void double_free(void) {
+/* A second free of a large block aborts with a message, whether its
+ * mapping is still cached (the header says "freed") or was given back by
+ * malloc_trim (its page is unmapped: reading the header would crash). Run
+ * in a child so that the abort is what is checked. */
+static void double_free_case(bool trim, const char *want) {
   int fd[2];
   CHECK(pipe(fd) == 0);
   pid_t pid = fork();
@@ -172,6 +175,7 @@ static void double_free(void) {
     dup2(fd[1], 2);
     void *p = malloc(opaque(3 * MiB));
     free(p);
+    if (trim) malloc_trim(0);
     free(p);
     _exit(0);
   }
@@ -181,12 +185,19 @@ static void double_free(void) {
   ssize_t k;
   while (got < sizeof buf - 1 && (k = read(fd[0], buf + got, sizeof buf - 1 - got)) > 0)
     got += (size_t)k;
+  close(fd[0]);
   int st;
   CHECK(waitpid(pid, &st, 0) == pid);
-  if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strstr(buf, "double free"))) {
-    fprintf(stderr, "double free not caught: status %#x, stderr: %s\n", st, buf);
+  if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strstr(buf, want))) {
+    fprintf(stderr, "double free (%s) not caught: status %#x, stderr: %s\n",
+            trim ? "after malloc_trim" : "cached", st, buf);
     exit(1);
   }
+}
+
+static void double_free(void) {
+  double_free_case(false, "double free");
+  double_free_case(true, "unmapped memory");
 }
 
 /* ------------------------------------------------------------ threads */
