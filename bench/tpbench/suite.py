@@ -69,6 +69,8 @@ WORKLOADS = [
       1_000, 4),
     W("mstress", "mimalloc-bench mstress: rounds of 4 new threads, 16 B..1 MiB, handed across",
       40, 2, 4),
+    W("tiny", "8 small blocks, then exit: the fixed RSS an allocator adds", 8, 8,
+      in_geomean=False),
 ]
 WORKLOAD_BIN = {"server_mix_1t": "server_mix"}
 
