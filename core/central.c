@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include "central.h"
+#include "hardening.h"
 #include "os.h"
 
 tp_central_t tp_central[TP_MAX_TIERS];
@@ -170,6 +171,41 @@ static bool commit(unsigned t, uintptr_t start, uintptr_t end) {
   return true;
 }
 
+/* The first carve of a tier is one page (or one block), and each carve
+ * after it at most what the tier has carved so far: the fronts grow
+ * geometrically to the refill size (about 64 KiB) instead of starting
+ * there. A refill writes the links of every block it carves (cache.c), so
+ * a first carve of 64 KiB made each tier a program touched cost 64 KiB of
+ * RSS at once: 0.5 MiB for a program that allocates a few small blocks
+ * (issue 13, "memory kept"). The few extra refills on the way up cost
+ * nothing measurable. */
+#define TP_FIRST_CARVE ((uint64_t)TP_PAGE_SIZE)
+
+static uint64_t carve_cap(size_t size, uint64_t front) {
+  uint64_t first = TP_FIRST_CARVE / size;
+  uint64_t grown = front / size;
+  uint64_t cap = grown > first ? grown : first;
+  return cap ? cap : 1;
+}
+
+/* Blocks past the carve front have never been handed out, and their pages
+ * are as the kernel mapped them: zero. A free of an address past the front
+ * (free(p + 4096) of a small p, once the front is a page past p) passes
+ * the fast path's checks, which cannot afford to read the front: the block
+ * joins a thread's list, with its link in word 0 and the free key in word
+ * 1, and may be handed out from there. Carved, it would be handed out a
+ * second time, to a second owner; a block that holds anything is
+ * reported instead. Each word read here is written by the refill right
+ * after, so the check costs no page. (A block that was handed out and
+ * zeroed again in both words escapes it; TIERPOOL_HARDEN=full checks the
+ * front at every free.) */
+static void check_fresh(uintptr_t start, uint64_t n, size_t size) {
+  for (uint64_t i = 0; i < n; i++) {
+    void *const *b = (void *const *)(start + i * size);
+    if (b[0] || b[1]) tp_report_bad_free("free of a block never handed out", b, size);
+  }
+}
+
 void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
   tp_central_t *ct = &tp_central[t];
   size_t size = tp_tier_size(t);
@@ -178,8 +214,9 @@ void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
   uint64_t n;
   do {
     TP_DCHECK((front & (size - 1)) == 0 && front <= region);
-    uint64_t room = (region - front) / size;
+    uint64_t room = (region - front) / size, cap = carve_cap(size, front);
     n = room < want ? room : want;
+    if (n > cap) n = cap;
     if (n == 0) { *got = 0; return NULL; }
   } while (!atomic_compare_exchange_weak_explicit(&ct->carve, &front, front + n * size,
                                                   memory_order_relaxed, memory_order_relaxed));
@@ -192,6 +229,7 @@ void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
     *got = 0;
     return NULL;
   }
+  check_fresh(start, n, size);
   *got = (uint32_t)n;
   return (void *)start;
 }

@@ -101,7 +101,7 @@ enum tp_harden { TP_HARDEN_DEFAULT = 0, TP_HARDEN_FULL = 1 };
     "1 MiB to mappings of their own (`TIERPOOL_LARGE_CACHE`).")                  \
   X(POW2, cache_size, "TIERPOOL_CACHE_SIZE", 1u << 20, 4096, 1u << 30, NULL,      \
     "Bytes one thread may cache per tier before it hands its list to the central pool " \
-    "(a power of two, 4K to 1G); the list holds between 2 and 2048 blocks.")     \
+    "(a power of two, 4K to 1G); the list holds between 2 and 256 blocks.")      \
   X(POW2, region_size, "TIERPOOL_REGION_SIZE", 1ull << 32, 1ull << 26, 1ull << 36, NULL, \
     "Address space reserved per tier (a power of two, 64M to 64G; at least 16 blocks of " \
     "the largest tier). A full region forwards to mimalloc.")                    \

@@ -30,13 +30,19 @@ void tp_cache_register(struct tp_cache_s *c);
 /* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE): the
  * caches bound their lists with it, the readers turn a list's room into
  * its length with it. TIERPOOL_CACHE_SIZE bytes, at least 2 blocks, at
- * most 2048 (a flush hands the whole list over as one batch, so a long
- * list costs one CAS, not a walk). Inline: refill and flush use it several
- * times each, and a call there costs instructions per malloc+free pair of
- * the large tiers (scripts/bench --micro, batches). */
+ * most 256 (jemalloc keeps 200 of a small class; a batch of 100 mallocs
+ * and frees never leaves the list). Free blocks in one thread's list serve
+ * no other thread, so what the lists may hold is what each thread adds to
+ * peak RSS: at most 2048 blocks let the tiers of 2 KiB and less hold 4 MiB
+ * a thread, 256 hold 1 MiB. A flush hands the whole list over as one
+ * batch, so a long list costs one CAS, not a walk. Inline: refill and
+ * flush use it several times each, and a call there costs instructions
+ * per malloc+free pair of the large tiers (scripts/bench --micro). */
+#define TP_BOUND_MAX 256
+
 TP_HOT uint32_t tp_bound_for(unsigned t) {
   uint64_t b = tp_config.cache_size >> (t + TP_MIN_SHIFT);
-  return b < 2 ? 2 : b > 2048 ? 2048 : (uint32_t)b;
+  return b < 2 ? 2 : b > TP_BOUND_MAX ? TP_BOUND_MAX : (uint32_t)b;
 }
 
 /* Threads that set up a cache, threads whose cache was flushed at exit,

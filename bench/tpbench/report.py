@@ -26,6 +26,9 @@ MAX_GEO_RSS = 1.30     # geomean peak RSS, x glibc
 MIN_SCALING = 1.80     # server_mix, 2 threads vs 1
 MAX_COUNTER_IR = 3     # instructions the counters and ring add per pair
 MAX_COUNTER_WALL = 1.03
+# Issue 13, "memory kept": the fixed RSS on a tiny program, and mstress.
+MAX_FIXED_RSS_KIB = 0.1 * 1024
+MAX_MSTRESS_RSS = 1.10
 
 # A verdict needs runs that can carry one: not --quick (one run of each case
 # at a small size), at least MIN_VERDICT_RUNS runs per allocator, and, for a
@@ -142,6 +145,9 @@ def _target_rows(data):
             continue
         if TP in c["failure"]:
             fails.append(c["name"])
+        b = c["median"].get(BASE)
+        if b and b["wall_s"] < MIN_VERDICT_WALL:
+            continue  # start-up, not the workload (tiny): no wall verdict
         r = ratio(c, TP, "wall_s")
         if r is not None and (worst is None or r > worst[0]):
             worst = (r, c["name"])
@@ -185,6 +191,26 @@ def _target_rows(data):
     g, n, m = geo(cases, TP, "wall_s", "program")
     rows.append(("Whole programs at least as fast as glibc (DESIGN.md): geomean <= 1.00x",
                  _gfig(g, n, m), _verdict(None if g is None else g <= 1.0, _gfig(g, n, m))))
+    rows += _memory_kept_rows(cases)
+    return rows
+
+
+def _memory_kept_rows(cases):
+    """Issue 13: tiny's peak RSS against glibc's, in MiB added; mstress's
+    as a ratio."""
+    by = {c["name"]: c for c in cases}
+    tiny, rows = by.get("tiny"), []
+    tp, base = [(tiny or {}).get("median", {}).get(a) for a in (TP, BASE)]
+    d = tp["maxrss_kib"] - base["maxrss_kib"] if tp and base else None
+    rows.append(("tiny: peak RSS within %.1f MiB of glibc's (issue 13)" %
+                 (MAX_FIXED_RSS_KIB / 1024),
+                 "-" if d is None else "%+.2f MiB (glibc %.2f MiB)" % (d / 1024,
+                                                                      base["maxrss_kib"] / 1024),
+                 _verdict(None if d is None else d <= MAX_FIXED_RSS_KIB, "%+.2f MiB" % ((d or 0) / 1024))))
+    r = ratio(by["mstress"], TP, "maxrss_kib") if "mstress" in by else None
+    rows.append(("mstress: peak RSS <= %.2fx glibc (issue 13)" % MAX_MSTRESS_RSS,
+                 "-" if r is None else "%.2fx" % r,
+                 _verdict(None if r is None else r <= MAX_MSTRESS_RSS, "%.2fx" % (r or 0))))
     return rows
 
 

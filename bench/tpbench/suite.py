@@ -67,6 +67,10 @@ WORKLOADS = [
     W("batch_64k", "100 mallocs then 100 frees of 64 KiB", 500_000, 20_000),
     W("rlimit_as", "RLIMIT_AS lowered to 1 GiB, then 4 threads allocate under it", 10_000,
       1_000, 4),
+    W("mstress", "mimalloc-bench mstress: rounds of 4 new threads, 16 B..1 MiB, handed across",
+      40, 2, 4),
+    W("tiny", "8 small blocks, then exit: the fixed RSS an allocator adds", 8, 8,
+      in_geomean=False),
 ]
 WORKLOAD_BIN = {"server_mix_1t": "server_mix"}
 

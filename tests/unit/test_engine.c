@@ -103,6 +103,48 @@ Test(engine, flush_hands_the_list_to_the_central_pool_and_refill_takes_it_back) 
   munmap(p, n * sizeof *p);
 }
 
+/* A tier's first carve is one page (or one block), and later carves at
+ * most double the front: a program that touches a tier once pays a page
+ * of RSS for it, not a whole refill (issue 13, "memory kept"). */
+Test(engine, carving_starts_at_a_page_and_grows_geometrically) {
+  unsigned t = tp_tier_of(128);
+  cr_assert_eq(atomic_load(&tp_central[t].carve), 0, "a fresh process has carved nothing");
+  void *p[2000];
+  p[0] = tp_malloc(128);
+  cr_assert_eq(atomic_load(&tp_central[t].carve), 4096, "the first carve is one page");
+  for (int i = 1; i < 2000; i++) {
+    p[i] = tp_malloc(128);
+    uint64_t front = atomic_load(&tp_central[t].carve);
+    cr_assert_leq(front, 2 * (uint64_t)(i + 1) * 128 + 4096, "block %d: front %lu", i,
+                  (unsigned long)front);
+  }
+  uint64_t front = atomic_load(&tp_central[t].carve);
+  cr_assert_geq(front, (uint64_t)2000 * 128, "every block came from the front");
+  for (int i = 0; i < 2000; i++) tp_free(p[i]);
+  unsigned big = tp_tier_of(65536);
+  void *q = tp_malloc(65536);
+  cr_assert_eq(atomic_load(&tp_central[big].carve), 65536, "one block of a large tier");
+  tp_free(q);
+}
+
+/* What one thread's lists may hold is what it adds to peak RSS: the
+ * cache size per tier, but never more than 256 blocks, so the small tiers
+ * hold 1 MiB a thread in all, not 4 (issue 13, bench/mstress). */
+Test(engine, thread_cache_bounds_are_bytes_and_at_most_256_blocks) {
+  uint64_t small = 0;
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    uint32_t b = tp_bound_for(t);
+    size_t size = tp_tier_size(t);
+    cr_assert(b >= 2 && b <= 256, "tier %zu: bound %u", size, b);
+    cr_assert(b == 2 || b == 256 || (uint64_t)b * size == tp_config.cache_size, "tier %zu", size);
+    if (size <= 2048) small += (uint64_t)b * size;
+  }
+  cr_assert_eq(tp_bound_for(tp_tier_of(1 << 20)), 2);
+  cr_assert_eq(tp_bound_for(tp_tier_of(16)), 256);
+  cr_assert_leq(small, (uint64_t)1 << 20, "tiers up to 2 KiB: %lu bytes a thread",
+                (unsigned long)small);
+}
+
 /* ---- several threads against the central pools */
 
 #define NTHREADS 4
