@@ -75,8 +75,8 @@ static void *get_block(size_t n, size_t align) {
   if (n > tp_layout.max_size) return forward(n, TP_MIN_SIZE, reason_past_tiers(), false);
   size_t t = tp_tier_of(n);
   tp_cache_t *c = live_cache();
-  /* A sampled get is forwarded: its free comes to the slow path, where the
-   * hooks see it (sampler.h). Not an aligned one (mimalloc 2.0.9 may fail
+  /* A sampled get is served by mimalloc: its free comes to the slow path,
+   * where the hooks see it (sampler.h). Not an aligned one (mimalloc 2.0.9 may fail
    * those, fallback.c): a count below zero samples the next plain get. */
   if (c && tp_unlikely(tp_fwd_hooked) && align <= TP_MIN_SIZE && sampled(c, (unsigned)t, n)) {
     void *p = tp_forward_sampled(c, (unsigned)t, n);
@@ -229,9 +229,9 @@ void *tp_aligned(size_t align, size_t n) {
   }
   void *p = forward(n, align,
                     !tp_layout.span ? TIERPOOL_REASON_NO_POOL
-                       : n > tp_layout.max_size ? TIERPOOL_REASON_TOO_LARGE
-                                                : TIERPOOL_REASON_ALIGNMENT,
-                       false);
+                    : n > tp_layout.max_size ? TIERPOOL_REASON_TOO_LARGE
+                                             : TIERPOOL_REASON_ALIGNMENT,
+                    false);
   tp_guard_got(p, n);
   return p;
 }

@@ -17,7 +17,7 @@ typedef struct {
   uint64_t tier;
 } tp_sampled_t;
 static tp_sampled_t *tp_sampled; /* [TP_SAMPLED_SLOTS], under tp_sampled_lock */
-static uint32_t tp_sampled_used;
+static uint32_t tp_sampled_used; /* written under the lock, read without it */
 static _Atomic int tp_sampled_lock;
 
 static uint64_t tp_sample_seed;
@@ -96,7 +96,7 @@ bool tp_sampled_add(void *p, unsigned t) {
   bool ok = tp_sampled_used < TP_SAMPLED_SLOTS / 4 * 3;
   if (ok) {
     size_t i = find((uintptr_t)p);
-    if (!tp_sampled[i].p) tp_sampled_used++;
+    if (!tp_sampled[i].p) __atomic_store_n(&tp_sampled_used, tp_sampled_used + 1, __ATOMIC_RELAXED);
     tp_sampled[i] = (tp_sampled_t){(uintptr_t)p, t};
   }
   unlock();
@@ -104,7 +104,9 @@ bool tp_sampled_add(void *p, unsigned t) {
 }
 
 int tp_sampled_take(const void *p, bool remove) {
-  if (!tp_sampled || !p) return -1;
+  /* No sampled block live: no lock (a block being added now is not p, whose
+   * add happened before the program could pass p here). */
+  if (!tp_sampled || !p || !__atomic_load_n(&tp_sampled_used, __ATOMIC_RELAXED)) return -1;
   const size_t mask = TP_SAMPLED_SLOTS - 1;
   lock();
   size_t i = find((uintptr_t)p);
@@ -118,7 +120,7 @@ int tp_sampled_take(const void *p, bool remove) {
       }
     }
     tp_sampled[i].p = 0;
-    tp_sampled_used--;
+    __atomic_store_n(&tp_sampled_used, tp_sampled_used - 1, __ATOMIC_RELAXED);
   }
   unlock();
   return t;

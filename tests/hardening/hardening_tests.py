@@ -90,7 +90,7 @@ def case_middle_free():
 
 
 def case_central_double_free_full():
-    # 5000 frees: the 64-byte list (2048 blocks at most) goes central twice
+    # 5000 frees: the 64-byte list (256 blocks at most) goes central many times
     # on the way, so the second free of block 7 is not in this thread's list.
     expect_abort([prog("bad_free"), "central"], env(harden="full"), "double free", 64)
 
