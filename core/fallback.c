@@ -104,6 +104,8 @@ enomem:
   return NULL;
 }
 
+bool tp_fwd_heap_region(const void *p) { return mi_is_in_heap_region(p); }
+
 /* Whether p's page is mapped: mincore cannot fault. */
 static bool page_mapped(const void *p) {
   unsigned char vec;

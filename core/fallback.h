@@ -31,6 +31,8 @@ size_t tp_fwd_usable(const void *p);
  * pooled blocks (tp_is_pooled answers those), and for mimalloc blocks
  * outside mimalloc 2.0.9's address map (see tp_fwd_check). */
 bool tp_fwd_owns(const void *p);
+/* Whether p lies in memory mimalloc manages (its segments), block or not. */
+bool tp_fwd_heap_region(const void *p);
 /* Grows or shrinks a mimalloc block in place when it can; NULL/ENOMEM
  * (p intact) past RAM + swap, like tp_fwd_alloc. */
 void *tp_fwd_realloc(void *p, size_t n);

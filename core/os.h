@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #pragma GCC visibility push(hidden)
 
@@ -19,6 +20,9 @@ void *tp_os_reserve(size_t bytes);
  * sparse side arrays). NULL when refused. */
 void *tp_os_map(size_t bytes, bool noreserve);
 void tp_os_unmap(void *p, size_t bytes);
+/* Copies up to max of the mappings tp_os_map made that are still mapped,
+ * as [lo, hi) pairs (unsorted); returns how many. */
+size_t tp_os_own(uintptr_t (*out)[2], size_t max);
 /* Maps readable, writable, zeroed pages at exactly addr, only if nothing
  * is mapped there yet (MAP_FIXED_NOREPLACE); false when refused (no
  * memory, RLIMIT_AS, or something else already lives there). */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "leak_int.h"
+#include "os.h"
 #include "sort.h"
 
 typedef struct tp_elf_sym_s {
@@ -74,9 +75,8 @@ static bool elf_load(tp_module_t *m, const char *path) {
       nfun++;
   }
   if (!nfun) goto fail;
-  tp_elf_sym_t *funs = mmap(NULL, nfun * sizeof *funs, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (funs == MAP_FAILED) goto fail;
+  tp_elf_sym_t *funs = tp_os_map(nfun * sizeof *funs, false);
+  if (!funs) goto fail;
   size_t k = 0;
   for (size_t i = 0; i < nsym && k < nfun; i++) {
     unsigned type = ELF64_ST_TYPE(sym[i].st_info), bind = ELF64_ST_BIND(sym[i].st_info);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dest.h"
+#include "os.h"
 #include "options.h"
 #include "layout.h"
 #include "leak_int.h"
@@ -44,9 +45,7 @@ static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_ROWS] */
 static _Atomic long tp_report_owner;
 
 bool tp_leak_report_init(void) {
-  void *m = mmap(NULL, sizeof(tp_leak_row_t) * TP_LEAK_MAX_ROWS, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  tp_rows = m == MAP_FAILED ? NULL : m;
+  tp_rows = tp_os_map(sizeof(tp_leak_row_t) * TP_LEAK_MAX_ROWS, true);
   return tp_rows != NULL;
 }
 

@@ -10,8 +10,9 @@
  *      pointer (minus the red zone) to the top of its mapping, and its
  *      registers, with the other threads stopped (leak_world.c); every
  *      thread's static TLS and thread descriptor around its thread pointer,
- *      and its DTV (the dynamic TLS blocks); and, as LSan does, the blocks
- *      ld.so allocated itself (DTVs, dynamic TLS, its tables).
+ *      and its DTV (the dynamic TLS blocks); as LSan does, the blocks ld.so
+ *      allocated itself (DTVs, dynamic TLS, its tables); and, as valgrind
+ *      does, the program's anonymous memory (anon_roots below).
  *   2. flood fill: every block reached is tagged reachable and pushed on an
  *      explicit mark stack (mmap'd, never malloc), then scanned in turn.
  *   3. every charged block not reachable is scanned once more; the
@@ -35,9 +36,12 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
+#include "fallback.h"
+#include "large.h"
 #include "leak_int.h"
 #include "os.h"
 #include "sort.h"
@@ -50,6 +54,7 @@ enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3 };
 #define TP_TCB_SCAN 4096       /* the thread descriptor above the thread pointer */
 #define TP_RED_ZONE 128        /* below the stack pointer, the ABI's red zone */
 #define TP_DTV_MAX 65536       /* most DTV entries believed */
+#define TP_SCAN_SPS 4096       /* threads whose stack mappings are known */
 
 tp_scan_info_t tp_scan_info;
 tp_kind_acc_t *tp_scan_acc;
@@ -304,6 +309,95 @@ static void scan_root(uintptr_t lo, uintptr_t hi) {
   scan_range(lo, hi, TAG_REACH);
 }
 
+/* ------------------------------------------------------------ anonymous memory */
+
+/* The program's anonymous memory is a root too, as valgrind's memcheck
+ * has it (LeakSanitizer scans none): memory a program maps itself and
+ * keeps pointers in, such as CPython's object arenas. Without it, the
+ * dict tables that CPython's static types keep until exit (pointed to
+ * only from its arenas) are "direct leaks" of every python3 run; LSan
+ * reports them so. Left out: the heaps (the pool span, mimalloc's
+ * segments, large blocks, whose blocks are scanned only when reached),
+ * the thread stacks (scanned from their stack pointers: below them lies
+ * dead data; a mapping right above a guard page is taken for one), the
+ * engine's own tables (tp_os_own: they hold block
+ * addresses that are not the program's) and the modules' segments
+ * (scanned already). Pages never touched are skipped (mincore): reading
+ * them would only map zeros. */
+#define TP_OWN_MAX 4096
+#define TP_MI_SEGMENT ((uintptr_t)32 << 20) /* mimalloc 2.0.9's segment size and alignment */
+#define TP_RESIDENT_CHUNK 256                /* pages per mincore call */
+
+static bool own_before(const void *a, const void *b) {
+  return ((const uintptr_t *)a)[0] < ((const uintptr_t *)b)[0];
+}
+
+/* [lo, hi), page aligned, less the heaps; resident pages only. */
+static void scan_anon_range(uintptr_t lo, uintptr_t hi) {
+  unsigned char resident[TP_RESIDENT_CHUNK];
+  uintptr_t a = lo;
+  while (a < hi) {
+    if (tp_is_pooled((void *)a)) { /* the pool span: to its end */
+      a = tp_layout.base + tp_layout.span;
+      continue;
+    }
+    if (tp_fwd_heap_region((void *)a)) { /* a mimalloc segment: to its end */
+      a = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
+      continue;
+    }
+    uintptr_t end = a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < hi ? a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : hi;
+    size_t pages = (end - a) / TP_PAGE_SIZE;
+    if (mincore((void *)a, end - a, resident) != 0) memset(resident, 1, pages);
+    for (size_t i = 0; i < pages; i++) {
+      uintptr_t pg = a + i * TP_PAGE_SIZE;
+      if (!(resident[i] & 1)) continue;
+      /* A large block (or a cached mapping) starts here: its header is on
+       * this page, which is mapped. Skip the whole mapping. */
+      if (tp_large_state((void *)(pg + TP_LARGE_HDR)) != TP_LARGE_NOT_OURS) {
+        uintptr_t skip_to = pg + tp_large_hdr((void *)(pg + TP_LARGE_HDR))->len;
+        if (skip_to > end) {
+          end = skip_to;
+          break;
+        }
+        i += (skip_to - pg) / TP_PAGE_SIZE - 1;
+        continue;
+      }
+      scan_root(pg, pg + TP_PAGE_SIZE);
+    }
+    a = end;
+  }
+}
+
+static void anon_roots(const uintptr_t *sps, size_t nsps) {
+  static uintptr_t own[TP_OWN_MAX + 2][2]; /* report lock held */
+  size_t n = tp_os_own(own, TP_OWN_MAX);
+  for (int s = 0; s < 2; s++) { /* tierpool's and mimalloc's own .bss */
+    own[n][0] = sc.skip[s][0];
+    own[n][1] = (sc.skip[s][1] + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+    n++;
+  }
+  tp_sort(own, n, sizeof own[0], own_before);
+  for (size_t i = 0; i < sc.maps.n; i++) {
+    const tp_vma_t *v = &sc.maps.v[i];
+    if (!v->anon || !v->writable) continue;
+    /* A stack: a thread's (its stack pointer is in it), or one glibc keeps
+     * for the next thread (a guard page right below it): what lies there
+     * below a stack pointer is dead. */
+    bool stack = v->after_guard;
+    for (size_t k = 0; k < nsps && !stack; k++) stack = sps[k] - v->lo < v->hi - v->lo;
+    if (stack) continue;
+    /* The gaps between the engine's own mappings (the kernel merges
+     * neighbouring anonymous mappings into one). */
+    uintptr_t a = v->lo;
+    for (size_t j = 0; j < n && a < v->hi; j++) {
+      if (own[j][1] <= a || own[j][0] >= v->hi) continue;
+      if (own[j][0] > a) scan_anon_range(a, own[j][0]);
+      if (own[j][1] > a) a = own[j][1];
+    }
+    if (a < v->hi) scan_anon_range(a, v->hi);
+  }
+}
+
 static void flood(void) {
   while (sc.nstack) {
     tp_range_t r = sc.stack[--sc.nstack];
@@ -462,6 +556,12 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
       scan_to_top(th->sp);
     }
     ldso_roots(nstacks);
+    static uintptr_t sps[TP_SCAN_SPS]; /* report lock held */
+    size_t nsps = 0;
+    sps[nsps++] = self_sp;
+    for (uint32_t i = 0; i < w->n && nsps < TP_SCAN_SPS; i++)
+      if (w->threads[i].sp) sps[nsps++] = w->threads[i].sp;
+    anon_roots(sps, nsps);
     flood();
     classify(nstacks);
   }

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "leak_world.h"
+#include "os.h"
 
 /* SIGPWR, as the Boehm collector uses on Linux: programs hardly ever do. */
 #define TP_STOP_SIGNAL SIGPWR
@@ -156,9 +157,10 @@ bool tp_world_stop(tp_world_t *w) {
   w->n = 0;
   if (!w->threads) {
     w->cap = 1u << 16;
-    void *m = mmap(NULL, w->cap * sizeof(tp_world_thread_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) return false;
+    /* tp_os_map: the engine's own, which the scan of anonymous memory
+     * leaves out (it holds addresses that are not the program's). */
+    void *m = tp_os_map(w->cap * sizeof(tp_world_thread_t), true);
+    if (!m) return false;
     w->threads = m;
   }
   list_threads(w, w->self.tid);
@@ -232,20 +234,36 @@ static void add_line(tp_maps_t *m, const char *line) {
   uintptr_t lo, hi;
   const char *s = line;
   if (!parse_hex(&s, &lo) || *s++ != '-' || !parse_hex(&s, &hi) || *s++ != ' ') return;
-  if (s[0] != 'r' || m->n >= m->cap) return; /* only what can be read */
+  if (s[0] != 'r') { /* only what can be read; a guard page is noted */
+    if (s[0] == '-' && s[1] == '-' && s[2] == '-') m->none_hi = hi;
+    return;
+  }
+  if (m->n >= m->cap) return;
   tp_vma_t *v = &m->v[m->n++];
   v->lo = lo;
   v->hi = hi;
   v->writable = s[1] == 'w';
+  v->after_guard = m->none_hi == lo;
+  /* perms, offset, device, inode, then the path (none for anonymous). */
+  bool priv = s[3] == 'p';
+  for (int field = 0; field < 3 && *s; field++) {
+    while (*s && *s != ' ') s++;
+    while (*s == ' ') s++;
+  }
+  bool no_inode = s[0] == '0' && s[1] == ' ';
+  while (*s && *s != ' ') s++;
+  while (*s == ' ') s++;
+  v->anon = priv && no_inode &&
+            (!*s || !strcmp(s, "[heap]") || !strncmp(s, "[anon:", 6));
 }
 
 bool tp_maps_load(tp_maps_t *m) {
   m->n = 0;
+  m->none_hi = 0;
   if (!m->v) {
     m->cap = 1u << 20;
-    void *p = mmap(NULL, m->cap * sizeof(tp_vma_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return false;
+    void *p = tp_os_map(m->cap * sizeof(tp_vma_t), true); /* see tp_world_stop */
+    if (!p) return false;
     m->v = p;
   }
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);

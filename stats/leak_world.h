@@ -49,11 +49,14 @@ void tp_world_resume(tp_world_t *w);
 typedef struct tp_vma_s {
   uintptr_t lo, hi;
   bool writable;
+  bool anon;        /* private memory of no file: anonymous, [heap] or [anon:name] */
+  bool after_guard; /* right above an inaccessible mapping: a thread stack's shape */
 } tp_vma_t;
 
 typedef struct tp_maps_s {
   tp_vma_t *v;                     /* sorted by address ([cap], mmap'd once) */
   size_t n, cap;
+  uintptr_t none_hi;               /* while loading: the end of the last inaccessible mapping */
 } tp_maps_t;
 
 /* Reads /proc/self/maps; false if it cannot. */
