@@ -345,7 +345,13 @@ static void scan_anon_range(uintptr_t lo, uintptr_t hi) {
       a = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
       continue;
     }
+    /* A chunk stays inside one segment-aligned window and ends where the
+     * pool span starts: the kernel merges neighbouring anonymous mappings,
+     * so a heap can begin in the middle of a mapping. */
     uintptr_t end = a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < hi ? a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : hi;
+    uintptr_t window = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
+    if (end > window) end = window;
+    if (tp_layout.span && a < tp_layout.base && end > tp_layout.base) end = tp_layout.base;
     size_t pages = (end - a) / TP_PAGE_SIZE;
     if (mincore((void *)a, end - a, resident) != 0) memset(resident, 1, pages);
     for (size_t i = 0; i < pages; i++) {
