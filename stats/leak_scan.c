@@ -353,7 +353,8 @@ static void scan_anon_range(uintptr_t lo, uintptr_t hi) {
     if (end > window) end = window;
     if (tp_layout.span && a < tp_layout.base && end > tp_layout.base) end = tp_layout.base;
     size_t pages = (end - a) / TP_PAGE_SIZE;
-    if (mincore((void *)a, end - a, resident) != 0) memset(resident, 1, pages);
+    /* mincore fails only on a page no longer mapped: nothing to read. */
+    if (mincore((void *)a, end - a, resident) != 0) memset(resident, 0, pages);
     for (size_t i = 0; i < pages; i++) {
       uintptr_t pg = a + i * TP_PAGE_SIZE;
       if (!(resident[i] & 1)) continue;
