@@ -7,6 +7,7 @@
 #include "central.h"
 #include "hardening.h"
 #include "os.h"
+#include "spin.h"
 
 tp_central_t tp_central[TP_MAX_TIERS];
 
@@ -117,12 +118,7 @@ void tp_central_for_each_head(unsigned t, void (*fn)(unsigned t, uintptr_t head)
 static bool map_front(unsigned t, uintptr_t end) {
   tp_central_t *ct = &tp_central[t];
   uintptr_t rs = tp_region_start(t);
-  int unlocked = 0;
-  while (!atomic_compare_exchange_weak_explicit(&ct->commit_lock, &unlocked, 1,
-                                                memory_order_acquire, memory_order_relaxed)) {
-    unlocked = 0;
-    sched_yield();
-  }
+  tp_spin_lock(&ct->commit_lock);
   uint64_t have = atomic_load_explicit(&ct->commit, memory_order_relaxed);
   bool ok = true;
   if (end - rs > have) {
@@ -135,7 +131,7 @@ static bool map_front(unsigned t, uintptr_t end) {
     }
     if (ok) atomic_store_explicit(&ct->commit, to - rs, memory_order_release);
   }
-  atomic_store_explicit(&ct->commit_lock, 0, memory_order_release);
+  tp_spin_unlock(&ct->commit_lock);
   return ok;
 }
 

@@ -274,7 +274,7 @@ void tp_forward_free(void *p) {
   tp_cache_t *c = tp_tls;
   if (tp_fwd_hooked) {
     tp_hooks_run_put(p, false);
-    int t = tp_sampled_take(p, true);
+    int t = tp_sampled_remove(p);
     if (t >= 0) { /* a put of tier t, as the get was */
       if (c->kind == TP_CACHE_LIVE) {
         TP_ADD(c->bins[t].put, 1);

@@ -1,11 +1,11 @@
 /* sampler.c - the draws of the byte countdown (sampler.h). */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "os.h"
 #include "random.h"
 #include "sampler.h"
+#include "spin.h"
 
 bool tp_sampling;
 bool tp_fwd_hooked;
@@ -68,16 +68,8 @@ bool tp_sampler_due(tp_cache_t *c, size_t n) {
  * spinlock. Sampled gets are rare (one per mean bytes); the lookups are on
  * forwarded frees, which take the hooks' own lock anyway. Mapped at start,
  * touched only where used. */
-static void lock(void) {
-  int expect = 0;
-  while (!atomic_compare_exchange_weak_explicit(&tp_sampled_lock, &expect, 1,
-                                                memory_order_acquire, memory_order_relaxed)) {
-    expect = 0;
-    sched_yield();
-  }
-}
-
-static void unlock(void) { atomic_store_explicit(&tp_sampled_lock, 0, memory_order_release); }
+static void lock(void) { tp_spin_lock(&tp_sampled_lock); }
+static void unlock(void) { tp_spin_unlock(&tp_sampled_lock); }
 
 static size_t home(uintptr_t p) {
   return (size_t)((((p >> 4) * TP_GOLDEN_GAMMA) >> 40) & (TP_SAMPLED_SLOTS - 1));
@@ -103,7 +95,7 @@ bool tp_sampled_add(void *p, unsigned t) {
   return ok;
 }
 
-int tp_sampled_take(const void *p, bool remove) {
+static int find_tier(const void *p, bool remove) {
   /* No sampled block live: no lock (a block being added now is not p, whose
    * add happened before the program could pass p here). */
   if (!tp_sampled || !p || !__atomic_load_n(&tp_sampled_used, __ATOMIC_RELAXED)) return -1;
@@ -125,5 +117,8 @@ int tp_sampled_take(const void *p, bool remove) {
   unlock();
   return t;
 }
+
+int tp_sampled_tier(const void *p) { return find_tier(p, false); }
+int tp_sampled_remove(const void *p) { return find_tier(p, true); }
 
 void tp_sampled_fork_child(void) { atomic_store(&tp_sampled_lock, 0); }

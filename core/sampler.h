@@ -52,10 +52,11 @@ bool tp_sampler_due(tp_cache_t *c, size_t n);
 
 /* The live sampled blocks (served by mimalloc, counted in their tier):
  * add p of tier t after a sampled get (false: no room, serve it pooled);
- * tp_sampled_take answers p's tier, or -1 if p is not a sampled block,
- * and with remove forgets it (at its free). */
+ * tp_sampled_tier answers p's tier, or -1 if p is not a sampled block;
+ * tp_sampled_remove answers the same and forgets p (at its free). */
 bool tp_sampled_add(void *p, unsigned t);
-int tp_sampled_take(const void *p, bool remove);
+int tp_sampled_tier(const void *p);
+int tp_sampled_remove(const void *p);
 /* In the fork child: another thread may have held the table's lock. */
 void tp_sampled_fork_child(void);
 

@@ -12,16 +12,15 @@
 
 #include "out.h"
 #include "snapshot.h"
+#include "spin.h"
 
 /* The snapshot is large (a few KiB): static, and guarded so that two
  * threads asking at once do not share it. */
 static tierpool_stats_t tp_intro_snap;
 static _Atomic int tp_intro_busy;
 
-static void lock(void) {
-  while (atomic_exchange_explicit(&tp_intro_busy, 1, memory_order_acquire)) sched_yield();
-}
-static void unlock(void) { atomic_store_explicit(&tp_intro_busy, 0, memory_order_release); }
+static void lock(void) { tp_spin_lock(&tp_intro_busy); }
+static void unlock(void) { tp_spin_unlock(&tp_intro_busy); }
 
 static void fill(const tierpool_stats_t *st, struct mallinfo2 *m) {
   memset(m, 0, sizeof *m);

@@ -32,6 +32,7 @@
 #include "leak_int.h"
 #include "profile.h"
 #include "sampler.h"
+#include "spin.h"
 #include "walk.h"
 
 /* Per-thread state, found from the thread's cache (its TLS pointer): the
@@ -132,16 +133,8 @@ void tp_leak_settle(void) {
 
 /* ------------------------------------------------------------ forwarded */
 
-static void fwd_lock(void) {
-  int expect = 0;
-  while (!atomic_compare_exchange_weak_explicit(&tp_lk.fwd_lock, &expect, 1, memory_order_acquire,
-                                                memory_order_relaxed)) {
-    expect = 0;
-    sched_yield();
-  }
-}
-
-static void fwd_unlock(void) { atomic_store_explicit(&tp_lk.fwd_lock, 0, memory_order_release); }
+static void fwd_lock(void) { tp_spin_lock(&tp_lk.fwd_lock); }
+static void fwd_unlock(void) { tp_spin_unlock(&tp_lk.fwd_lock); }
 
 static size_t fwd_home(uintptr_t p) {
   return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> 44) & (TP_LEAK_FWD_SLOTS - 1);

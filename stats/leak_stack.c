@@ -27,6 +27,7 @@
 #include "leak_int.h"
 #include "leak_unwind.h"
 #include "os.h"
+#include "spin.h"
 
 tp_leak_tab_t tp_leak_tab;
 
@@ -90,18 +91,8 @@ const char *tp_module_path(unsigned m) {
 
 /* ------------------------------------------------------------ modules */
 
-static void module_lock(void) {
-  int expect = 0;
-  while (!atomic_compare_exchange_weak_explicit(&tp_leak_tab.module_lock, &expect, 1,
-                                                memory_order_acquire, memory_order_relaxed)) {
-    expect = 0;
-    sched_yield();
-  }
-}
-
-static void module_unlock(void) {
-  atomic_store_explicit(&tp_leak_tab.module_lock, 0, memory_order_release);
-}
+static void module_lock(void) { tp_spin_lock(&tp_leak_tab.module_lock); }
+static void module_unlock(void) { tp_spin_unlock(&tp_leak_tab.module_lock); }
 
 /* The id of the module loaded at base with this span and path, added if
  * new. May be called inside dl_iterate_phdr's callback (the fallback). */

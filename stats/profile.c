@@ -26,6 +26,7 @@
 #include "os.h"
 #include "profile_int.h"
 #include "snapshot.h"
+#include "spin.h"
 
 bool tp_profile_on;
 tp_prof_t tp_prof;
@@ -34,7 +35,7 @@ tp_prof_t tp_prof;
 #define TP_AGE_WAYS 3
 
 typedef struct tp_prof_age_bucket_s {
-  _Atomic uint32_t lock;
+  _Atomic int lock;
   uint32_t unused;
   uintptr_t p[TP_AGE_WAYS];  /* 0: free way */
   uint64_t t[TP_AGE_WAYS];   /* get time, ns since start */
@@ -48,21 +49,6 @@ static uint64_t clock_ns(clockid_t c) {
 
 uint64_t tp_prof_now(void) { return clock_ns(CLOCK_MONOTONIC) - tp_prof.start_ns; }
 
-static void spin_lock(_Atomic uint32_t *l) {
-  uint32_t expect = 0;
-  while (!atomic_compare_exchange_weak_explicit(l, &expect, 1, memory_order_acquire,
-                                                memory_order_relaxed)) {
-    expect = 0;
-    sched_yield();
-  }
-}
-
-static bool try_lock(_Atomic int *l) {
-  int expect = 0;
-  return atomic_compare_exchange_strong_explicit(l, &expect, 1, memory_order_acquire,
-                                                 memory_order_relaxed);
-}
-
 /* ------------------------------------------------------------ ages */
 
 static tp_prof_age_bucket_t *age_bucket(const void *p) {
@@ -72,7 +58,7 @@ static tp_prof_age_bucket_t *age_bucket(const void *p) {
 
 static void age_put(const void *p, uint64_t now) {
   tp_prof_age_bucket_t *b = age_bucket(p);
-  spin_lock(&b->lock);
+  tp_spin_lock(&b->lock);
   unsigned w = 0;
   for (unsigned i = 0; i < TP_AGE_WAYS; i++) {
     if (b->p[i] == (uintptr_t)p || !b->p[i]) { w = i; break; } /* the block's old entry, or a free way */
@@ -82,14 +68,14 @@ static void age_put(const void *p, uint64_t now) {
     atomic_fetch_add_explicit(&tp_prof.ages_lost, 1, memory_order_relaxed);
   b->p[w] = (uintptr_t)p;
   b->t[w] = now;
-  atomic_store_explicit(&b->lock, 0, memory_order_release);
+  tp_spin_unlock(&b->lock);
 }
 
 /* The get time of p, removed from the table; false if it is not there. */
 static bool age_take(const void *p, uint64_t *t) {
   tp_prof_age_bucket_t *b = age_bucket(p);
   bool found = false;
-  spin_lock(&b->lock);
+  tp_spin_lock(&b->lock);
   for (unsigned i = 0; i < TP_AGE_WAYS; i++) {
     if (b->p[i] != (uintptr_t)p) continue;
     *t = b->t[i];
@@ -97,14 +83,14 @@ static bool age_take(const void *p, uint64_t *t) {
     found = true;
     break;
   }
-  atomic_store_explicit(&b->lock, 0, memory_order_release);
+  tp_spin_unlock(&b->lock);
   return found;
 }
 
 /* ------------------------------------------------------------ timeline */
 
 void tp_prof_record_point(uint64_t now) {
-  if (!try_lock(&tp_prof.timeline_lock)) return;
+  if (!tp_spin_try(&tp_prof.timeline_lock)) return;
   static tierpool_stats_t snap; /* timeline lock held */
   tp_stats_collect(&snap);
   if (tp_prof.npoints == TP_PROF_POINTS) { /* full: keep every other point, halve the rate */
@@ -121,7 +107,7 @@ void tp_prof_record_point(uint64_t now) {
   int64_t fwd = atomic_load_explicit(&tp_prof.fwd_live_est, memory_order_relaxed);
   pt->live[TP_MAX_TIERS] = fwd > 0 ? fwd : 0;
   atomic_store_explicit(&tp_prof.next_tick_ns, now + tp_prof.tick_ns, memory_order_relaxed);
-  atomic_store_explicit(&tp_prof.timeline_lock, 0, memory_order_release);
+  tp_spin_unlock(&tp_prof.timeline_lock);
 }
 
 /* ------------------------------------------------------------ peak */
@@ -133,7 +119,7 @@ void tp_prof_stack_live(const tp_stack_t *s, int64_t *count, int64_t *bytes) {
 }
 
 void tp_prof_snapshot_peak(uint64_t now, int64_t total) {
-  if (!try_lock(&tp_prof.peak_lock)) return;
+  if (!tp_spin_try(&tp_prof.peak_lock)) return;
   if (total > atomic_load_explicit(&tp_prof.peak_est, memory_order_relaxed)) {
     uint32_t n = atomic_load_explicit(&tp_leak_tab.nstacks, memory_order_acquire);
     if (n > TP_LEAK_MAX_STACKS) n = TP_LEAK_MAX_STACKS;
@@ -147,7 +133,7 @@ void tp_prof_snapshot_peak(uint64_t now, int64_t total) {
     tp_prof.peak_t_ns = now;
     tp_prof.peak_gen++;
   }
-  atomic_store_explicit(&tp_prof.peak_lock, 0, memory_order_release);
+  tp_spin_unlock(&tp_prof.peak_lock);
 }
 
 /* ------------------------------------------------------------ the hooks */
