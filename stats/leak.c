@@ -62,21 +62,28 @@ static tp_leak_thread_t *thread_state(void) {
 
 /* ------------------------------------------------------------ charges */
 
-/* Two or three locked adds: in `all` mode count is live (the report reads
- * it so), which saves one per get and per put. */
+/* The stack's live figures, as blocks come and go: sample mode's
+ * estimates, which nothing else holds, and the profile's "live at peak".
+ * In `all` mode without a profile the side arrays and the forwarded table
+ * already say which stack holds every block, so the report counts them
+ * there (leak_report.c) and a get or a put writes no line another thread
+ * also writes: two or three locked adds on a shared stack entry were the
+ * largest cost after the walk itself, and they made threads that allocate
+ * from one site contend. Only a stack's first block of a tier sets a bit. */
 static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
   tp_stack_t *s = &tp_leak_tab.stacks[id];
-  atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
+  if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
+    atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
   if (tp_leak_mode == TP_LEAKS_SAMPLE) {
     int64_t count, bytes;
     tp_leak_weights(n, &count, &bytes);
+    atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->count, sign * count, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, sign * bytes, memory_order_relaxed);
-  } else {
+  } else if (tp_profile_on) { /* count is live in `all` mode (the profile reads it so) */
+    atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, sign * (int64_t)n, memory_order_relaxed);
   }
-  if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
-    atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
 }
 
 static uint64_t *side_slot(const void *p, size_t t) {

@@ -57,8 +57,10 @@ typedef struct tp_stack_s {
   uint16_t depth;              /* frames kept */
   uint16_t unused16;
   uint32_t unused32;
+  /* Kept in sample mode, and in `all` mode for the profile only (leak.c's
+   * charge): otherwise a report counts from the side arrays. */
   _Atomic int64_t live;        /* blocks charged now (sampled blocks in sample mode) */
-  _Atomic int64_t count;       /* sample mode: live blocks estimated, x count_scale (unused in all mode) */
+  _Atomic int64_t count;       /* sample mode: live blocks estimated, x count_scale */
   _Atomic int64_t bytes;       /* live bytes requested (an estimate in sample mode) */
   _Atomic uint64_t tiers;      /* bit t: tier t charged once; TP_LEAK_FWD_BIT: forwarded */
 } tp_stack_t;                  /* 64 bytes */

@@ -22,6 +22,7 @@
 #include "dest.h"
 #include "os.h"
 #include "options.h"
+#include "central.h"
 #include "layout.h"
 #include "leak_int.h"
 #include "sort.h"
@@ -44,9 +45,16 @@ typedef struct tp_leak_row_s {
 static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_ROWS] */
 static _Atomic long tp_report_owner;
 
+/* `all` mode: a stack's live blocks and bytes, counted by the report. */
+typedef struct tp_live_acc_s {
+  int64_t live, bytes;
+} tp_live_acc_t;
+static tp_live_acc_t *tp_live; /* [TP_LEAK_MAX_STACKS], `all` mode only */
+
 bool tp_leak_report_init(void) {
   tp_rows = tp_os_map(sizeof(tp_leak_row_t) * TP_LEAK_MAX_ROWS, true);
-  return tp_rows != NULL;
+  tp_live = tp_os_map(sizeof(tp_live_acc_t) * TP_LEAK_MAX_STACKS, true);
+  return tp_rows != NULL && tp_live != NULL;
 }
 
 bool tp_leak_report_acquire(void) {
@@ -97,6 +105,37 @@ static void add_row(size_t *n, uint32_t id, unsigned kind, int64_t live, int64_t
   r->kind = kind;
 }
 
+/* `all` mode keeps no live counts per stack as blocks come and go (see
+ * charge in leak.c): a report without a scan counts them here, from the
+ * side arrays over each tier's carved part and the forwarded table, where
+ * the hooks keep which stack holds each block. The other threads run on:
+ * a block got or put meanwhile may count or not, as with counters read
+ * lock-free; a dump takes no lock the hooks take, so a forwarded entry
+ * being written can be read half old. */
+static void count_live(uint32_t nstacks) {
+  memset(tp_live, 0, sizeof(tp_live_acc_t) * nstacks);
+  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
+    const _Atomic uint64_t *side = (const _Atomic uint64_t *)tp_lk.side[t];
+    uint64_t blocks = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire) >>
+                      (t + TP_MIN_SHIFT);
+    for (uint64_t i = 0; side && i < blocks; i++) {
+      uint64_t v = atomic_load_explicit(&side[i], memory_order_relaxed);
+      uint32_t id = (uint32_t)(v >> 32);
+      if (!tp_side_charged(v) || id >= nstacks) continue;
+      tp_live[id].live++;
+      tp_live[id].bytes += (int64_t)(v & 0xffffffffu);
+    }
+  }
+  size_t slots;
+  const tp_fwd_t *fwd = tp_leak_fwd_table(&slots);
+  for (size_t i = 0; i < slots; i++) {
+    uint32_t id = fwd[i].id;
+    if (!fwd[i].p || id == TP_STACK_NONE || id >= nstacks) continue;
+    tp_live[id].live++;
+    tp_live[id].bytes += (int64_t)fwd[i].n;
+  }
+}
+
 /* Fills tp_rows with the stacks of periods >= from still holding blocks, a
  * row per stack and kind, sorted direct first, then indirect, then still
  * reachable, each most bytes first; returns how many. settle: first give
@@ -109,6 +148,8 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
   if (!scan) tp_scan_info.done = false;
   uint32_t nstacks = atomic_load_explicit(&t->nstacks, memory_order_acquire);
   if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
+  bool counted = !kinds && tp_leak_mode == TP_LEAKS_ALL;
+  if (counted) count_live(nstacks);
   size_t n = 0;
   for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++) {
     tp_stack_t *s = &t->stacks[id];
@@ -120,12 +161,15 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
         if (a->live[k] > 0) add_row(&n, id, k, a->live[k], a->count[k], a->bytes[k], tiers);
       continue;
     }
+    if (counted) {
+      if (tp_live[id].live > 0)
+        add_row(&n, id, TP_KIND_UNKNOWN, tp_live[id].live, tp_live[id].live, tp_live[id].bytes, tiers);
+      continue;
+    }
     int64_t live = atomic_load_explicit(&s->live, memory_order_relaxed);
     if (live <= 0) continue;
-    int64_t count = tp_leak_mode == TP_LEAKS_SAMPLE ? atomic_load_explicit(&s->count, memory_order_relaxed)
-                                                    : live; /* leak.c: count is live in all mode */
-    add_row(&n, id, TP_KIND_UNKNOWN, live, count, atomic_load_explicit(&s->bytes, memory_order_relaxed),
-            tiers);
+    add_row(&n, id, TP_KIND_UNKNOWN, live, atomic_load_explicit(&s->count, memory_order_relaxed),
+            atomic_load_explicit(&s->bytes, memory_order_relaxed), tiers);
   }
   /* One row per stack and kind, whatever the periods it ran in. */
   tp_sort(tp_rows, n, sizeof *tp_rows, by_hash);
