@@ -70,6 +70,8 @@ static tp_leak_thread_t *thread_state(void) {
  * also writes: two or three locked adds on a shared stack entry were the
  * largest cost after the walk itself, and they made threads that allocate
  * from one site contend. Only a stack's first block of a tier sets a bit. */
+static inline bool counting(void) { return tp_leak_mode == TP_LEAKS_SAMPLE || tp_profile_on; }
+
 static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
   tp_stack_t *s = &tp_leak_tab.stacks[id];
   if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
@@ -80,7 +82,7 @@ static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
     atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->count, sign * count, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, sign * bytes, memory_order_relaxed);
-  } else if (tp_profile_on) { /* count is live in `all` mode (the profile reads it so) */
+  } else if (counting()) { /* `all` mode: count is live (the profile reads it so) */
     atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, sign * (int64_t)n, memory_order_relaxed);
   }
@@ -252,7 +254,21 @@ static void hook_put(void *p, bool pooled) {
   unsigned bit = TP_LEAK_FWD_BIT;
   if (pooled) {
     size_t t = tp_tier_of_ptr(p);
-    uint64_t v = take(side_slot(p, t));
+    uint64_t *slot = side_slot(p, t);
+    if (!counting()) {
+      /* No counter to give back: the slot only says "freed" (and keeps
+       * the id for a bad-free report). A plain store, where take's locked
+       * compare-and-swap stalls on the line: the block is not in a free
+       * list yet (the engine runs this hook first), so no get of it and no
+       * report's settling can write the slot meanwhile, and if one did it
+       * would write this same value. */
+      _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
+      uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
+      if (tp_side_charged(v))
+        atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED, memory_order_relaxed);
+      return;
+    }
+    uint64_t v = take(slot);
     if (!v) return;
     id = (uint32_t)(v >> 32);
     n = v & 0xffffffffu;
