@@ -15,8 +15,8 @@
 
 void tp_report_bad_free(const char *what, const void *p, size_t tier_size) {
   if (tier_size)
-    tp_warn("%s: %p (tier %zu B); aborting. Run the program under valgrind "
-            "to see where the block was freed first.", what, p, tier_size);
+    tp_warn("%s: %p (tier %zu B); aborting. TIERPOOL_LEAKS=all TIERPOOL_LEAKS_FREES=1 "
+            "names the stacks that allocated and freed the block.", what, p, tier_size);
   else
     tp_warn("%s: %p (not from the pools nor from mimalloc); aborting", what, p);
   tp_hooks_run_bad_free(p); /* with leak tracking: the stack that allocated it */

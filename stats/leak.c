@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "options.h"
 #include "os.h"
 #include "hooks.h"
 #include "leak_int.h"
@@ -58,6 +59,16 @@ static tp_leak_thread_t *thread_state(void) {
     if (owner == 0 && atomic_compare_exchange_strong(&th->owner, &owner, c)) return th;
   }
   return &tp_lk.threads[TP_LEAK_THREADS];
+}
+
+/* The caller's stack, interned. */
+static uint32_t capture(void) {
+  tp_leak_thread_t *th = thread_state();
+  if (!th->warm) { /* libunwind's first run on a thread sets up its caches */
+    th->warm = 1;
+    tp_stack_warm_up();
+  }
+  return tp_stack_capture();
 }
 
 /* ------------------------------------------------------------ charges */
@@ -228,12 +239,7 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
       charge(old.id, old.n, TP_LEAK_FWD_BIT, -1); /* its put was not seen */
     return;
   }
-  tp_leak_thread_t *th = thread_state();
-  if (!th->warm) { /* libunwind's first run on a thread sets up its caches */
-    th->warm = 1;
-    tp_stack_warm_up();
-  }
-  uint32_t id = tp_stack_capture();
+  uint32_t id = capture();
   if (pooled) {
     atomic_store_explicit((_Atomic uint64_t *)slot, (uint64_t)id << 32 | n, memory_order_relaxed);
   } else {
@@ -248,6 +254,13 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
   tp_profile_got(p, id, n, bit);
 }
 
+/* TIERPOOL_LEAKS_FREES: the stack of this free, kept in the freed slot's
+ * length word (ids are far below TP_SIDE_FREED) for a later bad-free
+ * report; 0 otherwise. */
+static uint64_t freed_by(void) {
+  return tp_leak_mode == TP_LEAKS_ALL && tp_stats_config.leaks_frees ? capture() : 0;
+}
+
 static void hook_put(void *p, bool pooled) {
   uint32_t id;
   uint64_t n;
@@ -260,16 +273,19 @@ static void hook_put(void *p, bool pooled) {
        * the id for a bad-free report). A plain store, where take's locked
        * compare-and-swap stalls on the line: the block is not in a free
        * list yet (the engine runs this hook first), so no get of it and no
-       * report's settling can write the slot meanwhile, and if one did it
-       * would write this same value. */
+       * report's settling can write the slot meanwhile. */
       _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
       uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
       if (tp_side_charged(v))
-        atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED, memory_order_relaxed);
+        atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED | freed_by(),
+                              memory_order_relaxed);
       return;
     }
     uint64_t v = take(slot);
     if (!v) return;
+    if (tp_stats_config.leaks_frees) /* take left the slot freed, with no stack */
+      atomic_store_explicit((_Atomic uint64_t *)slot, (v & 0xffffffff00000000ull) | TP_SIDE_FREED |
+                            freed_by(), memory_order_relaxed);
     id = (uint32_t)(v >> 32);
     n = v & 0xffffffffu;
     bit = (unsigned)t;

@@ -110,6 +110,11 @@ extern tp_leak_tab_t tp_leak_tab;
  * stack that allocated the block. Only an unflagged, non-zero slot is a
  * charge. */
 #define TP_SIDE_FREED (1ull << 31)
+/* A freed slot's length word: the stack that freed the block, when
+ * TIERPOOL_LEAKS_FREES keeps it (leak.c), else 0. */
+static inline uint32_t tp_side_freed_by(uint64_t v) {
+  return v & TP_SIDE_FREED ? (uint32_t)(v & (TP_SIDE_FREED - 1)) : 0;
+}
 static inline bool tp_side_charged(uint64_t v) { return v && !(v & TP_SIDE_FREED); }
 
 /* A forwarded block being tracked (an entry of the forwarded table). In

@@ -397,9 +397,10 @@ static void print_stack(uint32_t id, const char *title) {
   tp_leak_report_release();
 }
 
-/* A pooled block keeps its allocation stack after its put (TP_SIDE_FREED);
- * a forwarded one is found in the table, interior pointers included (a
- * linear pass: the process is about to abort). */
+/* A pooled block keeps its allocation stack after its put (TP_SIDE_FREED),
+ * and with TIERPOOL_LEAKS_FREES the stack of that put; a forwarded one is
+ * found in the table, interior pointers included (a linear pass: the
+ * process is about to abort), its frees are not kept. */
 void tp_leak_bad_free(const void *p) {
   uintptr_t a = (uintptr_t)p;
   uint64_t v = 0;
@@ -414,11 +415,12 @@ void tp_leak_bad_free(const void *p) {
       if (f->p && f->id && a - f->p < (f->n ? f->n : 1)) v = (uint64_t)f->id << 32;
     }
   }
-  uint32_t id = (uint32_t)(v >> 32);
+  uint32_t id = (uint32_t)(v >> 32), by = tp_is_pooled(p) ? tp_side_freed_by(v) : 0;
   if (id <= TP_STACK_OVERFLOW) return;
   print_stack(id, tp_side_charged(v) || !tp_is_pooled(p)
                       ? "tierpool: the block (still in use) was allocated from:\n"
                       : "tierpool: the block (already freed) was allocated from:\n");
+  if (by > TP_STACK_OVERFLOW) print_stack(by, "tierpool: and first freed from:\n");
 }
 
 /* ------------------------------------------------------------ process */

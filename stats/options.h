@@ -37,6 +37,10 @@
   X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30, NULL, \
     "With `TIERPOOL_LEAKS=sample` and the profile: mean bytes between two captured gets (1 " \
     "to 1G); counts are scaled up and marked as estimates.")                                    \
+  X(BOOL, leaks_frees, "TIERPOOL_LEAKS_FREES", 0, 0, 1, NULL,                   \
+    "With `TIERPOOL_LEAKS=all`: capture the stack of every free of a pooled block too, so "  \
+    "that a double free names the stack that freed the block first beside the one that "   \
+    "allocated it. It costs a stack walk per free, as `all` costs one per get.")            \
   X(UINT, leaks_top, "TIERPOOL_LEAKS_TOP", 20, 0, 1000000, NULL,                 \
     "Stacks a leak report shows, most bytes first (`0`: all).")                  \
   X(PATH, profile, "TIERPOOL_PROFILE", 0, 0, 0, NULL,                            \

@@ -24,8 +24,9 @@
  *                    rec_alloc at recursion depth round % 7 from from_x or
  *                    from_y. Stacks that repeat from the same stack address:
  *                    the capture cache must still tell them apart
- *   reach double     frees badfree_block twice (tierpool aborts, naming the
- *                    stack that allocated it)
+ *   reach double     frees badfree_block in badfree_release, then again
+ *                    (tierpool aborts, naming the stack that allocated it,
+ *                    and with TIERPOOL_LEAKS_FREES the one that freed it)
  *   reach middle     frees a pointer 8 bytes into badfree_block (the same)
  *
  * Built -O0 with frame pointers; pointers go through volatile globals so
@@ -82,6 +83,10 @@ __attribute__((noinline)) void *big_child(void) { return malloc(72); }
 __attribute__((noinline)) void *big_kept_child(void) { return malloc(88); }
 __attribute__((noinline)) void *cycle_node(void) { return malloc(56); }
 __attribute__((noinline)) char *badfree_block(void) { return malloc(40); }
+__attribute__((noinline)) void badfree_release(char *p) {
+  free(p);
+  g_hidden ^= 1; /* not a tail call: this frame stays on the stack */
+}
 __attribute__((noinline)) void *alt_a(void) { return malloc(24); }
 __attribute__((noinline)) void *alt_b(void) { return malloc(24); }
 __attribute__((noinline)) void *rec_alloc(int d) {
@@ -139,7 +144,7 @@ __attribute__((noinline)) static void run(const char *what, int n) {
     }
   } else if (!strcmp(what, "double")) {
     char *p = badfree_block();
-    free(p);
+    badfree_release(p);
     free(p);
   } else if (!strcmp(what, "middle")) {
     free(badfree_block() + 8);

@@ -191,6 +191,14 @@ def case_badfree():
               "%s: no allocation stack:\n%s" % (how, r.stderr))
         check(lines[head[0] + 1].startswith("    #0 badfree_block+"),
               "%s: stack does not start in badfree_block:\n%s" % (how, r.stderr))
+        check("first freed from" not in r.stderr, "%s: a free stack nobody asked for" % how)
+    # TIERPOOL_LEAKS_FREES: the double free also names where the block was freed first.
+    r = subprocess.run([A.bin, "double"], env=dict(env, TIERPOOL_LEAKS_FREES="1"),
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    lines = r.stderr.splitlines()
+    head = [i for i, l in enumerate(lines) if "first freed from:" in l]
+    check(r.returncode < 0 and head and lines[head[0] + 1].startswith("    #0 badfree_release+"),
+          "double free with TIERPOOL_LEAKS_FREES: no stack of the first free:\n%s" % r.stderr)
     # Without leak tracking: the engine's one-line report, no stack.
     env.pop("TIERPOOL_LEAKS")
     r = subprocess.run([A.bin, "double"], env=env, capture_output=True, text=True,
