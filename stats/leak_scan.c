@@ -162,6 +162,78 @@ static int module_roots(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* ------------------------------------------------------------ blocks */
 
+/* Which pages of a table are resident (mincore): the per-block tables are
+ * mapped for the whole span, and only the pages a hook wrote hold
+ * anything. Reading the others would only fault in pages of zeros (the
+ * forwarded table alone is 24 MiB). A cursor over [lo, hi), asked page by
+ * page in increasing order. */
+#define TP_RESIDENT_CHUNK 256 /* pages per mincore call */
+
+typedef struct tp_resident_s {
+  uintptr_t lo, hi, end;        /* the chunk [lo, end) answered; the table's end */
+  unsigned char vec[TP_RESIDENT_CHUNK];
+} tp_resident_t;
+
+static void resident_init(tp_resident_t *r, const void *table, size_t bytes) {
+  r->lo = r->end = (uintptr_t)table;
+  r->hi = (uintptr_t)table + bytes;
+}
+
+/* Whether page pg (page aligned, in the table) was ever touched. */
+static bool resident(tp_resident_t *r, uintptr_t pg) {
+  if (pg < r->lo || pg >= r->end) {
+    r->lo = pg;
+    r->end = pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < r->hi ? pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : r->hi;
+    /* mincore fails only on a page no longer mapped: nothing to read. */
+    if (mincore((void *)pg, r->end - pg, r->vec) != 0) memset(r->vec, 0, sizeof r->vec);
+  }
+  return r->vec[(pg - r->lo) / TP_PAGE_SIZE] & 1;
+}
+
+/* Calls fn for every charged slot of the side arrays (carved blocks
+ * only), skipping the pages of them never written: in sample mode no
+ * pooled block is charged, and no page is. */
+typedef void (*tp_charged_fn)(unsigned t, uint64_t i, uint64_t v, void *ctx);
+
+static void for_each_charged(tp_charged_fn fn, void *ctx) {
+  const uint64_t per_page = TP_PAGE_SIZE / sizeof(uint64_t);
+  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
+    const uint64_t *side = sc.side[t];
+    if (!side || !sc.nblocks[t]) continue;
+    tp_resident_t r;
+    resident_init(&r, side, sc.nblocks[t] * sizeof(uint64_t));
+    for (uint64_t i0 = 0; i0 < sc.nblocks[t]; i0 += per_page) {
+      if (!resident(&r, (uintptr_t)&side[i0])) continue;
+      uint64_t end = i0 + per_page < sc.nblocks[t] ? i0 + per_page : sc.nblocks[t];
+      for (uint64_t i = i0; i < end; i++)
+        if (tp_side_charged(side[i])) fn(t, i, side[i], ctx);
+    }
+  }
+}
+
+/* The entries of the forwarded table, read only where their pages were
+ * touched; copied to out when out is not NULL (at most max). Returns how
+ * many. An entry's p is its first word, so it lies wholly on the page its
+ * entry starts on: an entry starting on an untouched page is empty. */
+static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out, size_t max) {
+  size_t n = 0;
+  if (!tab) return 0;
+  tp_resident_t r;
+  resident_init(&r, tab, slots * sizeof *tab);
+  for (uintptr_t pg = (uintptr_t)tab; pg < r.hi; pg += TP_PAGE_SIZE) {
+    if (!resident(&r, pg)) continue;
+    size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
+    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
+    for (; i < end && i < slots; i++) {
+      if (!tab[i].p) continue;
+      if (out && n >= max) return n;
+      if (out) out[n] = tab[i];
+      n++;
+    }
+  }
+  return n;
+}
+
 static bool by_p(const void *a, const void *b) {
   return ((const tp_fwd_t *)a)->p < ((const tp_fwd_t *)b)->p;
 }
@@ -193,16 +265,11 @@ static bool arrays_init(void) {
   }
   size_t slots;
   const tp_fwd_t *tab = tp_leak_fwd_table(&slots);
-  size_t n = 0;
-  for (size_t i = 0; i < slots; i++) n += tab[i].p != 0;
+  size_t n = fwd_entries(tab, slots, NULL, 0);
   sc.fwd_bytes = (n + 1) * sizeof(tp_fwd_t);
   if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
-  sc.nfwd = 0;
-  for (size_t i = 0; i < slots && sc.nfwd < n; i++) {
-    if (!tab[i].p) continue;
-    sc.fwd[sc.nfwd] = tab[i];
-    sc.fwd[sc.nfwd++].tag = TAG_NONE;
-  }
+  sc.nfwd = fwd_entries(tab, slots, sc.fwd, n);
+  for (size_t i = 0; i < sc.nfwd; i++) sc.fwd[i].tag = TAG_NONE;
   tp_sort(sc.fwd, sc.nfwd, sizeof *sc.fwd, by_p); /* by address, for the lookups */
   sc.fwd_lo = sc.nfwd ? sc.fwd[0].p : 0;
   sc.fwd_hi = 0;
@@ -326,7 +393,6 @@ static void scan_root(uintptr_t lo, uintptr_t hi) {
  * them would only map zeros. */
 #define TP_OWN_MAX 4096
 #define TP_MI_SEGMENT ((uintptr_t)32 << 20) /* mimalloc 2.0.9's segment size and alignment */
-#define TP_RESIDENT_CHUNK 256                /* pages per mincore call */
 
 static bool own_before(const void *a, const void *b) {
   return ((const uintptr_t *)a)[0] < ((const uintptr_t *)b)[0];
@@ -439,6 +505,14 @@ static void scan_tls(uintptr_t tp) {
   scan_root(dtv - 16, dtv + 16 * (len + 1));
 }
 
+static void ldso_block(unsigned t, uint64_t i, uint64_t v, void *ctx) {
+  uint32_t nstacks = *(const uint32_t *)ctx;
+  if ((v >> 32) >= nstacks || !sc.ldso_stack[v >> 32] || sc.tags[t][i] == TAG_REACH) return;
+  sc.tags[t][i] = TAG_REACH;
+  uintptr_t blk = tp_region_start(t) + (i << (t + TP_MIN_SHIFT));
+  sc.stack[sc.nstack++] = (tp_range_t){blk, blk + tp_tier_size(t)};
+}
+
 /* Blocks ld.so allocated (DTVs, dynamic TLS blocks, its tables) are roots,
  * as in LSan: ld.so keeps them where no scan looks. */
 static void ldso_roots(uint32_t nstacks) {
@@ -459,17 +533,7 @@ static void ldso_roots(uint32_t nstacks) {
     }
   }
   if (!any) return;
-  for (unsigned tier = 0; tier < tp_layout.ntiers && tp_layout.span; tier++) {
-    for (uint64_t i = 0; i < sc.nblocks[tier]; i++) {
-      uint64_t v = sc.side[tier][i];
-      if (!tp_side_charged(v) || (v >> 32) >= nstacks || !sc.ldso_stack[v >> 32] ||
-          sc.tags[tier][i] == TAG_REACH)
-        continue;
-      sc.tags[tier][i] = TAG_REACH;
-      uintptr_t blk = tp_region_start(tier) + (i << (tier + TP_MIN_SHIFT));
-      sc.stack[sc.nstack++] = (tp_range_t){blk, blk + tp_tier_size(tier)};
-    }
-  }
+  for_each_charged(ldso_block, &nstacks);
   for (size_t i = 0; i < sc.nfwd; i++) {
     tp_fwd_t *f = &sc.fwd[i];
     if (f->id >= nstacks || !sc.ldso_stack[f->id] || f->tag == TAG_REACH) continue;
@@ -494,29 +558,29 @@ static void account(uint32_t id, uint64_t n, unsigned kind, uint32_t nstacks) {
   a->bytes[kind] += bytes;
 }
 
+/* A charged pooled block not reached: what it points to is indirect. */
+static void scan_leaked(unsigned t, uint64_t i, uint64_t v, void *ctx) {
+  (void)v, (void)ctx;
+  if (sc.tags[t][i] == TAG_REACH) return;
+  uintptr_t blk = tp_region_start(t) + (i << (t + TP_MIN_SHIFT));
+  sc.self = blk;
+  scan_range(blk, blk + tp_tier_size(t), TAG_INDIRECT);
+}
+
+static void account_block(unsigned t, uint64_t i, uint64_t v, void *ctx) {
+  account((uint32_t)(v >> 32), v & 0xffffffffu, kind_of(sc.tags[t][i]), *(const uint32_t *)ctx);
+}
+
 /* Step 3, then the figures per stack. */
 static void classify(uint32_t nstacks) {
-  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
-    uintptr_t start = tp_region_start(t);
-    for (uint64_t i = 0; i < sc.nblocks[t]; i++) {
-      if (!tp_side_charged(sc.side[t][i]) || sc.tags[t][i] == TAG_REACH) continue;
-      uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
-      sc.self = blk;
-      scan_range(blk, blk + tp_tier_size(t), TAG_INDIRECT);
-    }
-  }
+  for_each_charged(scan_leaked, NULL);
   for (size_t i = 0; i < sc.nfwd; i++) {
     if (!sc.fwd[i].id || sc.fwd[i].tag == TAG_REACH) continue;
     sc.self = sc.fwd[i].p;
     scan_range(sc.fwd[i].p, sc.fwd[i].p + sc.fwd[i].n, TAG_INDIRECT);
   }
   memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * nstacks);
-  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
-    for (uint64_t i = 0; i < sc.nblocks[t]; i++) {
-      uint64_t v = sc.side[t][i];
-      if (tp_side_charged(v)) account((uint32_t)(v >> 32), v & 0xffffffffu, kind_of(sc.tags[t][i]), nstacks);
-    }
-  }
+  for_each_charged(account_block, &nstacks);
   for (size_t i = 0; i < sc.nfwd; i++)
     account(sc.fwd[i].id, sc.fwd[i].n, kind_of(sc.fwd[i].tag), nstacks);
 }
