@@ -22,10 +22,12 @@
  *
  * What a word points into:
  *   - the pool span: tier by shift, block by shift (span arithmetic); a
- *     carved block is live unless the engine says it is free
- *     (tp_engine_for_each_free_block, walked once the threads are
- *     stopped), charged in the side array or not (allocated before the
- *     hooks, or not sampled);
+ *     carved block is live unless the engine says it is free, charged in
+ *     the side array or not (allocated before the hooks, or not sampled).
+ *     The engine is asked block by block, the first time a word points
+ *     into one (tp_engine_block_free, core/walk.h; the batch heads it
+ *     cannot tell so are noted first): a walk of every carved block would
+ *     read the whole pool, 80 MB for a python3 that freed its objects;
  *   - otherwise a forwarded block: a sorted snapshot of the forwarded
  *     table, binary search, [p, p + length).
  * A pooled block is scanned whole (its tier size: realloc within a tier
@@ -48,7 +50,9 @@
 #include "leak_world.h"
 #include "walk.h"
 
-enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3 };
+/* A pooled block's tag starts at TAG_NONE (not looked at yet) and is
+ * found live or free the first time a word points into it. */
+enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3, TAG_LIVE = 4 };
 
 #define TP_SCAN_ROOTS 16384    /* writable segments of loaded modules */
 #define TP_TCB_SCAN 4096       /* the thread descriptor above the thread pointer */
@@ -261,7 +265,7 @@ static bool arrays_init(void) {
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     sc.tags[t] = sc.nblocks[t] ? m : NULL;
     m += sc.nblocks[t];
-    if (sc.tags[t]) tp_engine_for_each_free_block(t, NULL, mark_free, NULL);
+    if (sc.tags[t]) tp_engine_for_each_free_head(t, mark_free, NULL);
   }
   size_t slots;
   const tp_fwd_t *tab = tp_leak_fwd_table(&slots);
@@ -306,6 +310,7 @@ static bool node_of(uintptr_t a, tp_node_t *nd) {
     if (i >= sc.nblocks[t]) return false;
     uint8_t *tag = &sc.tags[t][i];
     uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
+    if (*tag == TAG_NONE) *tag = tp_engine_block_free(blk) ? TAG_FREE : TAG_LIVE;
     if (*tag == TAG_FREE) return false;
     nd->tag = tag;
     nd->lo = blk;

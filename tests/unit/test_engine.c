@@ -292,6 +292,33 @@ Test(engine, free_block_walk_finds_cached_and_central_blocks_only) {
   for (int i = 1; i < WALK_N; i += 2) tp_free(w.blocks[i]);
 }
 
+/* The per-block answer (the batch heads first, then one word per block)
+ * says what the walk says, for every block, in a thread list and in
+ * central batches (where the heads hold no key). */
+static void check_per_block(walk_ctx_t *w, unsigned t, const char *where) {
+  memset(w->seen, 0, sizeof w->seen);
+  tp_engine_for_each_free_head(t, walk_seen, w);
+  for (int i = 0; i < WALK_N; i++) {
+    bool is_free = w->seen[i] || tp_engine_block_free((uintptr_t)w->blocks[i]);
+    cr_assert_eq(is_free, i % 2 == 0, "%s: block %d (%s) said %s", where, i,
+                 i % 2 ? "live" : "free", is_free ? "free" : "live");
+  }
+}
+
+Test(engine, free_block_test_agrees_with_the_walk) {
+  unsigned t = (unsigned)tp_tier_of(256);
+  walk_ctx_t w = {.skip = SIZE_MAX};
+  for (int i = 0; i < WALK_N; i++) cr_assert_not_null(w.blocks[i] = tp_malloc(200));
+  for (int i = 0; i < WALK_N; i += 2) tp_free(w.blocks[i]);
+  check_per_block(&w, t, "thread cache");
+  tp_cache_flush_current();
+  check_per_block(&w, t, "central batch");
+  int heads = 0;
+  for (int i = 0; i < WALK_N; i++) heads += w.seen[i];
+  cr_assert_gt(heads, 0, "no batch head among the blocks freed");
+  for (int i = 1; i < WALK_N; i += 2) tp_free(w.blocks[i]);
+}
+
 /* tp_fwd_owns: yes for live forwarded blocks (mimalloc's, large.c's), no
  * for pooled blocks, freed large blocks, statics, stacks and unmapped
  * memory, and never a fault. */
