@@ -62,6 +62,10 @@ enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3, TAG_LIVE = 4
 
 tp_scan_info_t tp_scan_info;
 tp_kind_acc_t *tp_scan_acc;
+/* Entries of tp_scan_acc a scan may have written: [0, acc_hi). The table
+ * is 18 MiB; zeroing it up to the last stack id would touch pages that
+ * no block of a scan is ever accounted to. */
+static uint32_t acc_hi;
 
 typedef struct tp_range_s {
   uintptr_t lo, hi;
@@ -215,11 +219,11 @@ static void for_each_charged(tp_charged_fn fn, void *ctx) {
   }
 }
 
-/* The entries of the forwarded table, read only where their pages were
- * touched; copied to out when out is not NULL (at most max). Returns how
- * many. An entry's p is its first word, so it lies wholly on the page its
- * entry starts on: an entry starting on an untouched page is empty. */
-static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out, size_t max) {
+/* Copies the entries of the forwarded table to out, reading only the
+ * pages that were touched; returns how many. An entry's p is its first
+ * word, so it lies wholly on the page its entry starts on: an entry
+ * starting on an untouched page is empty. */
+static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out) {
   size_t n = 0;
   if (!tab) return 0;
   tp_resident_t r;
@@ -228,12 +232,8 @@ static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out, size
     if (!resident(&r, pg)) continue;
     size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
     size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
-    for (; i < end && i < slots; i++) {
-      if (!tab[i].p) continue;
-      if (out && n >= max) return n;
-      if (out) out[n] = tab[i];
-      n++;
-    }
+    for (; i < end && i < slots; i++)
+      if (tab[i].p) out[n++] = tab[i];
   }
   return n;
 }
@@ -269,10 +269,11 @@ static bool arrays_init(void) {
   }
   size_t slots;
   const tp_fwd_t *tab = tp_leak_fwd_table(&slots);
-  size_t n = fwd_entries(tab, slots, NULL, 0);
-  sc.fwd_bytes = (n + 1) * sizeof(tp_fwd_t);
+  /* Room for a full table, in one pass over it: only the pages written
+   * count (MAP_NORESERVE). */
+  sc.fwd_bytes = (slots + 1) * sizeof(tp_fwd_t);
   if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
-  sc.nfwd = fwd_entries(tab, slots, sc.fwd, n);
+  sc.nfwd = fwd_entries(tab, slots, sc.fwd);
   for (size_t i = 0; i < sc.nfwd; i++) sc.fwd[i].tag = TAG_NONE;
   tp_sort(sc.fwd, sc.nfwd, sizeof *sc.fwd, by_p); /* by address, for the lookups */
   sc.fwd_lo = sc.nfwd ? sc.fwd[0].p : 0;
@@ -558,6 +559,7 @@ static void account(uint32_t id, uint64_t n, unsigned kind, uint32_t nstacks) {
   int64_t count, bytes;
   tp_leak_weights(n, &count, &bytes);
   tp_kind_acc_t *a = &tp_scan_acc[id];
+  if (id >= acc_hi) acc_hi = id + 1;
   a->live[kind]++;
   a->count[kind] += count;
   a->bytes[kind] += bytes;
@@ -584,7 +586,8 @@ static void classify(uint32_t nstacks) {
     sc.self = sc.fwd[i].p;
     scan_range(sc.fwd[i].p, sc.fwd[i].p + sc.fwd[i].n, TAG_INDIRECT);
   }
-  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * nstacks);
+  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * acc_hi);
+  acc_hi = 0;
   for_each_charged(account_block, &nstacks);
   for (size_t i = 0; i < sc.nfwd; i++)
     account(sc.fwd[i].id, sc.fwd[i].n, kind_of(sc.fwd[i].tag), nstacks);
