@@ -413,7 +413,12 @@ static void scan_anon_range(uintptr_t lo, uintptr_t hi) {
       a = tp_layout.base + tp_layout.span;
       continue;
     }
-    if (tp_fwd_heap_region((void *)a)) { /* a mimalloc segment: to its end */
+    /* A mimalloc segment: to its end. Asked with a byte inside the page:
+     * mimalloc 2.0 looks a pointer's segment up from the byte before it
+     * (a huge block aligned to a segment boundary belongs to the segment
+     * below), so a segment's first byte answers for the segment before,
+     * and every segment starting a chunk was scanned as a root. */
+    if (tp_fwd_heap_region((void *)(a + 1))) {
       a = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
       continue;
     }
