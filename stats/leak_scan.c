@@ -559,6 +559,11 @@ static unsigned kind_of(uint8_t tag) {
   return tag == TAG_REACH ? TP_KIND_REACHABLE : tag == TAG_INDIRECT ? TP_KIND_INDIRECT : TP_KIND_DIRECT;
 }
 
+static void acc_clear(void) {
+  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * acc_hi);
+  acc_hi = 0;
+}
+
 static void account(uint32_t id, uint64_t n, unsigned kind, uint32_t nstacks) {
   if (id == TP_STACK_NONE || id >= nstacks) return;
   int64_t count, bytes;
@@ -591,8 +596,7 @@ static void classify(uint32_t nstacks) {
     sc.self = sc.fwd[i].p;
     scan_range(sc.fwd[i].p, sc.fwd[i].p + sc.fwd[i].n, TAG_INDIRECT);
   }
-  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * acc_hi);
-  acc_hi = 0;
+  acc_clear();
   for_each_charged(account_block, &nstacks);
   for (size_t i = 0; i < sc.nfwd; i++)
     account(sc.fwd[i].id, sc.fwd[i].n, kind_of(sc.fwd[i].tag), nstacks);
@@ -606,12 +610,29 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether any stack holds a block now. When none does there is nothing to
+ * classify, and no scan is made: a sampled run mostly ends so (a block is
+ * sampled every 512 KiB on average, and most are freed by exit). */
+static bool any_charged(void) {
+  uint32_t nstacks = atomic_load_explicit(&tp_leak_tab.nstacks, memory_order_acquire);
+  if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
+  for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++)
+    if (atomic_load_explicit(&tp_leak_tab.stacks[id].live, memory_order_relaxed) > 0) return true;
+  return false;
+}
+
 __attribute__((noinline)) bool tp_leak_scan(void) {
   uint64_t t0 = now_ns();
   __builtin_unwind_init(); /* callee-saved registers onto this frame: scanned with the stack */
   uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
   tp_scan_info = (tp_scan_info_t){0};
   if (!tp_scan_acc) return false;
+  if (!any_charged()) {
+    acc_clear();
+    tp_scan_info.done = true;
+    tp_scan_info.ns = now_ns() - t0;
+    return true;
+  }
   /* Before the others stop: dl_iterate_phdr takes the loader's lock, which
    * a stopped thread might hold. */
   sc.nroots = 0;
