@@ -12,7 +12,7 @@
  *      thread's static TLS and thread descriptor around its thread pointer,
  *      and its DTV (the dynamic TLS blocks); as LSan does, the blocks ld.so
  *      allocated itself (DTVs, dynamic TLS, its tables); and, as valgrind
- *      does, the program's anonymous memory (anon_roots below).
+ *      does, the program's anonymous memory (tp_anon_roots, leak_world.c).
  *   2. flood fill: every block reached is tagged reachable and pushed on an
  *      explicit mark stack (mmap'd, never malloc), then scanned in turn.
  *   3. every charged block not reachable is scanned once more; the
@@ -38,12 +38,9 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
-#include "fallback.h"
-#include "large.h"
 #include "leak_int.h"
 #include "os.h"
 #include "sort.h"
@@ -172,34 +169,6 @@ static int module_roots(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* ------------------------------------------------------------ blocks */
 
-/* Which pages of a table are resident (mincore): the per-block tables are
- * mapped for the whole span, and only the pages a hook wrote hold
- * anything. Reading the others would only fault in pages of zeros (the
- * forwarded table alone is 24 MiB). A cursor over [lo, hi), asked page by
- * page in increasing order. */
-#define TP_RESIDENT_CHUNK 256 /* pages per mincore call */
-
-typedef struct tp_resident_s {
-  uintptr_t lo, hi, end;        /* the chunk [lo, end) answered; the table's end */
-  unsigned char vec[TP_RESIDENT_CHUNK];
-} tp_resident_t;
-
-static void resident_init(tp_resident_t *r, const void *table, size_t bytes) {
-  r->lo = r->end = (uintptr_t)table;
-  r->hi = (uintptr_t)table + bytes;
-}
-
-/* Whether page pg (page aligned, in the table) was ever touched. */
-static bool resident(tp_resident_t *r, uintptr_t pg) {
-  if (pg < r->lo || pg >= r->end) {
-    r->lo = pg;
-    r->end = pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < r->hi ? pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : r->hi;
-    /* mincore fails only on a page no longer mapped: nothing to read. */
-    if (mincore((void *)pg, r->end - pg, r->vec) != 0) memset(r->vec, 0, sizeof r->vec);
-  }
-  return r->vec[(pg - r->lo) / TP_PAGE_SIZE] & 1;
-}
-
 /* The charged slots of the side arrays (carved blocks only), listed once
  * as (tier << TP_CHARGED_SHIFT | block number): three passes use them, and
  * at exit they are few among many carved blocks (python3 dicts.py, `all`
@@ -217,9 +186,9 @@ static bool charged_init(uint64_t total) {
     const uint64_t *side = sc.side[t];
     if (!side || !sc.nblocks[t]) continue;
     tp_resident_t r;
-    resident_init(&r, side, sc.nblocks[t] * sizeof(uint64_t));
+    tp_resident_init(&r, side, sc.nblocks[t] * sizeof(uint64_t));
     for (uint64_t i0 = 0; i0 < sc.nblocks[t]; i0 += per_page) {
-      if (!resident(&r, (uintptr_t)&side[i0])) continue;
+      if (!tp_resident(&r, (uintptr_t)&side[i0])) continue;
       uint64_t end = i0 + per_page < sc.nblocks[t] ? i0 + per_page : sc.nblocks[t];
       for (uint64_t i = i0; i < end; i++)
         if (tp_side_charged(side[i])) sc.charged[sc.ncharged++] = (uint64_t)t << TP_CHARGED_SHIFT | i;
@@ -246,9 +215,9 @@ static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out) {
   size_t n = 0;
   if (!tab) return 0;
   tp_resident_t r;
-  resident_init(&r, tab, slots * sizeof *tab);
+  tp_resident_init(&r, tab, slots * sizeof *tab);
   for (uintptr_t pg = (uintptr_t)tab; pg < r.hi; pg += TP_PAGE_SIZE) {
-    if (!resident(&r, pg)) continue;
+    if (!tp_resident(&r, pg)) continue;
     size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
     size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
     for (; i < end && i < slots; i++)
@@ -401,106 +370,6 @@ static void scan_root(uintptr_t lo, uintptr_t hi) {
   if (hi <= lo) return;
   tp_scan_info.root_bytes += hi - lo;
   scan_range(lo, hi, TAG_REACH);
-}
-
-/* ------------------------------------------------------------ anonymous memory */
-
-/* The program's anonymous memory is a root too, as valgrind's memcheck
- * has it (LeakSanitizer scans none): memory a program maps itself and
- * keeps pointers in, such as CPython's object arenas. Without it, the
- * dict tables that CPython's static types keep until exit (pointed to
- * only from its arenas) are "direct leaks" of every python3 run; LSan
- * reports them so. Left out: the heaps (the pool span, mimalloc's
- * segments, large blocks, whose blocks are scanned only when reached),
- * the thread stacks (scanned from their stack pointers: below them lies
- * dead data; a mapping right above a guard page is taken for one), the
- * engine's own tables (tp_os_own: they hold block
- * addresses that are not the program's) and the modules' segments
- * (scanned already). Pages never touched are skipped (mincore): reading
- * them would only map zeros. */
-#define TP_OWN_MAX 4096
-#define TP_MI_SEGMENT ((uintptr_t)32 << 20) /* mimalloc 2.0.9's segment size and alignment */
-
-static bool own_before(const void *a, const void *b) {
-  return ((const uintptr_t *)a)[0] < ((const uintptr_t *)b)[0];
-}
-
-/* [lo, hi), page aligned, less the heaps; resident pages only. */
-static void scan_anon_range(uintptr_t lo, uintptr_t hi) {
-  unsigned char resident[TP_RESIDENT_CHUNK];
-  uintptr_t a = lo;
-  while (a < hi) {
-    if (tp_is_pooled((void *)a)) { /* the pool span: to its end */
-      a = tp_layout.base + tp_layout.span;
-      continue;
-    }
-    /* A mimalloc segment: to its end. Asked with a byte inside the page:
-     * mimalloc 2.0 looks a pointer's segment up from the byte before it
-     * (a huge block aligned to a segment boundary belongs to the segment
-     * below), so a segment's first byte answers for the segment before,
-     * and every segment starting a chunk was scanned as a root. */
-    if (tp_fwd_heap_region((void *)(a + 1))) {
-      a = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
-      continue;
-    }
-    /* A chunk stays inside one segment-aligned window and ends where the
-     * pool span starts: the kernel merges neighbouring anonymous mappings,
-     * so a heap can begin in the middle of a mapping. */
-    uintptr_t end = a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < hi ? a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : hi;
-    uintptr_t window = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
-    if (end > window) end = window;
-    if (tp_layout.span && a < tp_layout.base && end > tp_layout.base) end = tp_layout.base;
-    size_t pages = (end - a) / TP_PAGE_SIZE;
-    /* mincore fails only on a page no longer mapped: nothing to read. */
-    if (mincore((void *)a, end - a, resident) != 0) memset(resident, 0, pages);
-    for (size_t i = 0; i < pages; i++) {
-      uintptr_t pg = a + i * TP_PAGE_SIZE;
-      if (!(resident[i] & 1)) continue;
-      /* A large block (or a cached mapping) starts here: its header is on
-       * this page, which is mapped. Skip the whole mapping. */
-      if (tp_large_state((void *)(pg + TP_LARGE_HDR)) != TP_LARGE_NOT_OURS) {
-        uintptr_t skip_to = pg + tp_large_hdr((void *)(pg + TP_LARGE_HDR))->len;
-        if (skip_to > end) {
-          end = skip_to;
-          break;
-        }
-        i += (skip_to - pg) / TP_PAGE_SIZE - 1;
-        continue;
-      }
-      scan_root(pg, pg + TP_PAGE_SIZE);
-    }
-    a = end;
-  }
-}
-
-static void anon_roots(const uintptr_t *sps, size_t nsps) {
-  static uintptr_t own[TP_OWN_MAX + 2][2]; /* report lock held */
-  size_t n = tp_os_own(own, TP_OWN_MAX);
-  for (int s = 0; s < 2; s++) { /* tierpool's and mimalloc's own .bss */
-    own[n][0] = sc.skip[s][0];
-    own[n][1] = (sc.skip[s][1] + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
-    n++;
-  }
-  tp_sort(own, n, sizeof own[0], own_before);
-  for (size_t i = 0; i < sc.maps.n; i++) {
-    const tp_vma_t *v = &sc.maps.v[i];
-    if (!v->anon || !v->writable) continue;
-    /* A stack: a thread's (its stack pointer is in it), or one glibc keeps
-     * for the next thread (a guard page right below it): what lies there
-     * below a stack pointer is dead. */
-    bool stack = v->after_guard;
-    for (size_t k = 0; k < nsps && !stack; k++) stack = sps[k] - v->lo < v->hi - v->lo;
-    if (stack) continue;
-    /* The gaps between the engine's own mappings (the kernel merges
-     * neighbouring anonymous mappings into one). */
-    uintptr_t a = v->lo;
-    for (size_t j = 0; j < n && a < v->hi; j++) {
-      if (own[j][1] <= a || own[j][0] >= v->hi) continue;
-      if (own[j][0] > a) scan_anon_range(a, own[j][0]);
-      if (own[j][1] > a) a = own[j][1];
-    }
-    if (a < v->hi) scan_anon_range(a, v->hi);
-  }
 }
 
 static void flood(void) {
@@ -690,7 +559,12 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
     sps[nsps++] = self_sp;
     for (uint32_t i = 0; i < w->n && nsps < TP_SCAN_SPS; i++)
       if (w->threads[i].sp) sps[nsps++] = w->threads[i].sp;
-    anon_roots(sps, nsps);
+    uintptr_t skip[4]; /* tierpool's and mimalloc's own segments (their .bss) */
+    for (int s = 0; s < 2; s++) {
+      skip[2 * s] = sc.skip[s][0];
+      skip[2 * s + 1] = (sc.skip[s][1] + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+    }
+    tp_anon_roots(&sc.maps, skip, 2, sps, nsps, scan_root);
     flood();
     classify(nstacks);
   }
