@@ -1,7 +1,8 @@
 /* leak_world.h - what the reachability scan needs from the process around
  * it: the other threads stopped, with their stack pointers, registers and
- * thread pointers (leak_world.c), and the readable mappings, so that no
- * read of the scan can fault.
+ * thread pointers (leak_world.c), the readable mappings, so that no read
+ * of the scan can fault, which pages were ever touched, and which of the
+ * program's anonymous memory is a root.
  */
 #ifndef TP_STATS_LEAK_WORLD_H
 #define TP_STATS_LEAK_WORLD_H
