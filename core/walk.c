@@ -27,8 +27,16 @@ void tp_engine_for_each_free_block(unsigned t, tp_block_want_fn want, tp_block_f
   uint64_t nblocks = carved >> (t + TP_MIN_SHIFT);
   for (uint64_t i = 0; i < nblocks; i++) {
     if (want && !want(ctx, t, i)) continue;
-    const _Atomic uint64_t *blk = (const _Atomic uint64_t *)(start + i * size);
-    if (atomic_load_explicit(&blk[1], memory_order_relaxed) == tp_free_key)
-      fn(ctx, t, (uintptr_t)blk);
+    if (tp_engine_block_free(start + i * size)) fn(ctx, t, start + i * size);
   }
+}
+
+void tp_engine_for_each_free_head(unsigned t, tp_block_fn fn, void *ctx) {
+  if (!tp_layout.span || t >= tp_layout.ntiers) return;
+  walk_t w = {NULL, fn, ctx};
+  tp_central_walk_heads(t, head_found, &w);
+}
+
+bool tp_engine_block_free(uintptr_t blk) {
+  return atomic_load_explicit(&((const _Atomic uint64_t *)blk)[1], memory_order_relaxed) == tp_free_key;
 }

@@ -12,7 +12,7 @@
  *      thread's static TLS and thread descriptor around its thread pointer,
  *      and its DTV (the dynamic TLS blocks); as LSan does, the blocks ld.so
  *      allocated itself (DTVs, dynamic TLS, its tables); and, as valgrind
- *      does, the program's anonymous memory (anon_roots below).
+ *      does, the program's anonymous memory (tp_anon_roots, leak_world.c).
  *   2. flood fill: every block reached is tagged reachable and pushed on an
  *      explicit mark stack (mmap'd, never malloc), then scanned in turn.
  *   3. every charged block not reachable is scanned once more; the
@@ -22,10 +22,12 @@
  *
  * What a word points into:
  *   - the pool span: tier by shift, block by shift (span arithmetic); a
- *     carved block is live unless the engine says it is free
- *     (tp_engine_for_each_free_block, walked once the threads are
- *     stopped), charged in the side array or not (allocated before the
- *     hooks, or not sampled);
+ *     carved block is live unless the engine says it is free, charged in
+ *     the side array or not (allocated before the hooks, or not sampled).
+ *     The engine is asked block by block, the first time a word points
+ *     into one (tp_engine_block_free, core/walk.h; the batch heads it
+ *     cannot tell so are noted first): a walk of every carved block would
+ *     read the whole pool, 80 MB for a python3 that freed its objects;
  *   - otherwise a forwarded block: a sorted snapshot of the forwarded
  *     table, binary search, [p, p + length).
  * A pooled block is scanned whole (its tier size: realloc within a tier
@@ -36,19 +38,18 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
-#include "fallback.h"
-#include "large.h"
 #include "leak_int.h"
 #include "os.h"
 #include "sort.h"
 #include "leak_world.h"
 #include "walk.h"
 
-enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3 };
+/* A pooled block's tag starts at TAG_NONE (not looked at yet) and is
+ * found live or free the first time a word points into it. */
+enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3, TAG_LIVE = 4 };
 
 #define TP_SCAN_ROOTS 16384    /* writable segments of loaded modules */
 #define TP_TCB_SCAN 4096       /* the thread descriptor above the thread pointer */
@@ -58,6 +59,10 @@ enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3 };
 
 tp_scan_info_t tp_scan_info;
 tp_kind_acc_t *tp_scan_acc;
+/* Entries of tp_scan_acc a scan may have written: [0, acc_hi). The table
+ * is 18 MiB; zeroing it up to the last stack id would touch pages that
+ * no block of a scan is ever accounted to. */
+static uint32_t acc_hi;
 
 typedef struct tp_range_s {
   uintptr_t lo, hi;
@@ -88,6 +93,8 @@ static struct {
   uintptr_t fwd_lo, fwd_hi;
   tp_range_t *stack;           /* the mark stack */
   size_t nstack, cap, stack_bytes;
+  uint64_t *charged;           /* the charged pooled blocks (charged_init) */
+  size_t ncharged, charged_bytes;
   uint8_t *ldso_stack;         /* [nstacks]: 1 if the stack's innermost frame is in ld.so */
   size_t ldso_bytes;
   uintptr_t self;              /* the leaked block being scanned (indirect pass) */
@@ -162,6 +169,63 @@ static int module_roots(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* ------------------------------------------------------------ blocks */
 
+/* The charged slots of the side arrays (carved blocks only), listed once
+ * as (tier << TP_CHARGED_SHIFT | block number): three passes use them, and
+ * at exit they are few among many carved blocks (python3 dicts.py, `all`
+ * mode: 497 of 1.2 million, whose side arrays are 10 MB). The pages of the
+ * side arrays never written are skipped: in sample mode no pooled block
+ * is charged, and no page is. */
+#define TP_CHARGED_SHIFT 56
+
+static bool charged_init(uint64_t total) {
+  const uint64_t per_page = TP_PAGE_SIZE / sizeof(uint64_t);
+  sc.charged_bytes = ((size_t)total + 1) * sizeof(uint64_t);
+  if (!(sc.charged = tp_os_map(sc.charged_bytes, true))) return false; /* only what is written counts */
+  sc.ncharged = 0;
+  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
+    const uint64_t *side = sc.side[t];
+    if (!side || !sc.nblocks[t]) continue;
+    tp_resident_t r;
+    tp_resident_init(&r, side, sc.nblocks[t] * sizeof(uint64_t));
+    for (uint64_t i0 = 0; i0 < sc.nblocks[t]; i0 += per_page) {
+      if (!tp_resident(&r, (uintptr_t)&side[i0])) continue;
+      uint64_t end = i0 + per_page < sc.nblocks[t] ? i0 + per_page : sc.nblocks[t];
+      for (uint64_t i = i0; i < end; i++)
+        if (tp_side_charged(side[i])) sc.charged[sc.ncharged++] = (uint64_t)t << TP_CHARGED_SHIFT | i;
+    }
+  }
+  return true;
+}
+
+typedef void (*tp_charged_fn)(unsigned t, uint64_t i, uint64_t v, void *ctx);
+
+static void for_each_charged(tp_charged_fn fn, void *ctx) {
+  for (size_t k = 0; k < sc.ncharged; k++) {
+    unsigned t = (unsigned)(sc.charged[k] >> TP_CHARGED_SHIFT);
+    uint64_t i = sc.charged[k] & (((uint64_t)1 << TP_CHARGED_SHIFT) - 1);
+    fn(t, i, sc.side[t][i], ctx);
+  }
+}
+
+/* Copies the entries of the forwarded table to out, reading only the
+ * pages that were touched; returns how many. An entry's p is its first
+ * word, so it lies wholly on the page its entry starts on: an entry
+ * starting on an untouched page is empty. */
+static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out) {
+  size_t n = 0;
+  if (!tab) return 0;
+  tp_resident_t r;
+  tp_resident_init(&r, tab, slots * sizeof *tab);
+  for (uintptr_t pg = (uintptr_t)tab; pg < r.hi; pg += TP_PAGE_SIZE) {
+    if (!tp_resident(&r, pg)) continue;
+    size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
+    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
+    for (; i < end && i < slots; i++)
+      if (tab[i].p) out[n++] = tab[i];
+  }
+  return n;
+}
+
 static bool by_p(const void *a, const void *b) {
   return ((const tp_fwd_t *)a)->p < ((const tp_fwd_t *)b)->p;
 }
@@ -189,20 +253,16 @@ static bool arrays_init(void) {
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     sc.tags[t] = sc.nblocks[t] ? m : NULL;
     m += sc.nblocks[t];
-    if (sc.tags[t]) tp_engine_for_each_free_block(t, NULL, mark_free, NULL);
+    if (sc.tags[t]) tp_engine_for_each_free_head(t, mark_free, NULL);
   }
   size_t slots;
   const tp_fwd_t *tab = tp_leak_fwd_table(&slots);
-  size_t n = 0;
-  for (size_t i = 0; i < slots; i++) n += tab[i].p != 0;
-  sc.fwd_bytes = (n + 1) * sizeof(tp_fwd_t);
+  /* Room for a full table, in one pass over it: only the pages written
+   * count (MAP_NORESERVE). */
+  sc.fwd_bytes = (slots + 1) * sizeof(tp_fwd_t);
   if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
-  sc.nfwd = 0;
-  for (size_t i = 0; i < slots && sc.nfwd < n; i++) {
-    if (!tab[i].p) continue;
-    sc.fwd[sc.nfwd] = tab[i];
-    sc.fwd[sc.nfwd++].tag = TAG_NONE;
-  }
+  sc.nfwd = fwd_entries(tab, slots, sc.fwd);
+  for (size_t i = 0; i < sc.nfwd; i++) sc.fwd[i].tag = TAG_NONE;
   tp_sort(sc.fwd, sc.nfwd, sizeof *sc.fwd, by_p); /* by address, for the lookups */
   sc.fwd_lo = sc.nfwd ? sc.fwd[0].p : 0;
   sc.fwd_hi = 0;
@@ -214,7 +274,7 @@ static bool arrays_init(void) {
   sc.cap = (size_t)total + sc.nfwd + 1;
   sc.stack_bytes = sc.cap * sizeof(tp_range_t);
   sc.nstack = 0;
-  return (sc.stack = tp_os_map(sc.stack_bytes, true)) != NULL;
+  return (sc.stack = tp_os_map(sc.stack_bytes, true)) != NULL && charged_init(total);
 }
 
 static void arrays_free(void) {
@@ -222,6 +282,8 @@ static void arrays_free(void) {
   unmap(sc.fwd, sc.fwd_bytes);
   unmap(sc.stack, sc.stack_bytes);
   unmap(sc.ldso_stack, sc.ldso_bytes);
+  unmap(sc.charged, sc.charged_bytes);
+  sc.charged = NULL;
   sc.tag_mem = NULL;
   sc.fwd = NULL;
   sc.stack = NULL;
@@ -239,6 +301,7 @@ static bool node_of(uintptr_t a, tp_node_t *nd) {
     if (i >= sc.nblocks[t]) return false;
     uint8_t *tag = &sc.tags[t][i];
     uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
+    if (*tag == TAG_NONE) *tag = tp_engine_block_free(blk) ? TAG_FREE : TAG_LIVE;
     if (*tag == TAG_FREE) return false;
     nd->tag = tag;
     nd->lo = blk;
@@ -309,102 +372,6 @@ static void scan_root(uintptr_t lo, uintptr_t hi) {
   scan_range(lo, hi, TAG_REACH);
 }
 
-/* ------------------------------------------------------------ anonymous memory */
-
-/* The program's anonymous memory is a root too, as valgrind's memcheck
- * has it (LeakSanitizer scans none): memory a program maps itself and
- * keeps pointers in, such as CPython's object arenas. Without it, the
- * dict tables that CPython's static types keep until exit (pointed to
- * only from its arenas) are "direct leaks" of every python3 run; LSan
- * reports them so. Left out: the heaps (the pool span, mimalloc's
- * segments, large blocks, whose blocks are scanned only when reached),
- * the thread stacks (scanned from their stack pointers: below them lies
- * dead data; a mapping right above a guard page is taken for one), the
- * engine's own tables (tp_os_own: they hold block
- * addresses that are not the program's) and the modules' segments
- * (scanned already). Pages never touched are skipped (mincore): reading
- * them would only map zeros. */
-#define TP_OWN_MAX 4096
-#define TP_MI_SEGMENT ((uintptr_t)32 << 20) /* mimalloc 2.0.9's segment size and alignment */
-#define TP_RESIDENT_CHUNK 256                /* pages per mincore call */
-
-static bool own_before(const void *a, const void *b) {
-  return ((const uintptr_t *)a)[0] < ((const uintptr_t *)b)[0];
-}
-
-/* [lo, hi), page aligned, less the heaps; resident pages only. */
-static void scan_anon_range(uintptr_t lo, uintptr_t hi) {
-  unsigned char resident[TP_RESIDENT_CHUNK];
-  uintptr_t a = lo;
-  while (a < hi) {
-    if (tp_is_pooled((void *)a)) { /* the pool span: to its end */
-      a = tp_layout.base + tp_layout.span;
-      continue;
-    }
-    if (tp_fwd_heap_region((void *)a)) { /* a mimalloc segment: to its end */
-      a = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
-      continue;
-    }
-    /* A chunk stays inside one segment-aligned window and ends where the
-     * pool span starts: the kernel merges neighbouring anonymous mappings,
-     * so a heap can begin in the middle of a mapping. */
-    uintptr_t end = a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < hi ? a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : hi;
-    uintptr_t window = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
-    if (end > window) end = window;
-    if (tp_layout.span && a < tp_layout.base && end > tp_layout.base) end = tp_layout.base;
-    size_t pages = (end - a) / TP_PAGE_SIZE;
-    /* mincore fails only on a page no longer mapped: nothing to read. */
-    if (mincore((void *)a, end - a, resident) != 0) memset(resident, 0, pages);
-    for (size_t i = 0; i < pages; i++) {
-      uintptr_t pg = a + i * TP_PAGE_SIZE;
-      if (!(resident[i] & 1)) continue;
-      /* A large block (or a cached mapping) starts here: its header is on
-       * this page, which is mapped. Skip the whole mapping. */
-      if (tp_large_state((void *)(pg + TP_LARGE_HDR)) != TP_LARGE_NOT_OURS) {
-        uintptr_t skip_to = pg + tp_large_hdr((void *)(pg + TP_LARGE_HDR))->len;
-        if (skip_to > end) {
-          end = skip_to;
-          break;
-        }
-        i += (skip_to - pg) / TP_PAGE_SIZE - 1;
-        continue;
-      }
-      scan_root(pg, pg + TP_PAGE_SIZE);
-    }
-    a = end;
-  }
-}
-
-static void anon_roots(const uintptr_t *sps, size_t nsps) {
-  static uintptr_t own[TP_OWN_MAX + 2][2]; /* report lock held */
-  size_t n = tp_os_own(own, TP_OWN_MAX);
-  for (int s = 0; s < 2; s++) { /* tierpool's and mimalloc's own .bss */
-    own[n][0] = sc.skip[s][0];
-    own[n][1] = (sc.skip[s][1] + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
-    n++;
-  }
-  tp_sort(own, n, sizeof own[0], own_before);
-  for (size_t i = 0; i < sc.maps.n; i++) {
-    const tp_vma_t *v = &sc.maps.v[i];
-    if (!v->anon || !v->writable) continue;
-    /* A stack: a thread's (its stack pointer is in it), or one glibc keeps
-     * for the next thread (a guard page right below it): what lies there
-     * below a stack pointer is dead. */
-    bool stack = v->after_guard;
-    for (size_t k = 0; k < nsps && !stack; k++) stack = sps[k] - v->lo < v->hi - v->lo;
-    if (stack) continue;
-    /* The gaps between the engine's own mappings (the kernel merges
-     * neighbouring anonymous mappings into one). */
-    uintptr_t a = v->lo;
-    for (size_t j = 0; j < n && a < v->hi; j++) {
-      if (own[j][1] <= a || own[j][0] >= v->hi) continue;
-      if (own[j][0] > a) scan_anon_range(a, own[j][0]);
-      if (own[j][1] > a) a = own[j][1];
-    }
-    if (a < v->hi) scan_anon_range(a, v->hi);
-  }
-}
-
 static void flood(void) {
   while (sc.nstack) {
     tp_range_t r = sc.stack[--sc.nstack];
@@ -439,6 +406,14 @@ static void scan_tls(uintptr_t tp) {
   scan_root(dtv - 16, dtv + 16 * (len + 1));
 }
 
+static void ldso_block(unsigned t, uint64_t i, uint64_t v, void *ctx) {
+  uint32_t nstacks = *(const uint32_t *)ctx;
+  if ((v >> 32) >= nstacks || !sc.ldso_stack[v >> 32] || sc.tags[t][i] == TAG_REACH) return;
+  sc.tags[t][i] = TAG_REACH;
+  uintptr_t blk = tp_region_start(t) + (i << (t + TP_MIN_SHIFT));
+  sc.stack[sc.nstack++] = (tp_range_t){blk, blk + tp_tier_size(t)};
+}
+
 /* Blocks ld.so allocated (DTVs, dynamic TLS blocks, its tables) are roots,
  * as in LSan: ld.so keeps them where no scan looks. */
 static void ldso_roots(uint32_t nstacks) {
@@ -459,17 +434,7 @@ static void ldso_roots(uint32_t nstacks) {
     }
   }
   if (!any) return;
-  for (unsigned tier = 0; tier < tp_layout.ntiers && tp_layout.span; tier++) {
-    for (uint64_t i = 0; i < sc.nblocks[tier]; i++) {
-      uint64_t v = sc.side[tier][i];
-      if (!tp_side_charged(v) || (v >> 32) >= nstacks || !sc.ldso_stack[v >> 32] ||
-          sc.tags[tier][i] == TAG_REACH)
-        continue;
-      sc.tags[tier][i] = TAG_REACH;
-      uintptr_t blk = tp_region_start(tier) + (i << (tier + TP_MIN_SHIFT));
-      sc.stack[sc.nstack++] = (tp_range_t){blk, blk + tp_tier_size(tier)};
-    }
-  }
+  for_each_charged(ldso_block, &nstacks);
   for (size_t i = 0; i < sc.nfwd; i++) {
     tp_fwd_t *f = &sc.fwd[i];
     if (f->id >= nstacks || !sc.ldso_stack[f->id] || f->tag == TAG_REACH) continue;
@@ -484,39 +449,45 @@ static unsigned kind_of(uint8_t tag) {
   return tag == TAG_REACH ? TP_KIND_REACHABLE : tag == TAG_INDIRECT ? TP_KIND_INDIRECT : TP_KIND_DIRECT;
 }
 
+static void acc_clear(void) {
+  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * acc_hi);
+  acc_hi = 0;
+}
+
 static void account(uint32_t id, uint64_t n, unsigned kind, uint32_t nstacks) {
   if (id == TP_STACK_NONE || id >= nstacks) return;
   int64_t count, bytes;
   tp_leak_weights(n, &count, &bytes);
   tp_kind_acc_t *a = &tp_scan_acc[id];
+  if (id >= acc_hi) acc_hi = id + 1;
   a->live[kind]++;
   a->count[kind] += count;
   a->bytes[kind] += bytes;
 }
 
+/* A charged pooled block not reached: what it points to is indirect. */
+static void scan_leaked(unsigned t, uint64_t i, uint64_t v, void *ctx) {
+  (void)v, (void)ctx;
+  if (sc.tags[t][i] == TAG_REACH) return;
+  uintptr_t blk = tp_region_start(t) + (i << (t + TP_MIN_SHIFT));
+  sc.self = blk;
+  scan_range(blk, blk + tp_tier_size(t), TAG_INDIRECT);
+}
+
+static void account_block(unsigned t, uint64_t i, uint64_t v, void *ctx) {
+  account((uint32_t)(v >> 32), v & 0xffffffffu, kind_of(sc.tags[t][i]), *(const uint32_t *)ctx);
+}
+
 /* Step 3, then the figures per stack. */
 static void classify(uint32_t nstacks) {
-  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
-    uintptr_t start = tp_region_start(t);
-    for (uint64_t i = 0; i < sc.nblocks[t]; i++) {
-      if (!tp_side_charged(sc.side[t][i]) || sc.tags[t][i] == TAG_REACH) continue;
-      uintptr_t blk = start + (i << (t + TP_MIN_SHIFT));
-      sc.self = blk;
-      scan_range(blk, blk + tp_tier_size(t), TAG_INDIRECT);
-    }
-  }
+  for_each_charged(scan_leaked, NULL);
   for (size_t i = 0; i < sc.nfwd; i++) {
     if (!sc.fwd[i].id || sc.fwd[i].tag == TAG_REACH) continue;
     sc.self = sc.fwd[i].p;
     scan_range(sc.fwd[i].p, sc.fwd[i].p + sc.fwd[i].n, TAG_INDIRECT);
   }
-  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * nstacks);
-  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
-    for (uint64_t i = 0; i < sc.nblocks[t]; i++) {
-      uint64_t v = sc.side[t][i];
-      if (tp_side_charged(v)) account((uint32_t)(v >> 32), v & 0xffffffffu, kind_of(sc.tags[t][i]), nstacks);
-    }
-  }
+  acc_clear();
+  for_each_charged(account_block, &nstacks);
   for (size_t i = 0; i < sc.nfwd; i++)
     account(sc.fwd[i].id, sc.fwd[i].n, kind_of(sc.fwd[i].tag), nstacks);
 }
@@ -529,12 +500,32 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether any stack holds a block now. When none does there is nothing to
+ * classify, and no scan is made: a sampled run mostly ends so (a block is
+ * sampled every 512 KiB on average, and most are freed by exit). Asked in
+ * sample mode only: in `all` mode some block is nearly always live at
+ * exit, and the stack table is long (tree 14: 0.3 ms to find the live
+ * stacks at its end). */
+static bool any_charged(void) {
+  uint32_t nstacks = atomic_load_explicit(&tp_leak_tab.nstacks, memory_order_acquire);
+  if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
+  for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++)
+    if (atomic_load_explicit(&tp_leak_tab.stacks[id].live, memory_order_relaxed) > 0) return true;
+  return false;
+}
+
 __attribute__((noinline)) bool tp_leak_scan(void) {
   uint64_t t0 = now_ns();
   __builtin_unwind_init(); /* callee-saved registers onto this frame: scanned with the stack */
   uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
   tp_scan_info = (tp_scan_info_t){0};
   if (!tp_scan_acc) return false;
+  if (tp_leak_mode == TP_LEAKS_SAMPLE && !any_charged()) {
+    acc_clear();
+    tp_scan_info.done = true;
+    tp_scan_info.ns = now_ns() - t0;
+    return true;
+  }
   /* Before the others stop: dl_iterate_phdr takes the loader's lock, which
    * a stopped thread might hold. */
   sc.nroots = 0;
@@ -568,7 +559,12 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
     sps[nsps++] = self_sp;
     for (uint32_t i = 0; i < w->n && nsps < TP_SCAN_SPS; i++)
       if (w->threads[i].sp) sps[nsps++] = w->threads[i].sp;
-    anon_roots(sps, nsps);
+    uintptr_t skip[4]; /* tierpool's and mimalloc's own segments (their .bss) */
+    for (int s = 0; s < 2; s++) {
+      skip[2 * s] = sc.skip[s][0];
+      skip[2 * s + 1] = (sc.skip[s][1] + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+    }
+    tp_anon_roots(&sc.maps, skip, 2, sps, nsps, scan_root);
     flood();
     classify(nstacks);
   }

@@ -14,10 +14,21 @@
 enum tp_leak_mode tp_leak_mode;
 tp_leak_tables_t tp_lk;
 
+/* Slots of tier t's side array: one per block its region can hold. */
+static size_t side_slots(unsigned t) {
+  return ((size_t)1 << tp_layout.region_shift) >> (t + TP_MIN_SHIFT);
+}
+
 bool tp_leak_tables_init(void) {
+  /* One mapping for every tier's side array (MAP_NORESERVE: only the pages
+   * written count): one system call at start, not one per tier. */
+  size_t slots = 0;
+  for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) slots += side_slots(t);
+  uint64_t *side = slots ? tp_os_map(slots * sizeof(uint64_t), true) : NULL;
+  if (slots && !side) return false;
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
-    size_t blocks = ((size_t)1 << tp_layout.region_shift) >> (t + TP_MIN_SHIFT);
-    if (!(tp_lk.side[t] = tp_os_map(blocks * sizeof(uint64_t), true))) return false;
+    tp_lk.side[t] = side;
+    side += side_slots(t);
   }
   tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS, true);
   return tp_lk.fwd != NULL;

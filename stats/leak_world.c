@@ -17,6 +17,9 @@
  * pending on a thread that blocks it: it would otherwise arrive later and,
  * with the default action, end the process.
  *
+ * Also here: which pages are resident, and which of the program's
+ * anonymous memory is a root.
+ *
  * Nothing here calls malloc or takes a lock: a stopped thread may hold any.
  */
 #include <dirent.h>
@@ -32,8 +35,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "fallback.h"
+#include "large.h"
+#include "layout.h"
 #include "leak_world.h"
 #include "os.h"
+#include "sort.h"
 
 /* SIGPWR, as the Boehm collector uses on Linux: programs hardly ever do. */
 #define TP_STOP_SIGNAL SIGPWR
@@ -303,3 +310,121 @@ const tp_vma_t *tp_maps_find(const tp_maps_t *m, uintptr_t a) {
   const tp_vma_t *v = tp_maps_next(m, a);
   return v && v->lo <= a ? v : NULL;
 }
+
+/* ------------------------------------------------------------ resident pages */
+
+void tp_resident_init(tp_resident_t *r, const void *lo, size_t bytes) {
+  r->lo = r->end = (uintptr_t)lo;
+  r->hi = (uintptr_t)lo + bytes;
+}
+
+bool tp_resident(tp_resident_t *r, uintptr_t pg) {
+  if (pg < r->lo || pg >= r->end) {
+    r->lo = pg;
+    r->end = pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < r->hi ? pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : r->hi;
+    /* mincore fails only on a page no longer mapped: nothing to read. */
+    if (mincore((void *)pg, r->end - pg, r->vec) != 0) memset(r->vec, 0, sizeof r->vec);
+  }
+  return r->vec[(pg - r->lo) / TP_PAGE_SIZE] & 1;
+}
+
+/* ------------------------------------------------------------ anonymous memory */
+
+/* The program's anonymous memory is a root too, as valgrind's memcheck
+ * has it (LeakSanitizer scans none): memory a program maps itself and
+ * keeps pointers in, such as CPython's object arenas. Without it, the
+ * dict tables that CPython's static types keep until exit (pointed to
+ * only from its arenas) are "direct leaks" of every python3 run; LSan
+ * reports them so. Left out: the heaps (the pool span, mimalloc's
+ * segments, large blocks, whose blocks are scanned only when reached),
+ * the thread stacks (scanned from their stack pointers: below them lies
+ * dead data; a mapping right above a guard page is taken for one), the
+ * engine's own tables (tp_os_own: they hold block
+ * addresses that are not the program's) and the modules' segments
+ * (scanned already). Pages never touched are skipped (mincore): reading
+ * them would only map zeros. */
+#define TP_OWN_MAX 4096
+#define TP_SKIP_MAX 8 /* ranges a caller adds (tierpool's and mimalloc's .bss) */
+#define TP_MI_SEGMENT ((uintptr_t)32 << 20) /* mimalloc 2.0.9's segment size and alignment */
+
+static bool own_before(const void *a, const void *b) {
+  return ((const uintptr_t *)a)[0] < ((const uintptr_t *)b)[0];
+}
+
+/* [lo, hi), page aligned, less the heaps; resident pages only. */
+static void anon_range(uintptr_t lo, uintptr_t hi, void (*root)(uintptr_t lo, uintptr_t hi)) {
+  uintptr_t a = lo;
+  while (a < hi) {
+    if (tp_is_pooled((void *)a)) { /* the pool span: to its end */
+      a = tp_layout.base + tp_layout.span;
+      continue;
+    }
+    /* A mimalloc segment: to its end. Asked with a byte inside the page:
+     * mimalloc 2.0 looks a pointer's segment up from the byte before it
+     * (a huge block aligned to a segment boundary belongs to the segment
+     * below), so a segment's first byte answers for the segment before,
+     * and every segment starting a chunk was scanned as a root. */
+    if (tp_fwd_heap_region((void *)(a + 1))) {
+      a = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
+      continue;
+    }
+    /* A chunk stays inside one segment-aligned window and ends where the
+     * pool span starts: the kernel merges neighbouring anonymous mappings,
+     * so a heap can begin in the middle of a mapping. */
+    uintptr_t end = a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < hi ? a + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : hi;
+    uintptr_t window = (a & ~(TP_MI_SEGMENT - 1)) + TP_MI_SEGMENT;
+    if (end > window) end = window;
+    if (tp_layout.span && a < tp_layout.base && end > tp_layout.base) end = tp_layout.base;
+    size_t pages = (end - a) / TP_PAGE_SIZE;
+    tp_resident_t r; /* one mincore: the chunk is at most TP_RESIDENT_CHUNK pages */
+    tp_resident_init(&r, (void *)a, end - a);
+    for (size_t i = 0; i < pages; i++) {
+      uintptr_t pg = a + i * TP_PAGE_SIZE;
+      if (!tp_resident(&r, pg)) continue;
+      /* A large block (or a cached mapping) starts here: its header is on
+       * this page, which is mapped. Skip the whole mapping. */
+      if (tp_large_state((void *)(pg + TP_LARGE_HDR)) != TP_LARGE_NOT_OURS) {
+        uintptr_t skip_to = pg + tp_large_hdr((void *)(pg + TP_LARGE_HDR))->len;
+        if (skip_to > end) {
+          end = skip_to;
+          break;
+        }
+        i += (skip_to - pg) / TP_PAGE_SIZE - 1;
+        continue;
+      }
+      root(pg, pg + TP_PAGE_SIZE);
+    }
+    a = end;
+  }
+}
+
+void tp_anon_roots(const tp_maps_t *m, const uintptr_t *skip, size_t nskip,
+                   const uintptr_t *sps, size_t nsps, void (*root)(uintptr_t lo, uintptr_t hi)) {
+  static uintptr_t own[TP_OWN_MAX + TP_SKIP_MAX][2]; /* one scan at a time (report lock) */
+  size_t n = tp_os_own(own, TP_OWN_MAX);
+  for (size_t s = 0; s < nskip && s < TP_SKIP_MAX; s++, n++) {
+    own[n][0] = skip[2 * s];
+    own[n][1] = skip[2 * s + 1];
+  }
+  tp_sort(own, n, sizeof own[0], own_before);
+  for (size_t i = 0; i < m->n; i++) {
+    const tp_vma_t *v = &m->v[i];
+    if (!v->anon || !v->writable) continue;
+    /* A stack: a thread's (its stack pointer is in it), or one glibc keeps
+     * for the next thread (a guard page right below it): what lies there
+     * below a stack pointer is dead. */
+    bool stack = v->after_guard;
+    for (size_t k = 0; k < nsps && !stack; k++) stack = sps[k] - v->lo < v->hi - v->lo;
+    if (stack) continue;
+    /* The gaps between the engine's own mappings (the kernel merges
+     * neighbouring anonymous mappings into one). */
+    uintptr_t a = v->lo;
+    for (size_t j = 0; j < n && a < v->hi; j++) {
+      if (own[j][1] <= a || own[j][0] >= v->hi) continue;
+      if (own[j][0] > a) anon_range(a, own[j][0], root);
+      if (own[j][1] > a) a = own[j][1];
+    }
+    if (a < v->hi) anon_range(a, v->hi, root);
+  }
+}
+

@@ -1,7 +1,8 @@
 /* leak_world.h - what the reachability scan needs from the process around
  * it: the other threads stopped, with their stack pointers, registers and
- * thread pointers (leak_world.c), and the readable mappings, so that no
- * read of the scan can fault.
+ * thread pointers (leak_world.c), the readable mappings, so that no read
+ * of the scan can fault, which pages were ever touched, and which of the
+ * program's anonymous memory is a root.
  */
 #ifndef TP_STATS_LEAK_WORLD_H
 #define TP_STATS_LEAK_WORLD_H
@@ -66,6 +67,30 @@ const tp_vma_t *tp_maps_find(const tp_maps_t *m, uintptr_t a);
 /* The first readable mapping that ends above a (holding a or after it), or
  * NULL. */
 const tp_vma_t *tp_maps_next(const tp_maps_t *m, uintptr_t a);
+
+/* Which pages of a range are resident (mincore), for a table mapped
+ * MAP_NORESERVE whole of which only the pages written hold anything:
+ * reading the others would only fault in pages of zeros. A cursor over
+ * [lo, hi), asked page by page in increasing order. */
+#define TP_RESIDENT_CHUNK 256 /* pages per mincore call */
+
+typedef struct tp_resident_s {
+  uintptr_t lo, hi, end;        /* the chunk [lo, end) answered; the range's end */
+  unsigned char vec[TP_RESIDENT_CHUNK];
+} tp_resident_t;
+
+void tp_resident_init(tp_resident_t *r, const void *lo, size_t bytes);
+/* Whether page pg (page aligned, in the range) was ever touched. */
+bool tp_resident(tp_resident_t *r, uintptr_t pg);
+
+/* The program's anonymous memory that is a root of the scan (see
+ * leak_world.c): calls root for each resident page of it. skip: nskip
+ * ranges [skip[2k], skip[2k + 1]) left out besides the engine's own
+ * mappings (page aligned); sps: the
+ * threads' stack pointers (their stacks are scanned from there, not
+ * whole). */
+void tp_anon_roots(const tp_maps_t *m, const uintptr_t *skip, size_t nskip,
+                   const uintptr_t *sps, size_t nsps, void (*root)(uintptr_t lo, uintptr_t hi));
 
 #pragma GCC visibility pop
 

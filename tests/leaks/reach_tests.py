@@ -138,6 +138,28 @@ def case_sample():
         check(set(by_fn.get(fn, {})) <= kinds, "%s %r" % (fn, by_fn.get(fn)))
 
 
+def case_sample_bounds():
+    """Sampled at both ends: every block captured (a 1-byte interval) gives
+    the exact kinds of `all` mode (sampled blocks live in mimalloc's
+    segments, which are heap, not roots); none captured (a 1 GiB interval, so
+    nothing is charged at exit and no scan is needed) gives no stack, and
+    the kinds still count as known."""
+    text, _ = run_fixture(["list", "1000"], mode="sample", extra={"TIERPOOL_LEAKS_SAMPLE": "1"})
+    lk = json.loads(text)["leaks"]
+    kinds = {}
+    for st in lk["stacks"]:
+        fn = st["frames"][0]["function"] if st["frames"] else None
+        if fn in ("list_head", "list_node"):
+            kinds[fn, st["kind"]] = (st["blocks"], st["bytes"])
+    want = {("list_head", "direct"): (1, 48), ("list_node", "indirect"): (999, 999 * 48)}
+    check(lk["reachability"] and kinds == want, "every block sampled: %r" % kinds)
+    text, _ = run_fixture(["list", "1000"], mode="sample", extra={"TIERPOOL_LEAKS_SAMPLE": "1G"})
+    lk = json.loads(text)["leaks"]
+    check(lk["reachability"] and lk["estimated"], "no kinds: %r" % lk)
+    check(lk["stacks"] == [] and lk["blocks"] == 0, "nothing sampled, yet %r" % lk["stacks"])
+    totals_consistent(lk)
+
+
 def case_text():
     text, _ = run_fixture(["list", "5"], fmt="text")
     for line in ("direct leaks (no pointer to them is left):",

@@ -278,15 +278,34 @@ static void check_walk(walk_ctx_t *w, unsigned t, const char *where) {
   }
 }
 
+/* The per-block answer (the batch heads first, then one word per block)
+ * says what the walk says, for every block, in a thread list and in
+ * central batches (where the heads hold no key). */
+static void check_per_block(walk_ctx_t *w, unsigned t, const char *where) {
+  memset(w->seen, 0, sizeof w->seen);
+  tp_engine_for_each_free_head(t, walk_seen, w);
+  for (int i = 0; i < WALK_N; i++) {
+    bool is_free = w->seen[i] || tp_engine_block_free((uintptr_t)w->blocks[i]);
+    cr_assert_eq(is_free, i % 2 == 0, "%s: block %d (%s) said %s", where, i,
+                 i % 2 ? "live" : "free", is_free ? "free" : "live");
+  }
+}
+
+/* The walk and the per-block answer, on the same blocks. */
 Test(engine, free_block_walk_finds_cached_and_central_blocks_only) {
   unsigned t = (unsigned)tp_tier_of(256);
   walk_ctx_t w = {.skip = SIZE_MAX};
   for (int i = 0; i < WALK_N; i++) cr_assert_not_null(w.blocks[i] = tp_malloc(200));
   for (int i = 0; i < WALK_N; i += 2) tp_free(w.blocks[i]);
   check_walk(&w, t, "thread cache");
+  check_per_block(&w, t, "thread cache, per block");
   tp_cache_flush_current();
   cr_assert_geq(atomic_load(&tp_central[t].blocks), WALK_N / 2);
   check_walk(&w, t, "central batch");
+  check_per_block(&w, t, "central batch, per block");
+  int heads = 0;
+  for (int i = 0; i < WALK_N; i++) heads += w.seen[i];
+  cr_assert_gt(heads, 0, "no batch head among the blocks freed");
   w.skip = tp_block_index(w.blocks[4], t);
   check_walk(&w, t, "filtered");
   for (int i = 1; i < WALK_N; i += 2) tp_free(w.blocks[i]);
