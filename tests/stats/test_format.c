@@ -80,7 +80,7 @@ static const char expected_json[] =
     ":\"default\",\"limit\":0,\"fail\":null,\"retain\":67108864,\"large_cache\":134217728,\"large_decay_ms"
     "\":1000,\"verbose\":false,\"stats\":\"/tmp/tp.%p.json\",\"format\":\"json\",\"at_exit\":true,\"signa"
     "l\":12,\"interval\":0,\"live\":false,\"leaks\":\"off\",\"leaks_depth\":32,\"leaks_sample\":524288,\""
-    "leaks_top\":20,\"profile\":null,\"profile_short\":1000},\"tiers\":[{\"size\":16,\"get\":1200,\"put\""
+    "leaks_frees\":false,\"leaks_top\":20,\"profile\":null,\"profile_short\":1000},\"tiers\":[{\"size\":16,\"get\":1200,\"put\""
     ":1200,\"live\":0,\"peak_live\":40,\"peak_live_bytes\":640,\"peak_time_ns\":1699999990000000000,\"byt"
     "es_requested\":14400,\"cached\":32,\"central\":0,\"carved_bytes\":4096,\"committed_bytes\":4096,\"fi"
     "ll\":0.7500},{\"size\":128,\"get\":1000,\"put\":500,\"live\":500,\"peak_live\":600,\"peak_live_bytes"
