@@ -46,27 +46,28 @@ static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
   return c->bound[t] - c->bins[t].room;
 }
 
-/* A refill or flush of a list of a large tier (tp_bound_floor) that comes
- * within this many gets of the thread after the previous one doubles the
- * list's bound; one that comes later halves it. A batch of 100 mallocs and
- * frees flushes or refills every bound-th get and keeps the full bound
- * (scripts/bench --micro: as many instructions a pair as a fixed bound);
- * a thread that takes a 128 KiB block once in a hundred gets (bench
- * mstress) keeps one block. The clock is the ring's count of gets: without
- * counters (-DTIERPOOL_COUNTERS=OFF) it stands still, every event is
- * "soon", and the lists keep tp_bound_for as before. */
-#define TP_HOT_GETS 16
-
-/* Moves bin t's bound at a refill or flush: the list is empty, so the
- * caller sets its room from the new bound. */
+/* A refill of a list of a large tier (tp_bound_floor) that comes within
+ * twice its bound of gets of the thread after its previous refill doubles
+ * the list's bound; one that comes later halves it. A batch of 100 mallocs
+ * and frees refills every bound-th get or so (the blocks the frees left on
+ * the list, then each central batch) and keeps the full bound; a thread
+ * that takes a 128 KiB block once in a hundred gets (bench mstress) keeps
+ * one block. The clock is the ring's count of gets: without counters
+ * (-DTIERPOOL_COUNTERS=OFF) it stands still, every refill is "soon", and
+ * the lists keep tp_bound_for as before. Refills only, not flushes: the
+ * flush path stays as short as it was (scripts/bench --micro, batches of
+ * 64 KiB), and what the thread takes from the central pool is what counts. */
+/* Moves bin t's bound at a refill: the list is empty, so the caller sets
+ * its room from the new bound. */
 static void adapt_bound(tp_cache_t *c, unsigned t) {
-  uint32_t b = c->bound[t], lo = tp_bound_floor(t), hi = tp_bound_for(t);
-  if (lo == hi) return;
-  uint64_t now = c->ring_pos, since = now - c->event_at[t];
-  c->event_at[t] = now;
-  if (since <= TP_HOT_GETS) b = b * 2 < hi ? b * 2 : hi;
-  else b = b / 2 > lo ? b / 2 : lo;
-  c->bound[t] = b;
+  uint64_t now = c->ring_pos, since = now - c->refill_at[t];
+  uint32_t b = c->bound[t], lo = c->bound_lo[t], hi = c->bound_hi[t];
+  c->refill_at[t] = now;
+  if (since <= 2 * (uint64_t)b) {
+    if (b < hi) c->bound[t] = b * 2 < hi ? b * 2 : hi;
+  } else if (b > lo) {
+    c->bound[t] = b / 2 > lo ? b / 2 : lo;
+  }
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -99,8 +100,10 @@ tp_cache_t *tp_cache_setup(void) {
   c = cache_acquire();
   if (!c) return NULL;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    c->bound[t] = tp_bound_floor(t);
-    c->event_at[t] = c->ring_pos - TP_HOT_GETS - 1; /* a first refill is not "soon" */
+    c->bound_lo[t] = (uint16_t)tp_bound_floor(t);
+    c->bound_hi[t] = (uint16_t)tp_bound_for(t);
+    c->bound[t] = c->bound_lo[t];
+    c->refill_at[t] = c->ring_pos - TP_BOUND_MAX * 2 - 1; /* a first refill is not "soon" */
     c->bins[t].room = c->bound[t];
     c->bins[t].mask = (uint32_t)(tp_tier_size(t) - 1);
     TP_DCHECK(c->bins[t].head == NULL);
@@ -213,11 +216,7 @@ static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {
   void **blk = p;
   if (blk[1] == (void *)c->key) check_double_free(c, t, blk);
-  if (c->bins[t].room == 0) {
-    flush_bin(c, t);
-    adapt_bound(c, t);
-    c->bins[t].room = c->bound[t];
-  }
+  if (c->bins[t].room == 0) flush_bin(c, t);
   tp_bin_push(&c->bins[t], blk, c->key);
 }
 

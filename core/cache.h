@@ -72,9 +72,11 @@ typedef struct tp_cache_s {
   uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, TP_ADD) */
   uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
   uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */
-  uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, tp_bound_floor to
-                                 * tp_bound_for (owner writes; readers TP_LOAD) */
-  uint64_t event_at[TP_MAX_TIERS]; /* ring_pos at each list's last refill or flush (owner) */
+  uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, bound_lo to bound_hi
+                                 * (owner writes; readers TP_LOAD) */
+  uint16_t bound_lo[TP_MAX_TIERS]; /* tp_bound_floor and tp_bound_for, copied here at set-up */
+  uint16_t bound_hi[TP_MAX_TIERS]; /* to save their arithmetic on every refill (owner) */
+  uint64_t refill_at[TP_MAX_TIERS]; /* ring_pos at each list's last refill (owner) */
   uint64_t sample_rng;          /* the sampler's generator state (owner) */
   struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */

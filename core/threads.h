@@ -47,7 +47,7 @@ TP_HOT uint32_t tp_bound_for(unsigned t) {
 
 /* The lists of tiers of 64 KiB and more start at one block and earn the
  * rest: each cache keeps its own bound per tier (tp_cache_t.bound), between
- * this floor and tp_bound_for, and moves it at every refill and flush
+ * this floor and tp_bound_for, and moves it at every refill
  * (cache.c). With tp_bound_for alone, every thread that touched those tiers
  * kept up to 1 MiB in each of them and 2 MiB in the top one, and short
  * threads that allocate a few large blocks among many small ones (bench
