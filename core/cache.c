@@ -60,10 +60,10 @@ static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
 /* Moves bin t's bound at a refill: the list is empty, so the caller sets
  * its room from the new bound. */
 static void adapt_bound(tp_cache_t *c, unsigned t) {
-  uint64_t now = c->ring_pos, since = now - c->refill_at[t];
+  uint32_t now = (uint32_t)c->ring_pos, since = now - c->refill_at[t];
   uint32_t b = c->bound[t], lo = c->bound_lo[t], hi = c->bound_hi[t];
   c->refill_at[t] = now;
-  if (since <= 2 * (uint64_t)b) {
+  if (since <= 2 * b) {
     if (b < hi) c->bound[t] = b * 2 < hi ? b * 2 : hi;
   } else if (b > lo) {
     c->bound[t] = b / 2 > lo ? b / 2 : lo;
@@ -103,7 +103,8 @@ tp_cache_t *tp_cache_setup(void) {
     c->bound_lo[t] = (uint16_t)tp_bound_floor(t);
     c->bound_hi[t] = (uint16_t)tp_bound_for(t);
     c->bound[t] = c->bound_lo[t];
-    c->refill_at[t] = c->ring_pos - TP_BOUND_MAX * 2 - 1; /* a first refill is not "soon" */
+    /* A first refill is not "soon". */
+    c->refill_at[t] = (uint32_t)c->ring_pos - TP_BOUND_MAX * 2 - 1;
     c->bins[t].room = c->bound[t];
     c->bins[t].mask = (uint32_t)(tp_tier_size(t) - 1);
     TP_DCHECK(c->bins[t].head == NULL);

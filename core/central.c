@@ -62,7 +62,8 @@ __attribute__((nonnull(2))) static uint64_t push_link(unsigned t, void *head, ui
   uint64_t top = atomic_load_explicit(&ct->top, memory_order_relaxed);
   uint64_t next;
   do {
-    atomic_store_explicit(link_of(head), make_link(decode(top), len, released), memory_order_relaxed);
+    atomic_store_explicit(link_of(head), make_link(decode(top), len, released),
+                          memory_order_relaxed);
     next = encode(head, (top >> TP_INDEX_BITS) + 1);
   } while (!atomic_compare_exchange_weak_explicit(&ct->top, &top, next, memory_order_release,
                                                   memory_order_relaxed));

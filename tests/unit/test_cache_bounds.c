@@ -136,3 +136,12 @@ Test(cache_bounds, a_refill_takes_no_more_of_a_long_batch_than_its_bound) {
   cr_assert_not_null(p);
   tp_free(p);
 }
+
+/* A thread's cache is mapped with its ring: with the default ring of 256
+ * lengths it takes one page, which a thread that barely allocates touches
+ * whole (bench tiny). */
+Test(cache_bounds, a_cache_and_its_default_ring_fit_one_page) {
+  cr_assert_eq(tp_config.ring, 256);
+  cr_assert_leq(sizeof(tp_cache_t) + tp_config.ring * sizeof(uint64_t), 4096, "%zu bytes",
+                sizeof(tp_cache_t));
+}
