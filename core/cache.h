@@ -73,11 +73,12 @@ typedef struct tp_cache_s {
   uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
   uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */
   /* Small types: with them the cache and a ring of 256 fit one page. */
-  uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, bound_lo to bound_hi
+  uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, tp_bound_floor to bound_hi
                                  * (owner writes; readers TP_LOAD) */
-  uint16_t bound_lo[TP_MAX_TIERS]; /* tp_bound_floor and tp_bound_for, copied here at set-up */
-  uint16_t bound_hi[TP_MAX_TIERS]; /* to save their arithmetic on every refill (owner) */
+  uint16_t bound_hi[TP_MAX_TIERS]; /* tp_bound_for, copied here at set-up to save its
+                                   * arithmetic on every refill (owner) */
   uint32_t refill_at[TP_MAX_TIERS]; /* ring_pos (its low half) at each list's last refill */
+  int8_t streak[TP_MAX_TIERS];  /* refills in a row that came soon (> 0) or late (< 0) */
   uint64_t sample_rng;          /* the sampler's generator state (owner) */
   struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */

@@ -92,6 +92,7 @@ static void *sporadic_stays(void *arg) {
 static void *frequent_grows(void *arg) {
   (void)arg;
   cr_assert_geq(sporadic(0), 2, "the same pattern without the small gets between");
+  cr_assert_geq(sporadic(8), 2, "a tier used once in ten gets (bench pool_loop)");
   return NULL;
 }
 
@@ -101,6 +102,29 @@ Test(cache_bounds, a_large_tier_used_now_and_then_keeps_one_block) {
 #endif
   on_thread(sporadic_stays);
   on_thread(frequent_grows);
+}
+
+/* Bursts of a large tier with many other gets between (bench tier_sweep):
+ * the first refill of each burst comes late, the others soon, and the list
+ * keeps its full bound. */
+static void *bursts_keep(void *arg) {
+  (void)arg;
+  unsigned t = tp_tier_of(128 * KiB);
+  void *p[32];
+  for (int r = 0; r < 20; r++) {
+    for (int i = 0; i < 32; i++) p[i] = tp_malloc(128 * KiB);
+    for (int i = 0; i < 32; i++) tp_free(p[i]);
+    for (int k = 0; k < 500; k++) tp_free(tp_malloc(64));
+  }
+  cr_assert_eq(tp_tls->bound[t], tp_bound_for(t), "bound %u", tp_tls->bound[t]);
+  return NULL;
+}
+
+Test(cache_bounds, bursts_of_a_large_tier_keep_the_full_bound) {
+#if !TP_COUNTERS
+  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
+#endif
+  on_thread(bursts_keep);
 }
 
 /* A thread with the full bound flushes batches of 16 blocks; a fresh
