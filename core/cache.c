@@ -48,12 +48,12 @@ static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
 
 /* Two refills in a row of a list of a large tier (tp_bound_floor) that
  * come soon after the one before double the list's bound; two that come
- * late halve it. Soon: within 32 gets of the thread, or within twice the
- * bound. A batch of 100 mallocs and frees refills every bound-th get or
- * so (the blocks the frees left on the list, then each central batch) and
- * keeps the full bound; so does a thread that takes a 256 KiB block once
- * in ten gets (bench pool_loop), or that sweeps all tiers in turn, each
- * with a burst of refills (bench tier_sweep: one late refill per sweep). A
+ * late halve it. Soon: within 32 gets of the thread plus twice the bound.
+ * A batch of 100 mallocs and frees refills every bound-th get or so (the
+ * blocks the frees left on the list, then each central batch) and keeps
+ * the full bound; so does a thread that takes a 256 KiB block once in ten
+ * gets (bench pool_loop), or that sweeps all tiers in turn, each with a
+ * burst of refills (bench tier_sweep: one late refill per sweep). A
  * thread that takes a 128 KiB block once in a hundred gets or more (bench
  * mstress) keeps one block. The clock is the ring's count of gets:
  * without counters (-DTIERPOOL_COUNTERS=OFF) it stands still, every
@@ -68,18 +68,17 @@ static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
  * its room from the new bound. */
 static void adapt_bound(tp_cache_t *c, unsigned t) {
   uint32_t now = (uint32_t)c->ring_pos, since = now - c->refill_at[t];
-  uint32_t b = c->bound[t], hi = c->bound_hi[t];
-  int s = c->streak[t];
+  uint32_t b = c->bound[t];
   c->refill_at[t] = now;
-  if (since <= TP_SOON_GETS || since <= 2 * b) {
-    s = s > 0 ? 2 : 1;
-    if (s == 2 && b < hi) c->bound[t] = b * 2 < hi ? b * 2 : hi;
+  if (since <= TP_SOON_GETS + 2 * b) {
+    uint32_t hi = c->bound_hi[t];
+    if (b < hi && c->last_soon[t] > 0) c->bound[t] = b * 2 < hi ? b * 2 : hi;
+    c->last_soon[t] = 1;
   } else {
-    s = s < 0 ? -2 : -1;
     uint32_t lo = tp_bound_floor(t);
-    if (s == -2 && b > lo) c->bound[t] = b / 2 > lo ? b / 2 : lo;
+    if (b > lo && c->last_soon[t] < 0) c->bound[t] = b / 2 > lo ? b / 2 : lo;
+    c->last_soon[t] = -1;
   }
-  c->streak[t] = (int8_t)s;
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -114,7 +113,7 @@ tp_cache_t *tp_cache_setup(void) {
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
     c->bound_hi[t] = (uint16_t)tp_bound_for(t);
     c->bound[t] = tp_bound_floor(t);
-    c->streak[t] = 0;
+    c->last_soon[t] = 0;
     /* A first refill is not "soon". */
     c->refill_at[t] = (uint32_t)c->ring_pos - TP_BOUND_MAX * 2 - 1;
     c->bins[t].room = c->bound[t];

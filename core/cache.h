@@ -78,7 +78,7 @@ typedef struct tp_cache_s {
   uint16_t bound_hi[TP_MAX_TIERS]; /* tp_bound_for, copied here at set-up to save its
                                    * arithmetic on every refill (owner) */
   uint32_t refill_at[TP_MAX_TIERS]; /* ring_pos (its low half) at each list's last refill */
-  int8_t streak[TP_MAX_TIERS];  /* refills in a row that came soon (> 0) or late (< 0) */
+  int8_t last_soon[TP_MAX_TIERS]; /* the last refill came soon (1), late (-1), none yet (0) */
   uint64_t sample_rng;          /* the sampler's generator state (owner) */
   struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
