@@ -31,18 +31,54 @@ void tp_cache_init(void) {
 
 /* ------------------------------------------------------------ bounds */
 
-/* Fresh blocks carved per refill: about 64 KiB, at least one. */
-static uint32_t carve_for(unsigned t) {
+/* Fresh blocks carved per refill: about 64 KiB, at least one, at most
+ * what the list may hold. */
+static uint32_t carve_for(const tp_cache_t *c, unsigned t) {
   uint64_t n = ((uint64_t)64 << 10) >> (t + TP_MIN_SHIFT);
-  uint32_t b = tp_bound_for(t);
+  uint32_t b = c->bound[t];
   return n < 1 ? 1 : n > b ? b : (uint32_t)n;
 }
 
 /* Blocks on bin t's list (its room says how many more it takes). */
 static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
-  TP_DCHECK(c->bins[t].room <= tp_bound_for(t));
-  TP_DCHECK((c->bins[t].head == NULL) == (c->bins[t].room == tp_bound_for(t)));
-  return tp_bound_for(t) - c->bins[t].room;
+  TP_DCHECK(c->bins[t].room <= c->bound[t]);
+  TP_DCHECK((c->bins[t].head == NULL) == (c->bins[t].room == c->bound[t]));
+  return c->bound[t] - c->bins[t].room;
+}
+
+/* Two refills in a row of a list of a large tier (tp_bound_floor) that
+ * come soon after the one before double the list's bound; two that come
+ * late halve it. Soon: within 32 gets of the thread plus twice the bound.
+ * A batch of 100 mallocs and frees refills every bound-th get or so (the
+ * blocks the frees left on the list, then each central batch) and keeps
+ * the full bound; so does a thread that takes a 256 KiB block once in ten
+ * gets (bench pool_loop), or that sweeps all tiers in turn, each with a
+ * burst of refills (bench tier_sweep: one late refill per sweep). A
+ * thread that takes a 128 KiB block once in a hundred gets or more (bench
+ * mstress) keeps one block. The clock is the ring's count of gets:
+ * without counters (-DTIERPOOL_COUNTERS=OFF) it stands still, every
+ * refill is soon, and the lists keep tp_bound_for as before. Refills only,
+ * not flushes: the flush path stays as short as it was (scripts/bench
+ * --micro, batches of 64 KiB), and what the thread takes from the central
+ * pool is what counts. (A thread that only frees large blocks that others
+ * allocated keeps one block of those tiers, and hands each free over.) */
+#define TP_SOON_GETS 32
+
+/* Moves bin t's bound at a refill: the list is empty, so the caller sets
+ * its room from the new bound. */
+static void adapt_bound(tp_cache_t *c, unsigned t) {
+  uint32_t now = (uint32_t)c->ring_pos, since = now - c->refill_at[t];
+  uint32_t b = c->bound[t];
+  c->refill_at[t] = now;
+  if (since <= TP_SOON_GETS + 2 * b) {
+    uint32_t hi = c->bound_hi[t];
+    if (b < hi && c->last_soon[t] > 0) c->bound[t] = b * 2 < hi ? b * 2 : hi;
+    c->last_soon[t] = 1;
+  } else {
+    uint32_t lo = tp_bound_floor(t);
+    if (b > lo && c->last_soon[t] < 0) c->bound[t] = b / 2 > lo ? b / 2 : lo;
+    c->last_soon[t] = -1;
+  }
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -75,7 +111,12 @@ tp_cache_t *tp_cache_setup(void) {
   c = cache_acquire();
   if (!c) return NULL;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    c->bins[t].room = tp_bound_for(t);
+    c->bound_hi[t] = (uint16_t)tp_bound_for(t);
+    c->bound[t] = tp_bound_floor(t);
+    c->last_soon[t] = 0;
+    /* A first refill is not "soon". */
+    c->refill_at[t] = (uint32_t)c->ring_pos - TP_BOUND_MAX * 2 - 1;
+    c->bins[t].room = c->bound[t];
     c->bins[t].mask = (uint32_t)(tp_tier_size(t) - 1);
     TP_DCHECK(c->bins[t].head == NULL);
   }
@@ -91,15 +132,36 @@ tp_cache_t *tp_cache_setup(void) {
 
 /* ------------------------------------------------------------ refill */
 
+/* A central batch longer than the list may hold (another thread flushed
+ * it with a larger bound): keeps the first keep blocks, gives the rest back
+ * as a batch of its own. Walks keep links of blocks the thread is about to
+ * use. */
+static void split_batch(unsigned t, void **head, uint32_t len, uint32_t keep) {
+  void **last = head;
+  for (uint32_t i = 1; i < keep; i++) last = last[0];
+  void **rest = last[0];
+  last[0] = NULL;
+  tp_central_push(t, rest, len - keep);
+}
+
 /* Refills bin t and returns one block (not yet counted as a get), or NULL
  * if the region is full. */
 static void *refill(tp_cache_t *c, unsigned t) {
   TP_DCHECK(c->kind == TP_CACHE_LIVE && c->bins[t].head == NULL);
+  adapt_bound(c, t);
   uint32_t len;
   void **blk = tp_central_pop(t, &len);
-  if (!blk) {
-    blk = tp_central_carve(t, carve_for(t), &len);
-    if (!blk) return NULL;
+  if (blk) {
+    if (len - 1 > c->bound[t]) {
+      split_batch(t, blk, len, c->bound[t] + 1);
+      len = c->bound[t] + 1;
+    }
+  } else {
+    blk = tp_central_carve(t, carve_for(c, t), &len);
+    if (!blk) {
+      c->bins[t].room = c->bound[t];
+      return NULL;
+    }
     /* Fresh blocks go on the list at once, marked free like any cached
      * block: a free of one not yet handed out (free(p + 4096) of a small
      * p lands there) then finds the key and is caught as a double free,
@@ -114,9 +176,9 @@ static void *refill(tp_cache_t *c, unsigned t) {
     }
     blk[0] = len > 1 ? (void *)(first + size) : NULL;
   }
-  TP_DCHECK(len - 1 <= tp_bound_for(t));
+  TP_DCHECK(len - 1 <= c->bound[t]);
   c->bins[t].head = blk[0];
-  c->bins[t].room = tp_bound_for(t) - (len - 1);
+  c->bins[t].room = c->bound[t] - (len - 1);
   TP_ADD(c->bins[t].net_in, len);
   tp_peak_note(t); /* blocks left the central pool: maybe a new peak */
   return blk;
@@ -132,7 +194,7 @@ static void flush_bin(tp_cache_t *c, unsigned t) {
     TP_ADD(b->net_in, -(int64_t)len);
   }
   b->head = NULL;
-  b->room = tp_bound_for(t);
+  b->room = c->bound[t];
 }
 
 void tp_cache_flush_current(void) {
@@ -205,11 +267,11 @@ void tp_cache_fork_child(void) {
     if (c == me || atomic_load(&c->owned) == 0) continue;
     uint64_t lost = 0;
     for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-      uint32_t len = c->bins[t].head ? tp_bound_for(t) - c->bins[t].room : 0;
+      uint32_t len = tp_bin_cached(c, t);
       lost += len;
       c->bins[t].net_in -= len;
       c->bins[t].head = NULL;
-      c->bins[t].room = tp_bound_for(t);
+      c->bins[t].room = c->bound[t];
     }
     atomic_fetch_add(&tp_fork_lost, lost);
     c->kind = TP_CACHE_EMPTY;

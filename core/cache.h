@@ -2,7 +2,8 @@
  *
  * Each thread owns one tp_cache_t, reached through a single initial-exec
  * TLS pointer. Per tier it keeps a free list threaded through the blocks,
- * its length and bound, and the thread's counters. A hit pops or pushes the
+ * its room (how many more blocks it takes) and bound, and the thread's
+ * counters. A hit pops or pushes the
  * list and bumps plain per-thread counters: it writes only this thread's
  * memory, with no atomic read-modify-write and no lock. The counters are
  * plain 64-bit words: the owner adds with one non-locked instruction
@@ -71,6 +72,13 @@ typedef struct tp_cache_s {
   uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, TP_ADD) */
   uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
   uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */
+  /* Small types: with them the cache and a ring of 256 fit one page. */
+  uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, tp_bound_floor to bound_hi
+                                 * (owner writes; readers TP_LOAD) */
+  uint16_t bound_hi[TP_MAX_TIERS]; /* tp_bound_for, copied here at set-up to save its
+                                   * arithmetic on every refill (owner) */
+  uint32_t refill_at[TP_MAX_TIERS]; /* ring_pos (its low half) at each list's last refill */
+  int8_t last_soon[TP_MAX_TIERS]; /* the last refill came soon (1), late (-1), none yet (0) */
   uint64_t sample_rng;          /* the sampler's generator state (owner) */
   struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
@@ -182,6 +190,14 @@ TP_HOT void tp_free(void *p) {
     }
   }
   tp_free_slow(p);
+}
+
+/* Blocks on cache c's list of tier t as any thread sees them: the owner
+ * writes head, room and bound with plain stores, so the three may be from
+ * different moments; the length is kept within the bound. */
+static inline uint32_t tp_bin_cached(const tp_cache_t *c, unsigned t) {
+  uint32_t room = TP_LOAD(c->bins[t].room), bound = TP_LOAD(c->bound[t]);
+  return TP_LOAD(c->bins[t].head) && room < bound ? bound - room : 0;
 }
 
 /* ------------------------------------------------------------ life (cache.c) */

@@ -3,6 +3,7 @@
  * free blocks back to the system (retain limit, malloc_trim). */
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 
 #include "central.h"
 #include "hardening.h"
@@ -30,10 +31,15 @@ static inline void *decode(uint64_t top) {
 
 /* Word 1 of a batch head: next batch's head and this batch's length. */
 static inline _Atomic uint64_t *link_of(void *blk) { return (_Atomic uint64_t *)blk + 1; }
-static inline uint64_t make_link(void *below, uint32_t len) {
-  return (uintptr_t)below | ((uint64_t)len << TP_LEN_SHIFT);
+/* Bit 0 of a link (blocks are 16-byte aligned): the batch's pages were
+ * given back by a decay. */
+#define TP_LINK_RELEASED ((uint64_t)1)
+static inline uint64_t make_link(void *below, uint32_t len, uint64_t released) {
+  return (uintptr_t)below | ((uint64_t)len << TP_LEN_SHIFT) | released;
 }
-static inline void *link_next(uint64_t link) { return (void *)(uintptr_t)(link & TP_LINK_MASK); }
+static inline void *link_next(uint64_t link) {
+  return (void *)(uintptr_t)(link & TP_LINK_MASK & ~TP_LINK_RELEASED);
+}
 static inline uint32_t link_len(uint64_t link) { return (uint32_t)(link >> TP_LEN_SHIFT); }
 
 /* A block address that tier t may hold: inside its carved part, at a
@@ -45,21 +51,28 @@ static inline int in_carved(unsigned t, uintptr_t blk, uint64_t carved) {
 
 /* ------------------------------------------------------------ batch stack */
 
-void tp_central_push(unsigned t, void *head, uint32_t len) {
+/* Pushes a batch whose head's link carries the flag released; returns
+ * the stack's new generation and stores how many blocks the pool held
+ * before. */
+__attribute__((nonnull(2))) static uint64_t push_link(unsigned t, void *head, uint32_t len,
+                                                    uint64_t released, uint64_t *depth) {
   tp_central_t *ct = &tp_central[t];
   TP_DCHECK(len >= 1 && len < (1u << 16));
   TP_DCHECK(in_carved(t, (uintptr_t)head, atomic_load_explicit(&ct->carve, memory_order_relaxed)));
   uint64_t top = atomic_load_explicit(&ct->top, memory_order_relaxed);
   uint64_t next;
   do {
-    atomic_store_explicit(link_of(head), make_link(decode(top), len), memory_order_relaxed);
+    atomic_store_explicit(link_of(head), make_link(decode(top), len, released),
+                          memory_order_relaxed);
     next = encode(head, (top >> TP_INDEX_BITS) + 1);
   } while (!atomic_compare_exchange_weak_explicit(&ct->top, &top, next, memory_order_release,
                                                   memory_order_relaxed));
-  atomic_fetch_add_explicit(&ct->blocks, len, memory_order_relaxed);
+  *depth = atomic_fetch_add_explicit(&ct->blocks, len, memory_order_relaxed);
+  return next >> TP_INDEX_BITS;
 }
 
-void *tp_central_pop(unsigned t, uint32_t *len) {
+/* Pops one batch; returns its head and stores its link, or NULL. */
+static void *pop_link(unsigned t, uint64_t *out) {
   tp_central_t *ct = &tp_central[t];
   uint64_t top = atomic_load_explicit(&ct->top, memory_order_acquire);
   uint64_t link;
@@ -77,8 +90,23 @@ void *tp_central_pop(unsigned t, uint32_t *len) {
    * program wrote after freeing it would send the next pop anywhere. */
   TP_DCHECK(link_len(link) >= 1 && (link_next(link) == NULL ||
                                     in_carved(t, (uintptr_t)link_next(link), UINT64_MAX)));
+  *out = link;
+  return head;
+}
+
+static void decay(unsigned t, uint64_t depth, uint64_t gen);
+
+void tp_central_push(unsigned t, void *head, uint32_t len) {
+  uint64_t depth, gen = push_link(t, head, len, 0, &depth);
+  if (tp_tier_size(t) >= TP_DECAY_MIN_SIZE) decay(t, depth, gen);
+}
+
+void *tp_central_pop(unsigned t, uint32_t *len) {
+  uint64_t link;
+  void *head = pop_link(t, &link);
+  if (!head) return NULL;
   *len = link_len(link);
-  atomic_fetch_sub_explicit(&ct->blocks, *len, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&tp_central[t].blocks, *len, memory_order_relaxed);
   return head;
 }
 
@@ -241,25 +269,88 @@ size_t tp_central_release(unsigned t, void **head) {
   return released;
 }
 
+/* Takes every batch of tier t off its stack and returns them linked
+ * through their links, the bottom batch first (other threads see an empty
+ * pool meanwhile, and carve if they must). */
+static void **take_all(unsigned t) {
+  void **batches = NULL, **b;
+  uint64_t link;
+  while ((b = pop_link(t, &link)) != NULL) {
+    atomic_fetch_sub_explicit(&tp_central[t].blocks, link_len(link), memory_order_relaxed);
+    atomic_store_explicit(link_of(b), make_link(batches, link_len(link), link & TP_LINK_RELEASED),
+                          memory_order_relaxed);
+    batches = b;
+  }
+  return batches;
+}
+
+/* Gives back the pages of the batches of list batches (take_all's) while
+ * want blocks are left to count, the first first; pushes them all back in
+ * that order, so the stack is as it was. Returns the bytes released. */
+static size_t release_and_restore(unsigned t, void **batches, uint64_t want) {
+  size_t released = 0;
+  while (batches) {
+    uint64_t link = atomic_load_explicit(link_of(batches), memory_order_relaxed);
+    uint64_t flag = link & TP_LINK_RELEASED;
+    if (want > 0 && !flag) {
+      released += tp_central_release(t, batches);
+      flag = TP_LINK_RELEASED;
+    }
+    want -= want < link_len(link) ? want : link_len(link);
+    uint64_t depth;
+    push_link(t, batches, link_len(link), flag, &depth);
+    batches = link_next(link);
+  }
+  return released;
+}
+
 size_t tp_central_trim(void) {
   size_t released = 0;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
     if (tp_tier_size(t) < TP_RELEASE_MIN_SIZE) continue;
-    /* Take every batch (so no other thread uses the blocks meanwhile),
-     * release, give back. Batches pushed meanwhile wait for the next trim. */
-    void **batches = NULL;
-    uint32_t len;
-    void **b;
-    while ((b = tp_central_pop(t, &len)) != NULL) {
-      released += tp_central_release(t, b);
-      atomic_store_explicit(link_of(b), make_link(batches, len), memory_order_relaxed);
-      batches = b;
-    }
-    while (batches) {
-      uint64_t link = atomic_load_explicit(link_of(batches), memory_order_relaxed);
-      tp_central_push(t, batches, link_len(link));
-      batches = link_next(link);
-    }
+    /* Batches pushed meanwhile wait for the next trim. */
+    released += release_and_restore(t, take_all(t), UINT64_MAX);
   }
   return released;
+}
+
+/* At most one decay per tier and period: the pool's low mark over the
+ * period is how many blocks at the bottom of the stack no pop reached
+ * (pushes and pops work at the top); their pages go back, the rest stay
+ * for the next gets. The mark is the least depth a push found: every run
+ * of pops ends at a push or at the end of the period, so a pool drained
+ * and filled again and again (a thread that churns the tier) shows a
+ * depth near 0 and keeps its pages. Blocks left behind by threads that
+ * moved on to other tiers (bench mstress: short threads, blocks of 128 KiB
+ * to 1 MiB here and there) stop adding to peak RSS after a period.
+ * mimalloc too waits 10 ms before it purges freed pages. A push pays a
+ * compare; two generations of the stack in 16 read the coarse clock
+ * (vDSO): an odd and an even one, so that pushes that alternate with pops
+ * reach it too. */
+#define TP_DECAY_MS 10
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO, no syscall */
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* After a push that found depth blocks in tier t's pool and made its
+ * stack's generation gen. */
+static void decay(unsigned t, uint64_t depth, uint64_t gen) {
+  tp_central_t *ct = &tp_central[t];
+  uint64_t low = atomic_load_explicit(&ct->low, memory_order_relaxed);
+  while (depth < low && !atomic_compare_exchange_weak_explicit(&ct->low, &low, depth,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed)) {
+  }
+  if ((gen & 15) > 1) return;
+  uint64_t now = now_ms(), last = atomic_load_explicit(&ct->decay_ms, memory_order_relaxed);
+  if (now - last < TP_DECAY_MS ||
+      !atomic_compare_exchange_strong_explicit(&ct->decay_ms, &last, now, memory_order_relaxed,
+                                               memory_order_relaxed))
+    return;
+  /* The first period of a tier has no mark yet (low starts at 0). */
+  uint64_t idle = atomic_exchange_explicit(&ct->low, UINT64_MAX, memory_order_relaxed);
+  if (idle != UINT64_MAX && idle > 0) release_and_restore(t, take_all(t), idle);
 }

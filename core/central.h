@@ -17,6 +17,12 @@
  * the pages under the front are committed (made accessible) ahead of it.
  * Every instant is consistent, so a child after fork() uses the pools as
  * they are; there is no lock to reset.
+ *
+ * Decay (tiers of TP_DECAY_MIN_SIZE and more): the blocks that stay in a
+ * pool for a whole period, untouched by any pop, are the bottom of the
+ * stack; a push that finds the period over gives their pages back. A
+ * batch whose pages are given back carries a flag in its link (bit 0) so
+ * that the next decay skips it.
  */
 #ifndef TP_CENTRAL_H
 #define TP_CENTRAL_H
@@ -38,6 +44,8 @@ typedef struct tp_central_s {
   _Atomic uint64_t orphan_put;  /* puts by threads that have no cache */
   _Atomic uint64_t orphan_bytes;
   _Atomic int commit_lock;      /* 1 while a thread maps pages (lazy layout); 0 in a fork child */
+  _Atomic uint64_t low;         /* fewest free blocks held since the last decay (large tiers) */
+  _Atomic uint64_t decay_ms;    /* when the last decay ran (CLOCK_MONOTONIC_COARSE) */
 } __attribute__((aligned(64))) tp_central_t;
 
 extern tp_central_t tp_central[TP_MAX_TIERS];
@@ -50,6 +58,10 @@ size_t tp_central_release(unsigned t, void **head);
 
 /* Tiers of two pages or more give pages of free blocks back. */
 #define TP_RELEASE_MIN_SIZE 8192
+/* Tiers whose idle free blocks decay (see above, central.c). Below it a
+ * block is too small for its pages' faults to matter next to what the
+ * lists keep, and 64 KiB batches (scripts/bench --micro) pay no clock. */
+#define TP_DECAY_MIN_SIZE ((size_t)128 << 10)
 
 /* Hands a list of len free blocks (which the caller owns) to the central
  * pool: tp_central_push, but past TIERPOOL_RETAIN bytes held by a tier of

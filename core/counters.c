@@ -42,8 +42,7 @@ void tp_stats_collect(tierpool_stats_t *out) {
       /* Owner-only fields read while the owner runs: each value is whole,
        * but together they may be off by the operations in flight. */
       uint64_t put = TP_LOAD(c->bins[t].put);
-      uint32_t room = TP_LOAD(c->bins[t].room);
-      uint64_t len = TP_LOAD(c->bins[t].head) && room < tp_bound_for(t) ? tp_bound_for(t) - room : 0;
+      uint64_t len = tp_bin_cached(c, t);
       ts->get += put + (uint64_t)TP_LOAD(c->bins[t].net_in) - len;
       ts->put += put;
       ts->cached += len;

@@ -50,8 +50,7 @@ __attribute__((no_sanitize_thread)) static int64_t tier_live(unsigned t) {
   tp_central_t *ct = &tp_central[t];
   int64_t live = (int64_t)(LOAD(ct->orphan_get) - LOAD(ct->orphan_put));
   for (tp_cache_t *c = tp_cache_registry(); c; c = c->next_all) {
-    uint32_t room = TP_LOAD(c->bins[t].room);
-    uint64_t len = TP_LOAD(c->bins[t].head) && room < tp_bound_for(t) ? tp_bound_for(t) - room : 0;
+    uint64_t len = tp_bin_cached(c, t);
     live += TP_LOAD(c->bins[t].net_in) - (int64_t)len;
   }
   return live;

@@ -1,5 +1,5 @@
 /* threads.h - what every thread cache shares with the readers of all of
- * them (threads.c owns it): the registry of caches, the bound of their
+ * them (threads.c owns it): the registry of caches, the bounds of their
  * lists, and the process-wide thread counters.
  *
  * It sits below both the caches (cache.c writes it) and the readers
@@ -27,22 +27,36 @@ struct tp_cache_s *tp_cache_registry(void);
 /* Adds a fresh cache to the registry (cache.c, when it maps one). */
 void tp_cache_register(struct tp_cache_s *c);
 
-/* Most blocks a thread list of tier t holds (TIERPOOL_CACHE_SIZE): the
- * caches bound their lists with it, the readers turn a list's room into
- * its length with it. TIERPOOL_CACHE_SIZE bytes, at least 2 blocks, at
- * most 256 (jemalloc keeps 200 of a small class; a batch of 100 mallocs
- * and frees never leaves the list). Free blocks in one thread's list serve
- * no other thread, so what the lists may hold is what each thread adds to
- * peak RSS: at most 2048 blocks let the tiers of 2 KiB and less hold 4 MiB
- * a thread, 256 hold 1 MiB. A flush hands the whole list over as one
- * batch, so a long list costs one CAS, not a walk. Inline: refill and
- * flush use it several times each, and a call there costs instructions
- * per malloc+free pair of the large tiers (scripts/bench --micro). */
+/* Most blocks a thread list of tier t may hold (TIERPOOL_CACHE_SIZE): the
+ * caches bound their lists with it. TIERPOOL_CACHE_SIZE bytes, at least 2
+ * blocks, at most 256 (jemalloc keeps 200 of a small class; a batch of 100
+ * mallocs and frees never leaves the list). Free blocks in one thread's
+ * list serve no other thread, so what the lists may hold is what each
+ * thread adds to peak RSS: at most 2048 blocks let the tiers of 2 KiB and
+ * less hold 4 MiB a thread, 256 hold 1 MiB. A flush hands the whole list
+ * over as one batch, so a long list costs one CAS, not a walk. Inline:
+ * refill and flush use it several times each, and a call there costs
+ * instructions per malloc+free pair of the large tiers (scripts/bench
+ * --micro). */
 #define TP_BOUND_MAX 256
 
 TP_HOT uint32_t tp_bound_for(unsigned t) {
   uint64_t b = tp_config.cache_size >> (t + TP_MIN_SHIFT);
   return b < 2 ? 2 : b > TP_BOUND_MAX ? TP_BOUND_MAX : (uint32_t)b;
+}
+
+/* The lists of tiers of 64 KiB and more start at one block and earn the
+ * rest: each cache keeps its own bound per tier (tp_cache_t.bound), between
+ * this floor and tp_bound_for, and moves it at every refill
+ * (cache.c). With tp_bound_for alone, every thread that touched those tiers
+ * kept up to 1 MiB in each of them and 2 MiB in the top one, and short
+ * threads that allocate a few large blocks among many small ones (bench
+ * mstress) added that to peak RSS for each thread alive: 1.25x glibc's.
+ * Below 64 KiB a full list is 1 MiB at most and the bound is fixed. */
+#define TP_ADAPT_MIN_SIZE ((size_t)64 << 10)
+
+TP_HOT uint32_t tp_bound_floor(unsigned t) {
+  return tp_tier_size(t) >= TP_ADAPT_MIN_SIZE ? 1 : tp_bound_for(t);
 }
 
 /* Threads that set up a cache, threads whose cache was flushed at exit,

@@ -1,0 +1,171 @@
+/* Unit tests of the thread caches' bounds: the lists of tiers of 64 KiB
+ * and more start at one block and grow only for a thread that refills or
+ * flushes them again and again (threads.h, cache.c; issue 13, bench
+ * mstress). Each scenario runs on a thread of its own, whose cache starts
+ * fresh. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "central.h"
+#include "engine.h"
+#include "threads.h"
+
+#include "../lib/tp_test.h"
+
+static void start(void) { tp_init(); }
+
+TestSuite(cache_bounds, .init = start);
+
+static void on_thread(void *(*fn)(void *)) {
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, fn, NULL), 0);
+  cr_assert_eq(pthread_join(th, NULL), 0);
+}
+
+/* Blocks on the calling thread's list of tier t. */
+static uint32_t cached(unsigned t) { return tp_bin_cached(tp_tls, t); }
+
+#define BATCH 96 /* a multiple of the 64 KiB tier's full bound (16) */
+
+/* n rounds of BATCH mallocs then BATCH frees of size bytes. */
+static void batches(size_t size, int n) {
+  void *p[BATCH];
+  for (int r = 0; r < n; r++) {
+    for (int i = 0; i < BATCH; i++) p[i] = tp_malloc(size);
+    for (int i = 0; i < BATCH; i++) tp_free(p[i]);
+  }
+}
+
+static void *fresh_bounds(void *arg) {
+  (void)arg;
+  tp_free(tp_malloc(64));
+  for (unsigned t = 0; t < tp_layout.ntiers; t++) {
+    uint32_t want = tp_tier_size(t) >= 64 * KiB ? 1 : tp_bound_for(t);
+    cr_assert_eq(tp_tls->bound[t], want, "tier %zu", tp_tier_size(t));
+    cr_assert_eq(tp_bound_floor(t), want, "tier %zu", tp_tier_size(t));
+  }
+  return NULL;
+}
+
+Test(cache_bounds, a_fresh_cache_keeps_one_block_of_each_large_tier) { on_thread(fresh_bounds); }
+
+static void *batch_grows(void *arg) {
+  (void)arg;
+  unsigned t = tp_tier_of(64 * KiB);
+  batches(64 * KiB, 4);
+  cr_assert_eq(tp_tls->bound[t], tp_bound_for(t), "bound %u", tp_tls->bound[t]);
+  cr_assert_eq(cached(t), tp_bound_for(t), "the last frees fill the list");
+  return NULL;
+}
+
+Test(cache_bounds, batches_of_a_large_tier_grow_its_list_to_the_full_bound) {
+#if !TP_COUNTERS
+  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
+#endif
+  on_thread(batch_grows);
+}
+
+/* Two 128 KiB blocks live at a time, every malloc and free of them apart
+ * from the next by `apart` gets of 64 B: the second malloc refills, the
+ * second free flushes. */
+static uint32_t sporadic(size_t apart) {
+  unsigned t = tp_tier_of(128 * KiB);
+  for (int r = 0; r < 50; r++) {
+    void *big[2];
+    for (int i = 0; i < 4; i++) {
+      if (i < 2) big[i] = tp_malloc(128 * KiB);
+      else tp_free(big[i - 2]);
+      for (size_t k = 0; k < apart; k++) tp_free(tp_malloc(64));
+    }
+  }
+  cr_assert_leq(cached(t), tp_tls->bound[t]);
+  return tp_tls->bound[t];
+}
+
+static void *sporadic_stays(void *arg) {
+  (void)arg;
+  cr_assert_eq(sporadic(100), 1, "a tier used once in 100 gets keeps one block");
+  return NULL;
+}
+
+static void *frequent_grows(void *arg) {
+  (void)arg;
+  cr_assert_geq(sporadic(0), 2, "the same pattern without the small gets between");
+  cr_assert_geq(sporadic(8), 2, "a tier used once in ten gets (bench pool_loop)");
+  return NULL;
+}
+
+Test(cache_bounds, a_large_tier_used_now_and_then_keeps_one_block) {
+#if !TP_COUNTERS
+  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
+#endif
+  on_thread(sporadic_stays);
+  on_thread(frequent_grows);
+}
+
+/* Bursts of a large tier with many other gets between (bench tier_sweep):
+ * the first refill of each burst comes late, the others soon, and the list
+ * keeps its full bound. */
+static void *bursts_keep(void *arg) {
+  (void)arg;
+  unsigned t = tp_tier_of(128 * KiB);
+  void *p[32];
+  for (int r = 0; r < 20; r++) {
+    for (int i = 0; i < 32; i++) p[i] = tp_malloc(128 * KiB);
+    for (int i = 0; i < 32; i++) tp_free(p[i]);
+    for (int k = 0; k < 500; k++) tp_free(tp_malloc(64));
+  }
+  cr_assert_eq(tp_tls->bound[t], tp_bound_for(t), "bound %u", tp_tls->bound[t]);
+  return NULL;
+}
+
+Test(cache_bounds, bursts_of_a_large_tier_keep_the_full_bound) {
+#if !TP_COUNTERS
+  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
+#endif
+  on_thread(bursts_keep);
+}
+
+/* A thread with the full bound flushes batches of 16 blocks; a fresh
+ * thread that refills from them takes two (one to hand out, one for its
+ * list) and gives the other 14 back as a batch. */
+static void *flush_full_batches(void *arg) {
+  (void)arg;
+  batches(64 * KiB, 4);
+  return NULL; /* the exit flush hands over the last full list, 16 blocks */
+}
+
+static void *refill_from_long_batch(void *arg) {
+  unsigned t = tp_tier_of(64 * KiB);
+  uint64_t before = atomic_load(&tp_central[t].blocks);
+  void *p = tp_malloc(64 * KiB);
+  cr_assert_eq(cached(t), 1, "the list holds its bound, not the batch");
+  cr_assert_eq(atomic_load(&tp_central[t].blocks), before - 2, "the rest went back");
+  *(void **)arg = p;
+  return NULL;
+}
+
+Test(cache_bounds, a_refill_takes_no_more_of_a_long_batch_than_its_bound) {
+#if !TP_COUNTERS
+  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
+#endif
+  on_thread(flush_full_batches);
+  unsigned t = tp_tier_of(64 * KiB);
+  cr_assert_geq(atomic_load(&tp_central[t].blocks), BATCH);
+  void *p = NULL;
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, refill_from_long_batch, &p), 0);
+  cr_assert_eq(pthread_join(th, NULL), 0);
+  cr_assert_not_null(p);
+  tp_free(p);
+}
+
+/* A thread's cache is mapped with its ring: with the default ring of 256
+ * lengths it takes one page, which a thread that barely allocates touches
+ * whole (bench tiny). */
+Test(cache_bounds, a_cache_and_its_default_ring_fit_one_page) {
+  cr_assert_eq(tp_config.ring, 256);
+  cr_assert_leq(sizeof(tp_cache_t) + tp_config.ring * sizeof(uint64_t), 4096, "%zu bytes",
+                sizeof(tp_cache_t));
+}
