@@ -183,6 +183,7 @@ typedef struct tp_kind_acc_s {
 /* What the last scan saw. */
 typedef struct tp_scan_info_s {
   bool done;              /* a scan ran and its figures are in tp_scan_acc */
+  uint32_t acc_hi;        /* tp_scan_acc entries from this id on are all zero */
   uint32_t threads;       /* other threads of the process at the scan */
   uint32_t stopped;       /* of them, stopped by a signal (registers and stack read) */
   uint32_t unresponsive;  /* of them, not stopped: stack read from the kernel's sp */

@@ -151,7 +151,10 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
   bool counted = !kinds && tp_leak_mode == TP_LEAKS_ALL;
   if (counted) count_live(nstacks);
   size_t n = 0;
-  for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++) {
+  /* After a scan, only the stacks it accounted a block to: the rest of its
+   * table was never written (pages that reading would fault in). */
+  uint32_t hi = kinds && tp_scan_info.acc_hi < nstacks ? tp_scan_info.acc_hi : nstacks;
+  for (uint32_t id = TP_STACK_OVERFLOW; id < hi; id++) {
     tp_stack_t *s = &t->stacks[id];
     if (!s->key || s->epoch < from) continue;
     uint64_t tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed);

@@ -571,6 +571,7 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
   if (stopped) tp_world_resume(w);
   arrays_free();
   tp_scan_info.done = ok;
+  tp_scan_info.acc_hi = acc_hi;
   tp_scan_info.ns = now_ns() - t0;
   return ok;
 }
