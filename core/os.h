@@ -16,6 +16,15 @@
 
 /* Address space only: PROT_NONE, MAP_NORESERVE. NULL when refused. */
 void *tp_os_reserve(size_t bytes);
+/* Makes the first access to a word of a lazily mapped table a write: a
+ * read first maps the shared zero page and the write that follows copies
+ * it, two page faults where one will do. For the rare inserts into big
+ * hash tables (a sampled block, a stack in sample mode), which each land on
+ * a page of their own. The word keeps its value. */
+static inline void tp_os_touch_for_write(void *word) {
+  __atomic_fetch_or((uintptr_t *)word, 0, __ATOMIC_RELAXED);
+}
+
 /* Readable, writable, zeroed pages. noreserve: no swap accounting (for
  * sparse side arrays). NULL when refused. */
 void *tp_os_map(size_t bytes, bool noreserve);

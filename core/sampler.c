@@ -84,6 +84,7 @@ static size_t find(uintptr_t p) {
 
 bool tp_sampled_add(void *p, unsigned t) {
   if (!tp_sampled) return false;
+  tp_os_touch_for_write(&tp_sampled[home((uintptr_t)p)].p);
   lock();
   bool ok = tp_sampled_used < TP_SAMPLED_SLOTS / 4 * 3;
   if (ok) {

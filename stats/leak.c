@@ -163,8 +163,9 @@ static size_t fwd_home(uintptr_t p) {
 /* Tracks p; an entry p already had (its put was not seen) is handed back
  * in *old to be settled. False when the table is full. */
 static bool fwd_insert(uintptr_t p, uint32_t id, uint64_t n, tp_fwd_t *old) {
-  fwd_lock();
   size_t i = fwd_home(p);
+  tp_os_touch_for_write(&tp_lk.fwd[i].p);
+  fwd_lock();
   while (tp_lk.fwd[i].p && tp_lk.fwd[i].p != p) i = (i + 1) & (TP_LEAK_FWD_SLOTS - 1);
   *old = tp_lk.fwd[i];
   bool ok = old->p || tp_lk.fwd_used < TP_LEAK_FWD_SLOTS / 4 * 3;

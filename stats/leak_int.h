@@ -94,6 +94,7 @@ typedef struct tp_leak_tab_s {
   _Atomic uint32_t epoch;      /* the current period; tierpool_mark and fork start a new one */
   uint32_t report_from;        /* first period an exit dump reports (the fork's, in a child) */
   int64_t count_scale;         /* 1 (all), 1024 (sample: counts are fixed-point) */
+  bool captures_rare;          /* sample mode: a capture is rare (intern writes first) */
   unsigned depth;              /* TIERPOOL_LEAKS_DEPTH */
   uintptr_t self_lo, self_hi;  /* tierpool's own code: its frames are skipped */
   char exe[512];               /* the main program's path (its dlpi_name is "") */

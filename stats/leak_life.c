@@ -30,6 +30,7 @@ void tp_leak_start(void) {
   if (tp_leak_tab.depth < 1 || tp_leak_tab.depth > TP_LEAK_MAX_DEPTH) tp_leak_tab.depth = 32;
   tp_lk.mean = (double)(tp_stats_config.leaks_sample ? tp_stats_config.leaks_sample : 1);
   tp_leak_tab.count_scale = mode == TP_LEAKS_SAMPLE ? 1024 : 1;
+  tp_leak_tab.captures_rare = mode == TP_LEAKS_SAMPLE;
   /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
    * cannot start (it said why) leaves no sampling nobody asked for. */
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;

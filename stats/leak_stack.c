@@ -256,6 +256,10 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   const size_t mask = TP_LEAK_INDEX_SLOTS - 1;
   uint32_t mine = 0;
   size_t i = (size_t)key & mask;
+  /* Sample mode captures rarely, each most likely a new stack on a page of
+   * the index not touched yet. (In `all` mode the pages fill quickly, and
+   * a locked write per capture would make threads trade index lines.) */
+  if (t->captures_rare) tp_os_touch_for_write(&t->index[i]);
   for (size_t probe = 0; probe < TP_LEAK_INDEX_SLOTS; probe++, i = (i + 1) & mask) {
     uint64_t s = atomic_load_explicit(&t->index[i], memory_order_acquire);
     if (s == 0) {
