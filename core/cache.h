@@ -194,8 +194,12 @@ TP_HOT void tp_free(void *p) {
 
 /* Blocks on cache c's list of tier t as any thread sees them: the owner
  * writes head, room and bound with plain stores, so the three may be from
- * different moments; the length is kept within the bound. */
-static inline uint32_t tp_bin_cached(const tp_cache_t *c, unsigned t) {
+ * different moments; the length is kept within the bound. Not instrumented
+ * by ThreadSanitizer, which reports exactly those plain stores (peak.c's
+ * tier_live, its caller, is not either: a function with other sanitizer
+ * attributes is not inlined into it). */
+__attribute__((no_sanitize_thread)) static inline uint32_t tp_bin_cached(const tp_cache_t *c,
+                                                                         unsigned t) {
   uint32_t room = TP_LOAD(c->bins[t].room), bound = TP_LOAD(c->bound[t]);
   return TP_LOAD(c->bins[t].head) && room < bound ? bound - room : 0;
 }
