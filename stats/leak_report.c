@@ -25,6 +25,7 @@
 #include "central.h"
 #include "layout.h"
 #include "leak_int.h"
+#include "leak_world.h"
 #include "sort.h"
 #include "render.h"
 
@@ -112,27 +113,45 @@ static void add_row(size_t *n, uint32_t id, unsigned kind, int64_t live, int64_t
  * a block got or put meanwhile may count or not, as with counters read
  * lock-free; a dump takes no lock the hooks take, so a forwarded entry
  * being written can be read half old. */
+static void count_one(uint64_t id, int64_t n, uint32_t nstacks) {
+  if (id == TP_STACK_NONE || id >= nstacks) return;
+  tp_live[id].live++;
+  tp_live[id].bytes += n;
+}
+
+/* Reads the side arrays and the forwarded table only on pages that were
+ * ever written (tp_resident, as the scan does): the rest are zeros, and
+ * reading them would fault them in (the forwarded table alone is 24 MiB). */
 static void count_live(uint32_t nstacks) {
+  const uint64_t per_page = TP_PAGE_SIZE / sizeof(uint64_t);
   memset(tp_live, 0, sizeof(tp_live_acc_t) * nstacks);
   for (unsigned t = 0; t < tp_layout.ntiers && tp_layout.span; t++) {
     const _Atomic uint64_t *side = (const _Atomic uint64_t *)tp_lk.side[t];
     uint64_t blocks = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire) >>
                       (t + TP_MIN_SHIFT);
-    for (uint64_t i = 0; side && i < blocks; i++) {
-      uint64_t v = atomic_load_explicit(&side[i], memory_order_relaxed);
-      uint32_t id = (uint32_t)(v >> 32);
-      if (!tp_side_charged(v) || id >= nstacks) continue;
-      tp_live[id].live++;
-      tp_live[id].bytes += (int64_t)(v & 0xffffffffu);
+    if (!side || !blocks) continue;
+    tp_resident_t r;
+    tp_resident_init(&r, side, blocks * sizeof(uint64_t));
+    for (uint64_t i0 = 0; i0 < blocks; i0 += per_page) {
+      if (!tp_resident(&r, (uintptr_t)&side[i0])) continue;
+      for (uint64_t i = i0; i < i0 + per_page && i < blocks; i++) {
+        uint64_t v = atomic_load_explicit(&side[i], memory_order_relaxed);
+        if (tp_side_charged(v)) count_one(v >> 32, (int64_t)(v & 0xffffffffu), nstacks);
+      }
     }
   }
   size_t slots;
   const tp_fwd_t *fwd = tp_leak_fwd_table(&slots);
-  for (size_t i = 0; i < slots; i++) {
-    uint32_t id = fwd[i].id;
-    if (!fwd[i].p || id == TP_STACK_NONE || id >= nstacks) continue;
-    tp_live[id].live++;
-    tp_live[id].bytes += (int64_t)fwd[i].n;
+  if (!fwd) return;
+  tp_resident_t r;
+  tp_resident_init(&r, fwd, slots * sizeof *fwd);
+  for (uintptr_t pg = (uintptr_t)fwd; pg < r.hi; pg += TP_PAGE_SIZE) {
+    if (!tp_resident(&r, pg)) continue;
+    /* The entries that start on this page (an entry's p is its first word). */
+    size_t i = (pg - (uintptr_t)fwd + sizeof *fwd - 1) / sizeof *fwd;
+    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)fwd + sizeof *fwd - 1) / sizeof *fwd;
+    for (; i < end && i < slots; i++)
+      if (fwd[i].p) count_one(fwd[i].id, (int64_t)fwd[i].n, nstacks);
   }
 }
 
