@@ -20,6 +20,19 @@ TP_HOT uint64_t tp_mix64(uint64_t z) {
 /* Next value of the generator whose state is *s (the owner's own word). */
 TP_HOT uint64_t tp_rand_next(uint64_t *s) { return tp_mix64(*s += TP_GOLDEN_GAMMA); }
 
+/* The home slot of address p in an address-keyed hash table of 2^bits
+ * slots: a random base per 16 KiB of address space, plus p's 16-byte
+ * granule within it. Blocks that lie close together (a mimalloc page's
+ * sampled blocks, a run of forwarded ones) land in neighbouring slots, so
+ * a table that holds a few hundred of them touches a few of its pages, not
+ * one page each: each fresh page is a fault, and in a short program those
+ * faults were most of what sample mode cost. Distant blocks still land
+ * apart, and one 16 KiB stretch can fill at most 1024 slots in a row. */
+TP_HOT size_t tp_addr_home(uintptr_t p, unsigned bits) {
+  return (size_t)(((p >> 14) * TP_GOLDEN_GAMMA >> 32) + ((p >> 4) & 1023)) &
+         (((size_t)1 << bits) - 1);
+}
+
 /* 64 random bits from getrandom(2), or from the clock and pid when the
  * kernel's pool is not ready yet (early boot, old seccomp filters). Never
  * allocates; errno is left alone. */

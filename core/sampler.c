@@ -11,7 +11,8 @@ bool tp_sampling;
 bool tp_fwd_hooked;
 static double tp_sample_mean;
 /* The live sampled blocks (see "sampled blocks" below). */
-#define TP_SAMPLED_SLOTS (1u << 16)
+#define TP_SAMPLED_BITS 16
+#define TP_SAMPLED_SLOTS (1u << TP_SAMPLED_BITS)
 typedef struct {
   uintptr_t p; /* 0: empty */
   uint64_t tier;
@@ -72,7 +73,7 @@ static void lock(void) { tp_spin_lock(&tp_sampled_lock); }
 static void unlock(void) { tp_spin_unlock(&tp_sampled_lock); }
 
 static size_t home(uintptr_t p) {
-  return (size_t)((((p >> 4) * TP_GOLDEN_GAMMA) >> 40) & (TP_SAMPLED_SLOTS - 1));
+  return tp_addr_home(p, TP_SAMPLED_BITS);
 }
 
 /* The slot holding p, or the empty slot where it would go. */

@@ -32,44 +32,17 @@
 #include "hooks.h"
 #include "leak_int.h"
 #include "profile.h"
+#include "random.h"
 #include "sampler.h"
 #include "spin.h"
 #include "walk.h"
 
-/* Per-thread state, found from the thread's cache (its TLS pointer): the
- * design keeps tierpool's TLS to that one pointer. A recycled cache hands
- * its state to the next thread, which is harmless: libunwind is warm. */
-typedef struct tp_leak_thread_s {
-  _Atomic uintptr_t owner; /* the tp_cache_t it belongs to; 0: free */
-  uint32_t warm;           /* libunwind has run on this thread (owner) */
-} __attribute__((aligned(16))) tp_leak_thread_t;
-
-#define TP_LEAK_THREADS 4096  /* then all further threads share one spare */
-
-/* ------------------------------------------------------------ threads */
-
-static tp_leak_thread_t *thread_state(void) {
-  uintptr_t c = (uintptr_t)tp_tls;
-  uint64_t h = (c >> 12) * 0x9e3779b97f4a7c15ull;
-  size_t i = (size_t)(h >> 52) & (TP_LEAK_THREADS - 1);
-  for (int probe = 0; probe < 64; probe++, i = (i + 1) & (TP_LEAK_THREADS - 1)) {
-    tp_leak_thread_t *th = &tp_lk.threads[i];
-    uintptr_t owner = atomic_load_explicit(&th->owner, memory_order_acquire);
-    if (owner == c) return th;
-    if (owner == 0 && atomic_compare_exchange_strong(&th->owner, &owner, c)) return th;
-  }
-  return &tp_lk.threads[TP_LEAK_THREADS];
-}
-
-/* The caller's stack, interned. */
-static uint32_t capture(void) {
-  tp_leak_thread_t *th = thread_state();
-  if (!th->warm) { /* libunwind's first run on a thread sets up its caches */
-    th->warm = 1;
-    tp_stack_warm_up();
-  }
-  return tp_stack_capture();
-}
+/* The caller's stack, interned. libunwind is not warmed up per thread:
+ * the walk is tp_unwind's, and a stack it cannot follow sets libunwind
+ * up on its first fallback, inside the capture as the warm-up was; the
+ * warm-up cost every thread's first capture 80,000 instructions and about
+ * 60 page faults, most of sample mode's cost in a short program. */
+static uint32_t capture(void) { return tp_stack_capture(); }
 
 /* ------------------------------------------------------------ charges */
 
@@ -157,7 +130,7 @@ static void fwd_lock(void) { tp_spin_lock(&tp_lk.fwd_lock); }
 static void fwd_unlock(void) { tp_spin_unlock(&tp_lk.fwd_lock); }
 
 static size_t fwd_home(uintptr_t p) {
-  return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> 44) & (TP_LEAK_FWD_SLOTS - 1);
+  return tp_addr_home(p, TP_LEAK_FWD_BITS);
 }
 
 /* Tracks p; an entry p already had (its put was not seen) is handed back
@@ -301,9 +274,7 @@ static void hook_put(void *p, bool pooled) {
 
 /* ------------------------------------------------------------ life */
 
-bool tp_leak_hooks_init(tp_hooks_t *hooks) {
-  tp_lk.threads = tp_os_map(sizeof(tp_leak_thread_t) * (TP_LEAK_THREADS + 1), true);
+void tp_leak_hooks_init(tp_hooks_t *hooks) {
   hooks->get = hook_get;
   hooks->put = hook_put;
-  return tp_lk.threads != NULL;
 }

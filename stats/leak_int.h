@@ -11,7 +11,8 @@
  *   | 0 (empty)        |           | live, count, bytes  |        | ...   |
  *                                  +---------------------+        +-------+
  *
- * index is open addressing, linear probing, insert-only: a slot goes from 0
+ * index is open addressing, linear probing, insert-only (sample mode looks
+ * in a small part after it first, leak_stack.c's intern): a slot goes from 0
  * to (high half of the key, id) once, by CAS, after the stack entry and its
  * frames are written, so a reader that finds a slot finds a whole entry.
  * Ids are handed out by an atomic counter; entries are never removed. All
@@ -39,6 +40,8 @@
 #define TP_STACK_SKIP_MAX 8
 #define TP_LEAK_MAX_STACKS (1u << 18)    /* distinct stacks (ids) */
 #define TP_LEAK_INDEX_SLOTS (1u << 19)   /* index load stays under 1/2 */
+#define TP_LEAK_INDEX_SMALL (1u << 13)   /* sample mode's first part (64 KiB), after it */
+#define TP_LEAK_SMALL_PROBES 16          /* slots of it a stack looks at */
 #define TP_LEAK_MAX_FRAMES (1u << 22)    /* frames of all stacks together */
 #define TP_LEAK_MAX_MODULES 4096
 #define TP_LEAK_PATH_BYTES (1u << 20)    /* module paths, NUL-terminated */
@@ -82,7 +85,7 @@ typedef struct tp_module_s {
 typedef struct tp_leak_tab_s {
   tp_stack_t *stacks;          /* [TP_LEAK_MAX_STACKS] */
   _Atomic uint32_t nstacks;    /* ids handed out so far */
-  _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS] */
+  _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL] */
   uintptr_t *ips;              /* frame pool: return addresses */
   uint16_t *mods;              /* frame pool: module of each frame */
   _Atomic uint32_t nframes;
@@ -129,7 +132,8 @@ typedef struct tp_fwd_s {
   uint8_t unused[3];
 } tp_fwd_t;
 
-#define TP_LEAK_FWD_SLOTS (1u << 20)
+#define TP_LEAK_FWD_BITS 20
+#define TP_LEAK_FWD_SLOTS (1u << TP_LEAK_FWD_BITS)
 
 /* The per-block tables. leak_tables.c maps them; the hooks (leak.c) write
  * them; the scan, the report and the profile read them. */
@@ -138,7 +142,6 @@ typedef struct tp_leak_tables_s {
   tp_fwd_t *fwd;                    /* [TP_LEAK_FWD_SLOTS], linear probing */
   uint32_t fwd_used;                /* entries in fwd (fwd_lock) */
   _Atomic int fwd_lock;             /* taken by hook code only, never by a dump */
-  struct tp_leak_thread_s *threads; /* the sampler's per-thread states (leak.c's) */
   double mean;                      /* sample: mean interval in bytes */
 } tp_leak_tables_t;
 
@@ -157,9 +160,8 @@ const tp_fwd_t *tp_leak_fwd_table(size_t *slots);
 
 /* ------------------------------------------------------------ leak.c */
 
-/* Maps the sampler's per-thread states and fills in the get and put hooks
- * (leak_life.c installs them); false if the memory is refused. */
-bool tp_leak_hooks_init(tp_hooks_t *hooks);
+/* Fills in the get and put hooks (leak_life.c installs them). */
+void tp_leak_hooks_init(tp_hooks_t *hooks);
 /* Gives back the charges of blocks that were freed without the put hook
  * seeing it (see leak.c). Reports call it before they count. */
 void tp_leak_settle(void);

@@ -21,7 +21,8 @@ void tp_leak_start(void) {
     mode = TP_LEAKS_SAMPLE; /* the profile rides on the sampler */
   if (mode == TP_LEAKS_OFF) return;
   tp_hooks_t hooks = {.bad_free = tp_leak_bad_free}; /* tp_set_hooks copies it */
-  if (!tp_leak_tables_init() || !tp_leak_hooks_init(&hooks) || !tp_stack_init() ||
+  tp_leak_hooks_init(&hooks);
+  if (!tp_leak_tables_init() || !tp_stack_init() ||
       !tp_leak_report_init()) {
     tp_warn("TIERPOOL_LEAKS: no address space for the leak tables; leak tracking off");
     return;
@@ -36,8 +37,9 @@ void tp_leak_start(void) {
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   /* libunwind's global set-up (0.2-0.3 ms), here rather than inside a
    * malloc. Not in sample mode: a short process may never take a sample,
-   * and the first capture of each thread warms libunwind up anyway (its
-   * allocations then go unhooked, as every capture's do). */
+   * and tp_unwind follows most stacks without libunwind; one it cannot
+   * follow sets libunwind up inside that capture (its allocations go
+   * unhooked, as every capture's do). */
   if (mode == TP_LEAKS_ALL) tp_stack_warm_up();
   tp_leak_scan_init();
   tp_leak_mode = mode;

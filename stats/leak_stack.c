@@ -64,7 +64,7 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
-  t->index = tp_os_map(sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS, true);
+  t->index = tp_os_map(sizeof(uint64_t) * (TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL), true);
   t->ips = tp_os_map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, true);
   t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
   t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
@@ -248,33 +248,59 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   return id;
 }
 
-static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
+/* Looks the stack up in the index part tab[0..mask] from its home slot, at
+ * most limit slots, and enters it at the first empty slot met. Returns its
+ * id; TP_STACK_OVERFLOW when the stack table is full; 0 when the limit
+ * slots all hold other stacks. *mine is an entry made and not yet
+ * published (0: none), kept for the next part when this one is full. Two
+ * threads entering the same new stack read the same slots in the same
+ * order, each slot filled once: the one whose CAS fails finds the other's
+ * entry there, so a stack is never entered twice, in either part. */
+static uint32_t intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips,
+                          unsigned depth, uint64_t key, uint64_t fhash, uint32_t epoch,
+                          uint32_t *mine) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  uint64_t fhash = frames_hash(ips, depth);
-  uint64_t key = mix64(fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
   uint64_t tag = key & 0xffffffff00000000ull;
-  const size_t mask = TP_LEAK_INDEX_SLOTS - 1;
-  uint32_t mine = 0;
   size_t i = (size_t)key & mask;
   /* Sample mode captures rarely, each most likely a new stack on a page of
    * the index not touched yet. (In `all` mode the pages fill quickly, and
    * a locked write per capture would make threads trade index lines.) */
-  if (t->captures_rare) tp_os_touch_for_write(&t->index[i]);
-  for (size_t probe = 0; probe < TP_LEAK_INDEX_SLOTS; probe++, i = (i + 1) & mask) {
-    uint64_t s = atomic_load_explicit(&t->index[i], memory_order_acquire);
+  if (t->captures_rare) tp_os_touch_for_write(&tab[i]);
+  for (size_t probe = 0; probe < limit; probe++, i = (i + 1) & mask) {
+    uint64_t s = atomic_load_explicit(&tab[i], memory_order_acquire);
     if (s == 0) {
-      if (!mine && !(mine = make_entry(ips, depth, key, fhash, epoch))) return TP_STACK_OVERFLOW;
-      if (atomic_compare_exchange_strong_explicit(&t->index[i], &s, tag | mine,
-                                                  memory_order_release, memory_order_acquire))
-        return mine;
+      if (!*mine && !(*mine = make_entry(ips, depth, key, fhash, epoch))) return TP_STACK_OVERFLOW;
+      if (atomic_compare_exchange_strong_explicit(&tab[i], &s, tag | *mine, memory_order_release,
+                                                  memory_order_acquire))
+        return *mine;
       /* Another thread took the slot: s is now its value; it may be ours. */
     }
     if ((s & 0xffffffff00000000ull) == tag && t->stacks[(uint32_t)s].key == key) {
-      if (mine) t->stacks[mine].key = 0; /* lost a race for the same stack */
+      if (*mine) t->stacks[*mine].key = 0; /* lost a race for the same stack */
       return (uint32_t)s;
     }
   }
-  return TP_STACK_OVERFLOW;
+  return limit > mask ? TP_STACK_OVERFLOW : 0;
+}
+
+static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  uint64_t fhash = frames_hash(ips, depth);
+  uint64_t key = mix64(fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
+  uint32_t mine = 0, id = 0;
+  /* Sample mode looks in the small part first: its first few thousand
+   * stacks then share 16 pages, where in the large part each new stack
+   * faulted a page of its own (a short program's sampled stacks are most
+   * of the faults sample mode adds). A stack whose chain there is full
+   * goes to the large part; `all` mode, which fills the small part at
+   * once, uses only the large one. */
+  if (t->captures_rare)
+    id = intern_in(t->index + TP_LEAK_INDEX_SLOTS, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
+                   ips, depth, key, fhash, epoch, &mine);
+  if (!id)
+    id = intern_in(t->index, TP_LEAK_INDEX_SLOTS - 1, TP_LEAK_INDEX_SLOTS, ips, depth, key, fhash,
+                   epoch, &mine);
+  return id;
 }
 
 /* ------------------------------------------------------------ capture */

@@ -348,6 +348,24 @@ def case_sample(tmp):
     check("leaks (sampled: estimates):" in r.stderr and " samples, " in r.stderr, r.stderr)
 
 
+def case_sample_paths(tmp):
+    """Every get sampled, from 2^13 stacks: more than sample mode's small
+    part of the stack index holds, so stacks go to its large part too. None
+    may be lost or split, whichever part holds it: 2 samples each."""
+    d = 13
+    e = dict(env(leaks="sample", leaks_sample=1, stats=tmp + "/tp.%p.json", format="json",
+                 leaks_top=0), LD_PRELOAD=tptest.args.lib)
+    r = run([prog("leaky"), "paths", str(d)], e)
+    check(r.returncode == 0, "leaky paths failed: %s" % r.stderr)
+    lk = dumps_in(tmp)[-1]["leaks"]
+    st = [s for s in lk["stacks"] if s["frames"] and s["frames"][0]["function"] == "path_leak"]
+    check(len(st) == 1 << d, "%d path_leak stacks, want %d" % (len(st), 1 << d))
+    bad = [s["samples"] for s in st if s["samples"] != 2]
+    check(not bad, "stacks with other than 2 samples: %r" % bad[:10])
+    check(len({tuple((f["module"], f["offset"]) for f in s["frames"]) for s in st}) == 1 << d,
+          "duplicate stacks")
+
+
 def case_api(tmp):
     r = run([prog("leaks_api_prog")], env(leaks="all", at_exit=0))
     check(r.returncode == 0, "api prog failed: %s" % r.stderr)

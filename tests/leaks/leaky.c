@@ -6,6 +6,8 @@
  *   leaky fail N    leaks, then exits with status N
  *   leaky signal    leaks, then dies of SIGTERM
  *   leaky sample N  leaks N blocks of 100 bytes (for sampled estimates)
+ *   leaky paths D   leaks 2 blocks of 24 bytes from each of 2^D distinct
+ *                   stacks (path_leak under D levels of path_left/right)
  *   leaky signal_dump  leaks, then raises SIGUSR1 (a signal dump), then exits
  *
  * Built with -DTP_LEAKY_PAD, every function lands at another address: a
@@ -138,8 +140,28 @@ static void balanced(void) {
   free(big);
 }
 
+/* Each path down the two call sites is a stack of its own. */
+static void path_left(int d);
+static void path_right(int d);
+static void path_leak(void) { keep(malloc(24)); }
+static void path_next(int d) {
+  if (d == 0) path_leak();
+  else {
+    path_left(d - 1);
+    path_right(d - 1);
+  }
+}
+static void path_left(int d) { path_next(d); }
+static void path_right(int d) { path_next(d); }
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "all";
+  if (!strcmp(mode, "paths")) {
+    int d = argc > 2 ? atoi(argv[2]) : 4;
+    for (int i = 0; i < 2; i++) path_next(d); /* one call site: the same stacks twice */
+    wipe_stack();
+    return 0;
+  }
   if (!strcmp(mode, "sample")) {
     int n = argc > 2 ? atoi(argv[2]) : 10000;
     for (int i = 0; i < n; i++) keep(malloc(100));
