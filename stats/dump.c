@@ -230,8 +230,9 @@ static void start_thread(void) {
  * returned, after the program's atexit handlers and after the destructors
  * of objects loaded after the library, so frees made on the way out are
  * counted. A process that ends in _exit or by a signal has no exit dump. */
-__attribute__((destructor)) static void tp_stats_stop(void) {
+__attribute__((destructor, noinline)) static void tp_stats_stop(void) {
   if (!atomic_load(&tp_dump.started)) return;
+  tp_leak_scan_from(__builtin_frame_address(0));
   atomic_store(&tp_dump.stopping, true);
   if (tp_stats_config.at_exit && tp_stats_config.stats[0]) tp_stats_dump(TP_DUMP_EXIT);
   /* TIERPOOL_LEAKS alone: the leaks, if any. Not when only the heap

@@ -65,6 +65,14 @@ void tp_leak_render(tp_emitter_t *e, const void *ctx);
  * text leak report to stderr if anything is left. */
 void tp_leak_report_exit(void);
 
+/* The exit report's entry frame (the library destructor's
+ * __builtin_frame_address(0)): the scan reads that thread's stack from
+ * there up, not from its own frame. Below it are only tierpool's frames,
+ * whose slots the report never writes may still hold what the allocator
+ * left there earlier (a fresh block's address, say): read as the
+ * program's, such a stale copy made a leaked block "still reachable". */
+void tp_leak_scan_from(const void *frame);
+
 #pragma GCC visibility pop
 
 #endif

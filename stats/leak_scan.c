@@ -514,6 +514,18 @@ static bool any_charged(void) {
   return false;
 }
 
+static uintptr_t scan_from; /* tp_leak_scan_from's frame; 0: none */
+
+void tp_leak_scan_from(const void *frame) { scan_from = (uintptr_t)frame; }
+
+/* Where the scan reads the scanning thread's own stack from: the exit
+ * report's entry frame if it lies on this stack above this frame (the
+ * report runs on the thread that entered it), else this frame. */
+static uintptr_t own_stack_from(uintptr_t self_sp) {
+  const tp_vma_t *v = tp_maps_find(&sc.maps, self_sp);
+  return v && scan_from > self_sp && scan_from < v->hi ? scan_from : self_sp;
+}
+
 __attribute__((noinline)) bool tp_leak_scan(void) {
   uint64_t t0 = now_ns();
   __builtin_unwind_init(); /* callee-saved registers onto this frame: scanned with the stack */
@@ -537,7 +549,7 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
     uint32_t nstacks = atomic_load_explicit(&tp_leak_tab.nstacks, memory_order_acquire);
     if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
     for (size_t i = 0; i < sc.nroots; i++) scan_root(sc.roots[i].lo, sc.roots[i].hi);
-    scan_to_top(self_sp);
+    scan_to_top(own_stack_from(self_sp));
     scan_tls(w->self.tp);
     for (uint32_t i = 0; i < w->n; i++) {
       tp_world_thread_t *th = &w->threads[i];
