@@ -154,9 +154,10 @@ bool tp_leak_tables_init(void);
  * bytes; estimates when sampled, (count_scale, n) in `all` mode. */
 void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
 /* What the scan reads: tier t's side array ((id << 32) | length per block,
- * 0 when not charged) and the forwarded table (slots entries). */
+ * 0 when not charged) and the forwarded table's entries, each passed to fn
+ * (reading only the table's pages ever written); returns how many. */
 uint64_t *tp_leak_side(unsigned t);
-const tp_fwd_t *tp_leak_fwd_table(size_t *slots);
+size_t tp_leak_fwd_each(void (*fn)(const tp_fwd_t *e, void *ctx), void *ctx);
 
 /* ------------------------------------------------------------ leak.c */
 

@@ -122,6 +122,10 @@ static void count_one(uint64_t id, int64_t n, uint32_t nstacks) {
 /* Reads the side arrays and the forwarded table only on pages that were
  * ever written (tp_resident, as the scan does): the rest are zeros, and
  * reading them would fault them in (the forwarded table alone is 24 MiB). */
+static void count_fwd(const tp_fwd_t *e, void *nstacks) {
+  count_one(e->id, (int64_t)e->n, *(uint32_t *)nstacks);
+}
+
 static void count_live(uint32_t nstacks) {
   const uint64_t per_page = TP_PAGE_SIZE / sizeof(uint64_t);
   memset(tp_live, 0, sizeof(tp_live_acc_t) * nstacks);
@@ -140,19 +144,7 @@ static void count_live(uint32_t nstacks) {
       }
     }
   }
-  size_t slots;
-  const tp_fwd_t *fwd = tp_leak_fwd_table(&slots);
-  if (!fwd) return;
-  tp_resident_t r;
-  tp_resident_init(&r, fwd, slots * sizeof *fwd);
-  for (uintptr_t pg = (uintptr_t)fwd; pg < r.hi; pg += TP_PAGE_SIZE) {
-    if (!tp_resident(&r, pg)) continue;
-    /* The entries that start on this page (an entry's p is its first word). */
-    size_t i = (pg - (uintptr_t)fwd + sizeof *fwd - 1) / sizeof *fwd;
-    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)fwd + sizeof *fwd - 1) / sizeof *fwd;
-    for (; i < end && i < slots; i++)
-      if (fwd[i].p) count_one(fwd[i].id, (int64_t)fwd[i].n, nstacks);
-  }
+  tp_leak_fwd_each(count_fwd, &nstacks);
 }
 
 /* Fills tp_rows with the stacks of periods >= from still holding blocks, a

@@ -207,23 +207,9 @@ static void for_each_charged(tp_charged_fn fn, void *ctx) {
   }
 }
 
-/* Copies the entries of the forwarded table to out, reading only the
- * pages that were touched; returns how many. An entry's p is its first
- * word, so it lies wholly on the page its entry starts on: an entry
- * starting on an untouched page is empty. */
-static size_t fwd_entries(const tp_fwd_t *tab, size_t slots, tp_fwd_t *out) {
-  size_t n = 0;
-  if (!tab) return 0;
-  tp_resident_t r;
-  tp_resident_init(&r, tab, slots * sizeof *tab);
-  for (uintptr_t pg = (uintptr_t)tab; pg < r.hi; pg += TP_PAGE_SIZE) {
-    if (!tp_resident(&r, pg)) continue;
-    size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
-    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
-    for (; i < end && i < slots; i++)
-      if (tab[i].p) out[n++] = tab[i];
-  }
-  return n;
+static void copy_fwd(const tp_fwd_t *e, void *out) {
+  tp_fwd_t **o = out;
+  *(*o)++ = *e;
 }
 
 static bool by_p(const void *a, const void *b) {
@@ -255,13 +241,12 @@ static bool arrays_init(void) {
     m += sc.nblocks[t];
     if (sc.tags[t]) tp_engine_for_each_free_head(t, mark_free, NULL);
   }
-  size_t slots;
-  const tp_fwd_t *tab = tp_leak_fwd_table(&slots);
   /* Room for a full table, in one pass over it: only the pages written
    * count (MAP_NORESERVE). */
-  sc.fwd_bytes = (slots + 1) * sizeof(tp_fwd_t);
+  sc.fwd_bytes = ((size_t)TP_LEAK_FWD_SLOTS + 1) * sizeof(tp_fwd_t);
   if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
-  sc.nfwd = fwd_entries(tab, slots, sc.fwd);
+  tp_fwd_t *out = sc.fwd;
+  sc.nfwd = tp_leak_fwd_each(copy_fwd, &out);
   for (size_t i = 0; i < sc.nfwd; i++) sc.fwd[i].tag = TAG_NONE;
   tp_sort(sc.fwd, sc.nfwd, sizeof *sc.fwd, by_p); /* by address, for the lookups */
   sc.fwd_lo = sc.nfwd ? sc.fwd[0].p : 0;

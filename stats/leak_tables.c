@@ -9,6 +9,7 @@
  */
 #include "layout.h"
 #include "leak_int.h"
+#include "leak_world.h"
 #include "os.h"
 
 enum tp_leak_mode tp_leak_mode;
@@ -36,9 +37,26 @@ bool tp_leak_tables_init(void) {
 
 uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
 
-const tp_fwd_t *tp_leak_fwd_table(size_t *slots) {
-  *slots = tp_lk.fwd ? TP_LEAK_FWD_SLOTS : 0;
-  return tp_lk.fwd;
+size_t tp_leak_fwd_each(void (*fn)(const tp_fwd_t *e, void *ctx), void *ctx) {
+  const tp_fwd_t *tab = tp_lk.fwd;
+  const size_t slots = TP_LEAK_FWD_SLOTS;
+  size_t n = 0;
+  if (!tab) return 0;
+  tp_resident_t r;
+  tp_resident_init(&r, tab, slots * sizeof *tab);
+  for (uintptr_t pg = (uintptr_t)tab; pg < r.hi; pg += TP_PAGE_SIZE) {
+    if (!tp_resident(&r, pg)) continue;
+    /* The entries that start on this page: an entry's p is its first word,
+     * so one starting on an untouched page is empty. */
+    size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
+    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
+    for (; i < end && i < slots; i++)
+      if (tab[i].p) {
+        fn(&tab[i], ctx);
+        n++;
+      }
+  }
+  return n;
 }
 
 /* ------------------------------------------------------------ weights */
