@@ -238,6 +238,7 @@ __attribute__((destructor, noinline)) static void tp_stats_stop(void) {
   /* TIERPOOL_LEAKS alone: the leaks, if any. Not when only the heap
    * profile turned the sampler on: its user asked for a profile file. */
   else if (tp_stats_config.at_exit && tp_stats_config.leaks != TP_LEAKS_OFF) tp_leak_report_exit();
+  tp_leak_scan_from(NULL); /* a later report (another destructor's) has frames of its own */
   tp_live_stop();
 }
 
