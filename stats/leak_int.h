@@ -214,6 +214,11 @@ bool tp_stack_init(void);
  * id in the current period, interning it if new. TP_STACK_OVERFLOW when a
  * table is full. Called from the get hook only. */
 uint32_t tp_stack_capture(void);
+/* Loads libunwind (a plain run never maps it), or warns once that stacks
+ * tp_unwind cannot follow will have no frames. At start, after the hooks
+ * are installed: a thread cache that dlopen's allocations set up before
+ * the sampler started would not sample its first gets (sampler.h). */
+void tp_stack_load_unwinder(void);
 /* One unwind whose result is thrown away: libunwind sets up its caches. */
 void tp_stack_warm_up(void);
 /* Resets the module lock in a fork child. */

@@ -35,15 +35,16 @@ void tp_leak_start(void) {
   /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
    * cannot start (it said why) leaves no sampling nobody asked for. */
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
+  tp_leak_scan_init();
+  tp_leak_mode = mode;
+  tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
+  tp_stack_load_unwinder();
   /* libunwind's global set-up (0.2-0.3 ms), here rather than inside a
    * malloc. Not in sample mode: a short process may never take a sample,
    * and tp_unwind follows most stacks without libunwind; one it cannot
    * follow sets libunwind up inside that capture (its allocations go
    * unhooked, as every capture's do). */
   if (mode == TP_LEAKS_ALL) tp_stack_warm_up();
-  tp_leak_scan_init();
-  tp_leak_mode = mode;
-  tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
 }
 
 void tp_leak_fork_child(void) {

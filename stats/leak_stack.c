@@ -9,6 +9,11 @@
  * module's path and load bias copied too, so the report can name a library
  * that was closed before exit.
  *
+ * libunwind is loaded (dlopen) when tracking starts, not linked: a program
+ * run without TIERPOOL_LEAKS or a profile never maps it, nor liblzma, which
+ * it pulls in (issue 13, the fixed cost of preloading). Without it, a stack
+ * tp_unwind gives up on is recorded without frames.
+ *
  * Locks: the index is lock-free. Appending a module takes module_lock; on
  * an older glibc without _dl_find_object that happens inside
  * dl_iterate_phdr's callback, so the order is always "loader lock, then
@@ -24,12 +29,43 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "leak_int.h"
 #include "leak_unwind.h"
+#include "log.h"
 #include "os.h"
 #include "spin.h"
 
 tp_leak_tab_t tp_leak_tab;
+
+/* ------------------------------------------------------------ libunwind */
+
+#ifndef TP_LIBUNWIND_SONAME
+#define TP_LIBUNWIND_SONAME "libunwind.so.8"
+#endif
+
+/* unw_backtrace, or NULL when libunwind could not be loaded. Written once,
+ * at start (single-threaded), before the hooks are installed. */
+static typeof(unw_backtrace) *unw_backtrace_fn;
+
+/* dlopen allocates: tp_in_hook set, those blocks are served and never
+ * fail, and they are not charged to a stack (the loader keeps them for
+ * the life of the process). RTLD_LOCAL: libunwind's symbols (its weak
+ * `backtrace`, its _Unwind_*) stay out of the program's scope. */
+void tp_stack_load_unwinder(void) {
+  if (unw_backtrace_fn) return;
+  unsigned char was = tp_in_hook;
+  tp_in_hook = 1;
+  void *h = dlopen(TP_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (h) *(void **)&unw_backtrace_fn = dlsym(h, "unw_backtrace"); /* POSIX's form */
+  const char *why = unw_backtrace_fn ? NULL : dlerror();
+  tp_in_hook = was;
+  if (!unw_backtrace_fn)
+    TP_WARN_ONCE("cannot load " TP_LIBUNWIND_SONAME " (%s): leaks and profiles still count "
+                 "every block, but a stack tierpool's own unwinder cannot follow is reported "
+                 "without frames (install libunwind to name them all)",
+                 why ? why : "no unw_backtrace");
+}
 
 /* ------------------------------------------------------------ memory */
 
@@ -307,14 +343,19 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
 
 void tp_stack_warm_up(void) {
   void *buf[8];
-  unw_backtrace(buf, 8);
+  if (!unw_backtrace_fn) return;
+  unsigned char was = tp_in_hook; /* at start, the hooks are already on */
+  tp_in_hook = 1;
+  unw_backtrace_fn(buf, 8);
+  tp_in_hook = was;
 }
 
 uint32_t tp_stack_capture(void) {
   uintptr_t buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
   tp_leak_tab_t *t = &tp_leak_tab;
   int n = tp_unwind(buf, (int)t->depth + TP_STACK_SKIP_MAX);
-  if (n < 0) n = unw_backtrace((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX);
+  if (n < 0)
+    n = unw_backtrace_fn ? unw_backtrace_fn((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX) : 0;
   int i = 0;
   while (i < n && buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
