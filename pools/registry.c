@@ -2,6 +2,7 @@
  * registry.h), and the small functions every pool type shares. */
 #include "registry.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,14 +13,22 @@
 
 #define TP_POOL_SLOTS 256
 
-/* Slot 0 is shared by the pools that found no free slot. */
-static tp_pool_slot_t tp_slots[TP_POOL_SLOTS] = {[0] = {.kind = "mixed", .name = "(others)"}};
-static _Atomic int tp_section_added;
+/* Slot 0 is shared by the pools that found no free slot. Zero-initialised
+ * (.bss): 36 KiB of .data would be file pages every preloaded program maps
+ * in whole (fault-around), pools or not; registry_init names slot 0. */
+static tp_pool_slot_t tp_slots[TP_POOL_SLOTS];
+static pthread_once_t tp_registry_once = PTHREAD_ONCE_INIT;
 
 static const tp_stats_section_t pools_section;
 
+static void registry_init(void) {
+  tp_slots[0].kind = "mixed";
+  strcpy(tp_slots[0].name, "(others)");
+  tp_stats_add_section(&pools_section);
+}
+
 tp_pool_slot_t *tp_pool_register(const char *kind, const char *name, const char *fallback) {
-  if (!atomic_exchange(&tp_section_added, 1)) tp_stats_add_section(&pools_section);
+  pthread_once(&tp_registry_once, registry_init);
   for (size_t i = 1; i < TP_POOL_SLOTS; i++) {
     tp_pool_slot_t *s = &tp_slots[i];
     int free_ = 0;

@@ -45,8 +45,24 @@ static int huge_arenas(void) {
   return 0;
 }
 
+/* "others": more object pools than the registry has named slots (255);
+ * the rest share the "(others)" row. Kept alive for the exit dump. */
+static int many_pools(void) {
+  for (int i = 0; i < 260; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "many%d", i);
+    tierpool_objpool_opts_t o = {.name = name, .size = 64};
+    tierpool_objpool_t *p;
+    void *obj;
+    if (tierpool_objpool_create(&p, &o) || tierpool_objpool_acquire(p, &obj)) return 1;
+    tierpool_objpool_release(p, obj);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "huge")) return huge_arenas();
+  if (argc > 1 && !strcmp(argv[1], "others")) return many_pools();
   tierpool_objpool_opts_t oo = {.name = "messages", .size = 200};
   tierpool_bounded_opts_t bo = {.name = "connections", .count = 4, .size = 64};
   tierpool_swap_opts_t so = {.name = "routes", .size = 4096};

@@ -9,6 +9,7 @@ JSON one matches the schema (strictly: every key it holds is described).
 show: `tierpool show` of the JSON dump prints the pools table the library
 prints in text.
 huge: the huge-page fallback warns once.
+others: pools past the registry's named slots share the "(others)" row.
 leaks: `tierpool check` fails on a lost buffer and a lost pooled object and
 charges each to the function that took it; it passes on the clean run.
 """
@@ -39,10 +40,10 @@ def env(**kv):
     return tptest.env(preload=False, **kv)
 
 
-def dump(fmt):
+def dump(fmt, mode="keep"):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "dump")
-        r = run([PROG, "keep"], env(stats=path, format=fmt))
+        r = run([PROG, mode], env(stats=path, format=fmt))
         assert r.returncode == 0, r.stderr
         with open(path) as f:
             return f.read()
@@ -64,6 +65,15 @@ def case_dump_json():
     assert pools["connections"]["created"] == 4 and pools["routes"]["readers_peak"] == 1, pools
     # one buffer live at a time, ten times over
     assert pools["buffers"]["peak"] == 1 and pools["request"]["peak"] == 10, pools
+
+
+def case_others():
+    pools = json.loads(dump("json", "others"))["pools"]
+    named = [n for n in pools if n.startswith("many")]
+    others = pools.get("(others)")
+    assert others and others["kind"] == "mixed", sorted(pools)
+    # 260 pools of one get each: a named slot for each of the first ones
+    assert len(named) + others["gets"] == 260 and others["gets"] >= 5, (len(named), others)
 
 
 def case_dump_text():
