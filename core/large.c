@@ -27,12 +27,15 @@
  * checked at every large allocation and free, and by malloc_trim.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "large.h"
@@ -199,23 +202,62 @@ static void *set_header(uintptr_t base, size_t len) {
   return p;
 }
 
-/* A fresh mapping; when the system says no, the cache goes back first. */
+/* Bytes of address space the process has mapped (/proc/self/statm's first
+ * field); false when it cannot be read. Reads into a stack buffer: no
+ * allocation. */
+static bool vm_bytes(size_t *out) {
+  char buf[64];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (got <= 0) return false;
+  size_t pages = 0;
+  for (ssize_t i = 0; i < got && buf[i] >= '0' && buf[i] <= '9'; i++)
+    pages = pages * 10 + (size_t)(buf[i] - '0');
+  *out = pages * TP_LARGE_PAGE;
+  return true;
+}
+
+/* After the kernel refused a mapping of need bytes (ENOMEM): whether
+ * unmapping the cache can make room for it. Under RLIMIT_AS it cannot when
+ * the address space in use besides the cache leaves no room for need: a
+ * request of 2 GiB under a 1 GiB limit (bench rlimit_as, glibc's
+ * tst-malloc-thread-fail) used to empty the cache on its way to ENOMEM,
+ * and every warm range the program freed faulted in again (1.45x glibc's
+ * time). Without a limit the refusal is the commit charge, which the
+ * cache's pages do count against. A failure path: the system calls here
+ * cost nothing next to the faults they save. */
+static bool release_may_help(size_t need) {
+  size_t cached = atomic_load(&tp_lc_bytes), vm;
+  if (cached == 0) return false;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return true;
+  if (need > rl.rlim_cur) return false;
+  if (!vm_bytes(&vm)) return true;
+  size_t rest = vm > cached ? vm - cached : 0;
+  return rest <= rl.rlim_cur - need;
+}
+
+/* A fresh mapping; when the system says no, the cache goes back first
+ * (where that can make room). */
 static uintptr_t map_fresh(size_t len) {
   for (int tries = 0; tries < 2; tries++) {
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m != MAP_FAILED) return (uintptr_t)m;
-    if (errno != ENOMEM || !tp_large_release()) break;
+    if (errno != ENOMEM || !release_may_help(len) || !tp_large_release()) break;
   }
   return 0;
 }
 
-/* mremap with MAYMOVE, the cache given back on ENOMEM; 0 on failure
- * (EFAULT too: a range the program split with mprotect). */
+/* mremap with MAYMOVE, the cache given back on ENOMEM where that can make
+ * room; 0 on failure (EFAULT too: a range the program split with
+ * mprotect). */
 static uintptr_t remap(uintptr_t base, size_t len, size_t need) {
   for (int tries = 0; tries < 2; tries++) {
     void *m = mremap((void *)base, len, need, MREMAP_MAYMOVE);
     if (m != MAP_FAILED) return (uintptr_t)m;
-    if (errno != ENOMEM || !tp_large_release()) break;
+    if (errno != ENOMEM || !release_may_help(need - len) || !tp_large_release()) break;
   }
   return 0;
 }
@@ -235,7 +277,8 @@ void *tp_large_alloc(size_t n, bool zero) {
   }
   if (base && len < need) {
     uintptr_t m = remap(base, len, need);
-    if (!m) unmap(base, len);
+    /* Refused: the range stays warm in the cache for a request it fits. */
+    if (!m) cache_put(base, len, now);
     dirty = m ? len : 0;
     base = m;
     len = need;

@@ -61,8 +61,8 @@ void tp_large_free(void *p);
  * mapping are free, else the kernel moves the pages (no copy). NULL/ENOMEM
  * with p intact. */
 void *tp_large_realloc(void *p, size_t n);
-/* Unmaps every cached mapping (malloc_trim, an mmap that failed); returns
- * the bytes given back. */
+/* Unmaps every cached mapping (malloc_trim, an mmap refused for room the
+ * cache holds); returns the bytes given back. */
 size_t tp_large_release(void);
 /* A second free of a block already freed: abort with a message. */
 void tp_large_double_free(const void *p) __attribute__((noreturn, cold));

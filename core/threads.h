@@ -45,18 +45,22 @@ TP_HOT uint32_t tp_bound_for(unsigned t) {
   return b < 2 ? 2 : b > TP_BOUND_MAX ? TP_BOUND_MAX : (uint32_t)b;
 }
 
-/* The lists of tiers of 64 KiB and more start at one block and earn the
- * rest: each cache keeps its own bound per tier (tp_cache_t.bound), between
- * this floor and tp_bound_for, and moves it at every refill
- * (cache.c). With tp_bound_for alone, every thread that touched those tiers
- * kept up to 1 MiB in each of them and 2 MiB in the top one, and short
- * threads that allocate a few large blocks among many small ones (bench
- * mstress) added that to peak RSS for each thread alive: 1.25x glibc's.
- * Below 64 KiB a full list is 1 MiB at most and the bound is fixed. */
-#define TP_ADAPT_MIN_SIZE ((size_t)64 << 10)
+/* Every list starts at TP_FLOOR_BYTES of blocks (at least one, at most
+ * tp_bound_for) and earns the rest: each cache keeps its own bound per
+ * tier (tp_cache_t.bound), between this floor and tp_bound_for, and moves
+ * it at every refill (cache.c). With tp_bound_for alone, every thread that
+ * touched a tier of 4 KiB or more kept up to 1 MiB in it (2 MiB in the
+ * top one), and short threads that allocate a few large blocks among many
+ * small ones (bench mstress) added that to peak RSS for each thread alive:
+ * 1.25x glibc's with the tiers of 64 KiB and more, and the tiers of 4 to
+ * 32 KiB still carved 2.7 MiB (of 43) more than they ever had live. 64 KiB
+ * is what a refill carves (cache.c): a list at its floor is one carve. */
+#define TP_FLOOR_BYTES ((size_t)64 << 10)
 
 TP_HOT uint32_t tp_bound_floor(unsigned t) {
-  return tp_tier_size(t) >= TP_ADAPT_MIN_SIZE ? 1 : tp_bound_for(t);
+  uint64_t f = TP_FLOOR_BYTES >> (t + TP_MIN_SHIFT);
+  uint32_t hi = tp_bound_for(t);
+  return f < 1 ? 1 : f < hi ? (uint32_t)f : hi;
 }
 
 /* Threads that set up a cache, threads whose cache was flushed at exit,

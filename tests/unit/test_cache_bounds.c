@@ -1,6 +1,6 @@
-/* Unit tests of the thread caches' bounds: the lists of tiers of 64 KiB
- * and more start at one block and grow only for a thread that refills or
- * flushes them again and again (threads.h, cache.c; issue 13, bench
+/* Unit tests of the thread caches' bounds: the lists start at 64 KiB of
+ * blocks (one block of the tiers of 64 KiB and more) and grow only for a
+ * thread that refills them again and again (threads.h, cache.c; issue 13, bench
  * mstress). Each scenario runs on a thread of its own, whose cache starts
  * fresh. */
 #include <criterion/criterion.h>
@@ -16,6 +16,14 @@
 static void start(void) { tp_init(); }
 
 TestSuite(cache_bounds, .init = start);
+
+/* The bounds move by the ring's count of gets: without the counters it
+ * stands still. */
+#if TP_COUNTERS
+#define NEEDS_COUNTERS() ((void)0)
+#else
+#define NEEDS_COUNTERS() cr_skip("the bounds move by the ring's count of gets, which needs the counters")
+#endif
 
 static void on_thread(void *(*fn)(void *)) {
   pthread_t th;
@@ -41,14 +49,51 @@ static void *fresh_bounds(void *arg) {
   (void)arg;
   tp_free(tp_malloc(64));
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    uint32_t want = tp_tier_size(t) >= 64 * KiB ? 1 : tp_bound_for(t);
-    cr_assert_eq(tp_tls->bound[t], want, "tier %zu", tp_tier_size(t));
-    cr_assert_eq(tp_bound_floor(t), want, "tier %zu", tp_tier_size(t));
+    size_t size = tp_tier_size(t);
+    uint32_t want = size >= 64 * KiB ? 1 : (uint32_t)(64 * KiB / size);
+    if (want > tp_bound_for(t)) want = tp_bound_for(t);
+    cr_assert_eq(tp_tls->bound[t], want, "tier %zu", size);
+    cr_assert_eq(tp_bound_floor(t), want, "tier %zu", size);
   }
+  /* The small tiers keep their full bound from the start (no refill pays
+   * for the floor there). */
+  cr_assert_eq(tp_bound_floor(tp_tier_of(16)), tp_bound_for(tp_tier_of(16)));
+  cr_assert_eq(tp_bound_floor(tp_tier_of(16 * KiB)), 4);
   return NULL;
 }
 
-Test(cache_bounds, a_fresh_cache_keeps_one_block_of_each_large_tier) { on_thread(fresh_bounds); }
+Test(cache_bounds, a_fresh_cache_keeps_64_KiB_of_each_tier_past_256_B) { on_thread(fresh_bounds); }
+
+/* 16 KiB blocks that another thread allocated, freed here (bench
+ * mstress's middle tiers, handed between threads): the list keeps its
+ * floor, 4 blocks, and hands the rest over, where a fixed bound let it
+ * fill to 64 (1 MiB) that no other thread could use. */
+#define HANDED 32
+static void *handed[HANDED];
+
+static void *middle_tier_stays(void *arg) {
+  (void)arg;
+  unsigned t = tp_tier_of(16 * KiB);
+  for (int i = 0; i < HANDED; i++) tp_free(handed[i]);
+  cr_assert_eq(tp_tls->bound[t], 4, "bound %u", tp_tls->bound[t]);
+  cr_assert_leq(cached(t), 4, "cached %u", cached(t));
+  return NULL;
+}
+
+static void *middle_tier_batches_grow(void *arg) {
+  (void)arg;
+  unsigned t = tp_tier_of(16 * KiB);
+  batches(16 * KiB, 8);
+  cr_assert_eq(tp_tls->bound[t], tp_bound_for(t), "bound %u", tp_tls->bound[t]);
+  return NULL;
+}
+
+Test(cache_bounds, a_middle_tier_keeps_its_floor_unless_refilled_often) {
+  NEEDS_COUNTERS();
+  for (int i = 0; i < HANDED; i++) cr_assert_not_null(handed[i] = tp_malloc(16 * KiB));
+  on_thread(middle_tier_stays);
+  on_thread(middle_tier_batches_grow);
+}
 
 static void *batch_grows(void *arg) {
   (void)arg;
@@ -60,9 +105,7 @@ static void *batch_grows(void *arg) {
 }
 
 Test(cache_bounds, batches_of_a_large_tier_grow_its_list_to_the_full_bound) {
-#if !TP_COUNTERS
-  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
-#endif
+  NEEDS_COUNTERS();
   on_thread(batch_grows);
 }
 
@@ -97,9 +140,7 @@ static void *frequent_grows(void *arg) {
 }
 
 Test(cache_bounds, a_large_tier_used_now_and_then_keeps_one_block) {
-#if !TP_COUNTERS
-  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
-#endif
+  NEEDS_COUNTERS();
   on_thread(sporadic_stays);
   on_thread(frequent_grows);
 }
@@ -121,9 +162,7 @@ static void *bursts_keep(void *arg) {
 }
 
 Test(cache_bounds, bursts_of_a_large_tier_keep_the_full_bound) {
-#if !TP_COUNTERS
-  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
-#endif
+  NEEDS_COUNTERS();
   on_thread(bursts_keep);
 }
 
@@ -147,9 +186,7 @@ static void *refill_from_long_batch(void *arg) {
 }
 
 Test(cache_bounds, a_refill_takes_no_more_of_a_long_batch_than_its_bound) {
-#if !TP_COUNTERS
-  cr_skip("the bounds move by the ring's count of gets, which needs the counters");
-#endif
+  NEEDS_COUNTERS();
   on_thread(flush_full_batches);
   unsigned t = tp_tier_of(64 * KiB);
   cr_assert_geq(atomic_load(&tp_central[t].blocks), BATCH);
