@@ -48,7 +48,8 @@ static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
 
 /* Two refills in a row of a list whose floor is below its full bound
  * (tp_bound_floor: the tiers of 512 B and more) that come soon after the
- * one before double the list's bound; two that come late halve it. Soon: within 32 gets of the thread plus twice the bound.
+ * one before double the list's bound; two that come late halve it. Soon:
+ * within 32 gets of the thread plus twice the bound (soon_window).
  * A batch of 100 mallocs and frees refills every bound-th get or so (the
  * blocks the frees left on the list, then each central batch) and keeps
  * the full bound; so does a thread that takes a 256 KiB block once in ten
