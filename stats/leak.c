@@ -37,13 +37,6 @@
 #include "spin.h"
 #include "walk.h"
 
-/* The caller's stack, interned. libunwind is not warmed up per thread:
- * the walk is tp_unwind's, and a stack it cannot follow sets libunwind
- * up on its first fallback, inside the capture as the warm-up was; the
- * warm-up cost every thread's first capture 80,000 instructions and about
- * 60 page faults, most of sample mode's cost in a short program. */
-static uint32_t capture(void) { return tp_stack_capture(); }
-
 /* ------------------------------------------------------------ charges */
 
 /* The stack's live figures, as blocks come and go: sample mode's
@@ -213,7 +206,7 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
       charge(old.id, old.n, TP_LEAK_FWD_BIT, -1); /* its put was not seen */
     return;
   }
-  uint32_t id = capture();
+  uint32_t id = tp_stack_capture();
   if (pooled) {
     atomic_store_explicit((_Atomic uint64_t *)slot, (uint64_t)id << 32 | n, memory_order_relaxed);
   } else {
@@ -232,7 +225,7 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
  * length word (ids are far below TP_SIDE_FREED) for a later bad-free
  * report; 0 otherwise. */
 static uint64_t freed_by(void) {
-  return tp_leak_mode == TP_LEAKS_ALL && tp_stats_config.leaks_frees ? capture() : 0;
+  return tp_leak_mode == TP_LEAKS_ALL && tp_stats_config.leaks_frees ? tp_stack_capture() : 0;
 }
 
 static void hook_put(void *p, bool pooled) {
