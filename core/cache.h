@@ -80,6 +80,9 @@ typedef struct tp_cache_s {
   uint32_t refill_at[TP_MAX_TIERS]; /* ring_pos (its low half) at each list's last refill */
   int8_t last_soon[TP_MAX_TIERS]; /* the last refill came soon (1), late (-1), none yet (0) */
   uint64_t sample_rng;          /* the sampler's generator state (owner) */
+  void *uw_memo;                /* exact leak mode: the unwinder's memory of this cache's
+                                 * last walk (leak_unwind.h), made on first use and kept
+                                 * when the cache is recycled (owner) */
   struct tp_cache_s *next_all;  /* registry of every cache ever made (push-only) */
   _Atomic int owned;            /* 1 while a thread uses it; recycled at 0 */
   int kind;                     /* enum tp_cache_kind */

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "hooks.h"
 #include "leak_int.h"
 #include "leak_unwind.h"
@@ -261,10 +262,17 @@ static inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
+/* Two lanes, even and odd frames: each step waits on the multiply before
+ * it, so one lane over a deep stack was a chain of 5 cycles a frame. */
 static uint64_t frames_hash(const uintptr_t *ips, unsigned n) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-  for (unsigned i = 0; i < n; i++) h = (h ^ ips[i]) * 0x100000001b3ull + (h >> 29);
-  return mix64(h);
+  uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0x6a09e667f3bcc909ull;
+  unsigned i = 0;
+  for (; i + 1 < n; i += 2) {
+    a = (a ^ ips[i]) * 0x100000001b3ull + (a >> 29);
+    b = (b ^ ips[i + 1]) * 0x100000001b3ull + (b >> 29);
+  }
+  if (i < n) a = (a ^ ips[i]) * 0x100000001b3ull + (a >> 29);
+  return mix64(a ^ b * 0xc2b2ae3d27d4eb4full);
 }
 
 /* A new entry for these frames, not yet published; 0 if a table is full. */
@@ -327,7 +335,8 @@ static uint32_t intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, cons
 static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint64_t fhash = frames_hash(ips, depth);
-  uint64_t key = mix64(fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
+  /* fhash is mixed already: a period only needs to move it elsewhere. */
+  uint64_t key = (fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
   uint32_t mine = 0, id = 0;
   /* Sample mode looks in the small part first: its first few thousand
    * stacks then share 16 pages, where in the large part each new stack
@@ -355,16 +364,54 @@ void tp_stack_warm_up(void) {
   tp_in_hook = was;
 }
 
+/* The calling thread's memo of its last walk (leak_unwind.h), in its
+ * cache, marked busy until the capture is done with it; NULL in sample
+ * mode, whose captures are too far apart to share frames, before the
+ * thread has a cache, and in a capture that interrupted another. */
+static tp_uw_memo_t *walk_memo(void) {
+  static char refused; /* a cache whose memo could not be mapped */
+  tp_cache_t *c = tp_tls;
+  if (tp_leak_tab.captures_rare || c->kind != TP_CACHE_LIVE) return NULL;
+  if (!c->uw_memo) {
+    c->uw_memo = tp_os_map(sizeof(tp_uw_memo_t), false);
+    if (!c->uw_memo) c->uw_memo = &refused;
+  }
+  tp_uw_memo_t *m = c->uw_memo != &refused ? c->uw_memo : NULL;
+  if (!m || m->busy) return NULL; /* a signal handler's capture, inside the thread's own */
+  m->busy = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  return m;
+}
+
+_Static_assert(TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX <= TP_UW_MEMO_STEPS, "a memo holds every walk");
+
 uint32_t tp_stack_capture(void) {
   uintptr_t buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
   tp_leak_tab_t *t = &tp_leak_tab;
-  int n = tp_unwind(buf, (int)t->depth + TP_STACK_SKIP_MAX);
+  tp_uw_memo_t *memo = walk_memo();
+  bool same = false;
+  uint32_t epoch = atomic_load_explicit(&t->epoch, memory_order_relaxed);
+  int n = tp_unwind(buf, (int)t->depth + TP_STACK_SKIP_MAX, memo, &same);
+  /* The stack the thread captured last: its id again, without a hash and
+   * a look in the index. */
+  if (same && memo->id && memo->epoch == epoch) {
+    uint32_t id = memo->id;
+    atomic_signal_fence(memory_order_seq_cst);
+    memo->busy = 0;
+    return id;
+  }
   if (n < 0)
     n = unw_backtrace_fn ? unw_backtrace_fn((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX) : 0;
   int i = 0;
   while (i < n && buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
   if (depth > t->depth) depth = t->depth;
-  return intern(&buf[i], depth,
-                atomic_load_explicit(&t->epoch, memory_order_relaxed));
+  uint32_t id = intern(&buf[i], depth, epoch);
+  if (memo) {
+    memo->id = id > TP_STACK_OVERFLOW ? id : 0;
+    memo->epoch = epoch;
+    atomic_signal_fence(memory_order_seq_cst);
+    memo->busy = 0;
+  }
+  return id;
 }

@@ -19,6 +19,11 @@
  * the ones libunwind would give or libunwind's own. On other machines
  * libunwind walks every stack.
  *
+ * A thread's consecutive stacks mostly share their outer frames; with a
+ * memo of its last walk (tp_uw_memo_t), a walk that reaches a frame of the
+ * last one only checks that the words the last walk read from there on
+ * still hold (see tp_unwind).
+ *
  * The table keys on the code address. A library unloaded and another
  * loaded at the same address would find stale shapes; the table is
  * dropped when the loader's count of removals moves, which is checked on
@@ -389,40 +394,96 @@ static uint64_t shape_of(uintptr_t pc) {
 
 /* ------------------------------------------------------------ unwinding */
 
-__attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max) {
+/* The walk, with a memo: after each step, if the step's result (the CFA,
+ * the return address read below it, rbp after it) is one the last walk
+ * had, both walks are in the same state, and every later step of the last
+ * walk holds again as long as the words it read are unchanged. Those are
+ * compared in order, each at an address the walk itself would read next
+ * (so the memo reads nothing a plain walk would not), and their loads do
+ * not wait on each other as a walk's do. At the first word that changed,
+ * or past the last walk's end, the walk goes on from there. */
+__attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
   uintptr_t pc, sp, bp;
   /* This frame's registers, all read at one instruction, whose row of
    * this function's call frame information describes them. */
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(pc), "=r"(sp), "=r"(bp));
-  int n = 0;
+  uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
+  const tp_uw_step_t *prev = NULL;
+  tp_uw_step_t *st = NULL;
+  int n = 0, k = 0, pn = 0;
+  bool diverged = false; /* a step that is not the last walk's */
+  if (memo && max <= TP_UW_MEMO_STEPS) {
+    prev = memo->step[memo->cur];
+    pn = memo->gen == gen ? memo->n[memo->cur] : 0;
+    st = memo->step[memo->cur ^ 1];
+  }
   /* look is kept in a register: read back from ips, each frame would wait
    * for a store to be forwarded. */
   for (uintptr_t look = pc; n < max;) {
     uint64_t s = shape_of(look);
-    if (s & UW_UNKNOWN) return -1;
+    if (s & UW_UNKNOWN) goto unknown;
     if (s & UW_LAST) break;
     uintptr_t cfa = ((s & UW_CFA_RBP) ? bp : sp) + (s >> 32);
     /* A frame lies above the one it called; a wild CFA means the
      * shape does not hold here: libunwind decides. */
-    if (cfa <= sp || cfa - sp > ((uintptr_t)1 << 24)) return -1;
+    if (cfa <= sp || cfa - sp > ((uintptr_t)1 << 24)) goto unknown;
     uintptr_t ra = *(const uintptr_t *)(cfa - 8);
     if (s & UW_RBP_SAVED) bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
     sp = cfa;
     if (ra == 0) break; /* the end of the chain, as libunwind sees it */
-    ips[n++] = ra;
+    ips[n] = ra;
     look = ra - 1;
+    if (!st) {
+      n++;
+      continue;
+    }
+    st[n++] = (tp_uw_step_t){ra, cfa, bp, s};
+    while (k < pn && prev[k].cfa < cfa) k++;
+    if (k >= pn || prev[k].cfa != cfa || prev[k].ra != ra || prev[k].bp != bp) {
+      diverged = true;
+      continue;
+    }
+    if (n != k + 1) diverged = true;
+    for (k++; k < pn && n < max; k++) {
+      const tp_uw_step_t *p = &prev[k];
+      if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
+          ((p->shape & UW_RBP_SAVED) &&
+           *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp)) {
+        diverged = true;
+        break;
+      }
+      st[n] = *p;
+      ips[n++] = p->ra;
+    }
+    look = st[n - 1].ra - 1;
+    sp = st[n - 1].cfa;
+    bp = st[n - 1].bp;
+  }
+  if (st) {
+    memo->cur ^= 1;
+    memo->n[memo->cur] = n;
+    memo->gen = gen;
+    *same = !diverged && n == pn;
   }
   return n;
+unknown:
+  if (st) {
+    memo->cur ^= 1;
+    memo->n[memo->cur] = 0;
+  }
+  return -1;
 }
 #else
 /* The shapes above are x86-64's (its DWARF register numbers, its return
  * address at CFA - 8): elsewhere libunwind walks every stack. */
 bool tp_unwind_init(void) { return true; }
 
-int tp_unwind(uintptr_t *ips, int max) {
+int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
   (void)ips;
   (void)max;
+  (void)memo;
+  (void)same;
   return -1;
 }
 #endif

@@ -7,13 +7,40 @@
 
 #pragma GCC visibility push(hidden)
 
+/* Most frames a walk that uses a memo may ask for. */
+#define TP_UW_MEMO_STEPS 80
+
+/* One step of a walk: the return address it read, the CFA it read it
+ * below, rbp after the step, and the frame's shape. */
+typedef struct tp_uw_step_s {
+  uintptr_t ra, cfa, bp;
+  uint64_t shape;
+} tp_uw_step_t;
+
+/* A thread's memory of its last walk (two buffers: the last walk's steps
+ * and the next walk's). Consecutive stacks of a thread mostly share their
+ * outer frames; a walk that reaches a frame state of the last walk checks
+ * the memory the last walk read from there on (independent loads, no
+ * table lookups) instead of walking it again. id and epoch are the
+ * caller's: the stack the last walk was interned as. */
+typedef struct tp_uw_memo_s {
+  uint64_t gen; /* the shape table's generation of the last walk */
+  int n[2];
+  unsigned cur; /* the buffer holding the last walk */
+  int busy;     /* the caller's: in use (a signal handler's capture goes without) */
+  uint32_t id, epoch;
+  tp_uw_step_t step[2][TP_UW_MEMO_STEPS];
+} tp_uw_memo_t;
+
 /* Maps the table of frame shapes; false if the memory is refused. */
 bool tp_unwind_init(void);
 /* The return addresses of the caller's stack, innermost first, as
  * unw_backtrace gives them (its caller's return address first), at most
  * max; -1 when a frame has a shape this unwinder does not follow: ask
- * libunwind. Safe in any thread; never allocates. */
-int tp_unwind(uintptr_t *ips, int max);
+ * libunwind. Safe in any thread; never allocates. With a memo (NULL for
+ * none; one walk at a time uses it), *same tells whether the stack is the
+ * memo's last one, frame for frame. */
+int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same);
 
 #pragma GCC visibility pop
 

@@ -348,22 +348,48 @@ def case_sample(tmp):
     check("leaks (sampled: estimates):" in r.stderr and " samples, " in r.stderr, r.stderr)
 
 
-def case_sample_paths(tmp):
-    """Every get sampled, from 2^13 stacks: more than sample mode's small
-    part of the stack index holds, so stacks go to its large part too. None
-    may be lost or split, whichever part holds it: 2 samples each."""
-    d = 13
-    e = dict(env(leaks="sample", leaks_sample=1, stats=tmp + "/tp.%p.json", format="json",
-                 leaks_top=0), LD_PRELOAD=tptest.args.lib)
+def path_stacks(tmp, d, e):
+    """leaky's 2^d paths, each taken twice, under environment e: the
+    path_leak stacks of the last dump, checked to be 2^d distinct ones."""
     r = run([prog("leaky"), "paths", str(d)], e)
     check(r.returncode == 0, "leaky paths failed: %s" % r.stderr)
     lk = dumps_in(tmp)[-1]["leaks"]
     st = [s for s in lk["stacks"] if s["frames"] and s["frames"][0]["function"] == "path_leak"]
     check(len(st) == 1 << d, "%d path_leak stacks, want %d" % (len(st), 1 << d))
-    bad = [s["samples"] for s in st if s["samples"] != 2]
-    check(not bad, "stacks with other than 2 samples: %r" % bad[:10])
     check(len({tuple((f["module"], f["offset"]) for f in s["frames"]) for s in st}) == 1 << d,
           "duplicate stacks")
+    return st
+
+
+def case_sample_paths(tmp):
+    """Every get sampled, from 2^13 stacks: more than sample mode's small
+    part of the stack index holds, so stacks go to its large part too. None
+    may be lost or split, whichever part holds it: 2 samples each."""
+    e = dict(env(leaks="sample", leaks_sample=1, stats=tmp + "/tp.%p.json", format="json",
+                 leaks_top=0), LD_PRELOAD=tptest.args.lib)
+    bad = [s["samples"] for s in path_stacks(tmp, 13, e) if s["samples"] != 2]
+    check(not bad, "stacks with other than 2 samples: %r" % bad[:10])
+
+
+def case_all_paths(tmp):
+    """Exact mode walks each stack from where the thread's last one parts
+    from it (stats/leak_unwind.c's memo), and takes a stack that is the last
+    one again without looking it up: 2^10 paths down two call sites, each
+    taken twice, must come out as 2^10 stacks of 2 blocks; 3,000 gets from
+    one site in a row as one stack of 3,000."""
+    e = dict(env(leaks="all", stats=tmp + "/tp.%p.json", format="json", leaks_top=0),
+             LD_PRELOAD=tptest.args.lib)
+    bad = [s["blocks"] for s in path_stacks(tmp, 10, e) if s["blocks"] != 2]
+    check(not bad, "stacks with other than 2 blocks: %r" % bad[:10])
+    for f in glob.glob(tmp + "/tp.*"):
+        os.unlink(f)
+    r = run([prog("leaky"), "sample", "3000"], e)
+    check(r.returncode == 0, "leaky sample failed: %s" % r.stderr)
+    lk = dumps_in(tmp)[-1]["leaks"]
+    st = [s for s in lk["stacks"] if any(f["function"] == "main" for f in s["frames"][:3])
+          and s["bytes"] == 100 * s["blocks"]]
+    check([s["blocks"] for s in st] == [3000], "stacks of main's gets: %r" %
+          [(s["blocks"], [f["function"] for f in s["frames"]]) for s in st])
 
 
 def case_api(tmp):

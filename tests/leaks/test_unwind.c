@@ -2,7 +2,10 @@
  * libunwind, frame for frame: deep recursion without frame pointers,
  * frames whose CFA is rbp-based (alloca), libc's frames (a qsort
  * callback), another thread, a truncated walk, and a signal handler, where
- * it must give up (-1) so that the capture asks libunwind.
+ * it must give up (-1) so that the capture asks libunwind; and walks that
+ * use a memo of the last walk (recursion whose paths change between walks,
+ * rbp-based frames among them, changing depth limits), which must give
+ * the same frames and say "same" exactly when the stack is the last one.
  *
  * Built -O2 -fomit-frame-pointer, as Debian builds the programs it runs. */
 #define UNW_LOCAL_ONLY
@@ -20,17 +23,19 @@
 
 typedef struct snap_s {
   int n, m;
+  bool same;
   uintptr_t ours[MAXF];
   void *ref[MAXF];
 } snap_t;
 
 static void *volatile sink;
 static volatile int after; /* work after a call keeps it from being a tail call */
+static tp_uw_memo_t *memo; /* the walks' memo; NULL: none */
 
 /* Both walks from one frame. Their first entries are this function's two
  * call sites, so they differ; from the caller on they must agree. */
 __attribute__((noinline)) static void snap(snap_t *s, int max) {
-  s->n = tp_unwind(s->ours, max);
+  s->n = tp_unwind(s->ours, max, memo, &s->same);
   s->m = unw_backtrace(s->ref, max);
   sink = s;
 }
@@ -120,6 +125,63 @@ Test(unwind, signal_frame_gives_up) {
   raise(SIGUSR1);
   cr_assert_gt(in_handler.m, 5, "libunwind crosses the signal frame");
   cr_assert_eq(in_handler.n, -1, "a signal frame is libunwind's to cross");
+}
+
+/* A binary recursion, snapped on entry to every call: consecutive walks
+ * share their outer frames and differ below (which call site, how deep),
+ * as a program's consecutive allocations do. Every third level keeps a
+ * frame pointer (alloca), so rbp-based frames and saved rbp slots are in
+ * the memo too. */
+__attribute__((noinline)) static void tree(int d, snap_t *s, int *walks) {
+  if (d % 3 == 1) {
+    char *p = alloca(16 + (size_t)d * 8);
+    memset(p, d, 16);
+    sink = p;
+  }
+  snap(s, MAXF);
+  assert_same(s);
+  ++*walks;
+  if (d == 0) return;
+  tree(d - 1, s, walks);
+  after += d;
+  tree(d - 1, s, walks);
+  after += 2 * d;
+}
+
+static tp_uw_memo_t memo_store;
+
+Test(unwind, memo_same_frames) {
+  static snap_t s;
+  int walks = 0;
+  memo = &memo_store;
+  tree(9, &s, &walks);
+  memo = NULL;
+  cr_assert_eq(walks, 1023);
+}
+
+/* Walks from one call site (a loop), d deep, at most max frames. */
+static const struct { int d, max; bool same; } steps[] = {
+    {12, MAXF, false}, {12, MAXF, true}, /* the same stack twice */
+    {11, MAXF, false},                   /* one frame fewer */
+    {12, MAXF, false},                   /* one more */
+    {12, 6, false},                      /* a shorter limit: the last walk holds more */
+    {12, 6, true},                       /* the same truncated stack */
+    {12, MAXF, false},                   /* a longer limit: the last walk was cut */
+    {30, 10, false}, {31, 10, false},    /* cut, one frame deeper: the 10 frames differ */
+    {31, 10, true},
+};
+
+Test(unwind, memo_says_same) {
+  static snap_t s;
+  memo = &memo_store;
+  for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+    rec(steps[i].d, &s, steps[i].max);
+    cr_assert_eq(s.same, steps[i].same, "walk %zu (%d deep, at most %d): same %d", i, steps[i].d,
+                 steps[i].max, s.same);
+    cr_assert_eq(s.n, steps[i].max == MAXF ? s.m : steps[i].max);
+    assert_same(&s);
+  }
+  memo = NULL;
 }
 
 /* The table is mapped before any walk (as tp_stack_init does). */
