@@ -194,8 +194,17 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
      * and a leaked block would make the one after it "indirect". malloc
      * owes no contents, and the line is already in the cache. */
     ((void **)p)[0] = NULL;
-    uint64_t old = take(slot);
-    if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1); /* put not seen */
+    /* A put not seen gives its charge back. Without running figures
+     * (`all` mode, no profile) a charge is only the slot, which the store
+     * below overwrites: the slot is not read first. Read first, a side
+     * page nothing has touched yet is mapped to the zero page and faults
+     * again at the store; in a process whose threads run on several CPUs
+     * that second fault flushes the others' TLBs (threads: a quarter of
+     * the time went to those interrupts). */
+    if (counting()) {
+      uint64_t old = take(slot);
+      if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1);
+    }
   }
   if (!sampled) {
     /* A forwarded block is still entered (uncharged): the reachability
