@@ -52,17 +52,17 @@
 #define UW_PROBES 16
 #define UW_CLAIM (1ull << 63) /* a slot being written */
 
-typedef struct tp_uw_slot_s {
-  _Atomic uint64_t key; /* (generation << 48) | lookup address; 0: empty */
-  _Atomic uint64_t shape;
-} tp_uw_slot_t;
-
-static tp_uw_slot_t *uw_table;
+/* Slot i: uw_keys[i] = (generation << 48) | return address (0: empty),
+ * uw_shapes[i] its shape. Two arrays, not one of pairs: a frame's chain of
+ * dependent steps is then one mask and a scaled load (an index of 16-byte
+ * pairs costs a shift and an add more). */
+static _Atomic uint64_t *uw_keys, *uw_shapes;
 static _Atomic uint64_t uw_gen; /* the loader's removals seen, low 15 bits */
 
 bool tp_unwind_init(void) {
-  uw_table = tp_os_map(sizeof(tp_uw_slot_t) * UW_SLOTS, true);
-  return uw_table != NULL;
+  uw_keys = tp_os_map(2 * sizeof(uint64_t) * UW_SLOTS, true);
+  uw_shapes = uw_keys ? uw_keys + UW_SLOTS : NULL;
+  return uw_keys != NULL;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -355,18 +355,21 @@ static int read_subs(struct dl_phdr_info *info, size_t size, void *arg) {
   return 1;
 }
 
-/* The shape at lookup address pc, from the table or computed and added. */
-static uint64_t shape_of(uintptr_t pc) {
+/* The shape of the frame that returns to ra, from the table or computed
+ * and added: that of ra - 1, the call instruction's last byte (a call may
+ * be a function's last instruction). The table keys on ra itself, which
+ * keeps a subtraction out of every frame's chain of dependent steps. */
+static uint64_t shape_of(uintptr_t ra) {
   uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
   /* The address's own low bits, unhashed: a multiply here lengthens every
    * frame's chain of dependent steps by a fifth, and return addresses are
    * spread well enough (call sites of one function land apart). */
-  size_t h = (size_t)pc, free_slot = SIZE_MAX;
-  if (pc >> 48) return compute_shape(pc); /* beyond the key's 48 bits: not kept */
+  size_t h = (size_t)ra, free_slot = SIZE_MAX;
+  if (ra >> 48) return compute_shape(ra - 1); /* beyond the key's 48 bits: not kept */
   for (unsigned probe = 0; probe < UW_PROBES; probe++) {
-    tp_uw_slot_t *e = &uw_table[(h + probe) & (UW_SLOTS - 1)];
-    uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
-    if (k == (gen << 48 | pc)) return atomic_load_explicit(&e->shape, memory_order_relaxed);
+    size_t i = (h + probe) & (UW_SLOTS - 1);
+    uint64_t k = atomic_load_explicit(&uw_keys[i], memory_order_acquire);
+    if (k == (gen << 48 | ra)) return atomic_load_explicit(&uw_shapes[i], memory_order_relaxed);
     if (k == 0 || (!(k & UW_CLAIM) && (k >> 48) != gen)) { /* empty, or of an older generation */
       free_slot = (h + probe) & (UW_SLOTS - 1);
       break;
@@ -377,16 +380,16 @@ static uint64_t shape_of(uintptr_t pc) {
   dl_iterate_phdr(read_subs, &subs);
   if (subs != gen) {
     atomic_store_explicit(&uw_gen, subs, memory_order_relaxed);
-    return compute_shape(pc); /* the next capture fills the table again */
+    return compute_shape(ra - 1); /* the next capture fills the table again */
   }
-  uint64_t shape = compute_shape(pc);
+  uint64_t shape = compute_shape(ra - 1);
   if (free_slot != SIZE_MAX) {
-    tp_uw_slot_t *e = &uw_table[free_slot];
-    uint64_t k = atomic_load_explicit(&e->key, memory_order_relaxed);
+    _Atomic uint64_t *key = &uw_keys[free_slot];
+    uint64_t k = atomic_load_explicit(key, memory_order_relaxed);
     if ((k == 0 || (!(k & UW_CLAIM) && (k >> 48) != gen)) &&
-        atomic_compare_exchange_strong(&e->key, &k, UW_CLAIM | gen << 48 | pc)) {
-      atomic_store_explicit(&e->shape, shape, memory_order_relaxed);
-      atomic_store_explicit(&e->key, gen << 48 | pc, memory_order_release);
+        atomic_compare_exchange_strong(key, &k, UW_CLAIM | gen << 48 | ra)) {
+      atomic_store_explicit(&uw_shapes[free_slot], shape, memory_order_relaxed);
+      atomic_store_explicit(key, gen << 48 | ra, memory_order_release);
     }
   }
   return shape;
@@ -420,7 +423,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   }
   /* look is kept in a register: read back from ips, each frame would wait
    * for a store to be forwarded. */
-  for (uintptr_t look = pc; n < max;) {
+  for (uintptr_t look = pc + 1; n < max;) {
     uint64_t s = shape_of(look);
     if (s & UW_UNKNOWN) goto unknown;
     if (s & UW_LAST) break;
@@ -433,7 +436,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     sp = cfa;
     if (ra == 0) break; /* the end of the chain, as libunwind sees it */
     ips[n] = ra;
-    look = ra - 1;
+    look = ra;
     if (!st) {
       n++;
       continue;
@@ -456,7 +459,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
       st[n] = *p;
       ips[n++] = p->ra;
     }
-    look = st[n - 1].ra - 1;
+    look = st[n - 1].ra;
     sp = st[n - 1].cfa;
     bp = st[n - 1].bp;
   }
