@@ -404,7 +404,8 @@ static uint64_t shape_of(uintptr_t ra) {
  * compared in order, each at an address the walk itself would read next
  * (so the memo reads nothing a plain walk would not), and their loads do
  * not wait on each other as a walk's do. At the first word that changed,
- * or past the last walk's end, the walk goes on from there. */
+ * or past the last walk's end, the walk goes on from there by itself (one
+ * such splice per walk). */
 __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
   uintptr_t pc, sp, bp;
   /* This frame's registers, all read at one instruction, whose row of
@@ -412,14 +413,20 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(pc), "=r"(sp), "=r"(bp));
   uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
+  /* The steps walked here, in this frame: written into the memo only at
+   * the end, with the last walk's steps this one kept. Stored into the
+   * memo as the walk goes, they made a step's load of the stack wait
+   * whenever the two addresses agreed in their low 12 bits, which
+   * depends on where the stack lies (the environment's size): a 20%
+   * swing between two paths to the same program. */
+  tp_uw_step_t walked[TP_UW_MEMO_STEPS];
   const tp_uw_step_t *prev = NULL;
-  tp_uw_step_t *st = NULL;
-  int n = 0, k = 0, pn = 0;
-  bool diverged = false; /* a step that is not the last walk's */
-  if (memo && max <= TP_UW_MEMO_STEPS) {
+  int n = 0, w = 0, k = 0, pn = 0;
+  int w1 = -1, kept_from = 0, kept_to = 0; /* walked[0..w1), then prev[kept_from..kept_to) */
+  bool use = memo && max <= TP_UW_MEMO_STEPS;
+  if (use) {
     prev = memo->step[memo->cur];
     pn = memo->gen == gen ? memo->n[memo->cur] : 0;
-    st = memo->step[memo->cur ^ 1];
   }
   /* look is kept in a register: read back from ips, each frame would wait
    * for a store to be forwarded. */
@@ -435,43 +442,47 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     if (s & UW_RBP_SAVED) bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
     sp = cfa;
     if (ra == 0) break; /* the end of the chain, as libunwind sees it */
-    ips[n] = ra;
+    ips[n++] = ra;
     look = ra;
-    if (!st) {
-      n++;
-      continue;
-    }
-    st[n++] = (tp_uw_step_t){ra, cfa, bp, s};
+    if (!use) continue;
+    walked[w++] = (tp_uw_step_t){ra, cfa, bp, s};
+    if (w1 >= 0) continue; /* one splice per walk */
     while (k < pn && prev[k].cfa < cfa) k++;
-    if (k >= pn || prev[k].cfa != cfa || prev[k].ra != ra || prev[k].bp != bp) {
-      diverged = true;
-      continue;
-    }
-    if (n != k + 1) diverged = true;
-    for (k++; k < pn && n < max; k++) {
-      const tp_uw_step_t *p = &prev[k];
+    if (k >= pn || prev[k].cfa != cfa || prev[k].ra != ra || prev[k].bp != bp) continue;
+    /* The same state as the last walk after its step k: its later steps
+     * hold while the words they read are unchanged. */
+    w1 = w;
+    kept_from = kept_to = k + 1;
+    for (; kept_to < pn && n < max; kept_to++) {
+      const tp_uw_step_t *p = &prev[kept_to];
       if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
           ((p->shape & UW_RBP_SAVED) &&
-           *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp)) {
-        diverged = true;
+           *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp))
         break;
-      }
-      st[n] = *p;
       ips[n++] = p->ra;
     }
-    look = st[n - 1].ra;
-    sp = st[n - 1].cfa;
-    bp = st[n - 1].bp;
+    if (kept_to > kept_from) {
+      const tp_uw_step_t *last = &prev[kept_to - 1];
+      look = last->ra;
+      sp = last->cfa;
+      bp = last->bp;
+    }
   }
-  if (st) {
+  if (use) {
+    tp_uw_step_t *st = memo->step[memo->cur ^ 1];
+    if (w1 < 0) w1 = w;
+    size_t kept = (size_t)(kept_to - kept_from);
+    memcpy(st, walked, (size_t)w1 * sizeof *st);
+    memcpy(st + w1, prev + kept_from, kept * sizeof *st);
+    memcpy(st + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *st);
+    *same = w1 == 1 && kept_from == 1 && w == 1 && kept_to == pn;
     memo->cur ^= 1;
     memo->n[memo->cur] = n;
     memo->gen = gen;
-    *same = !diverged && n == pn;
   }
   return n;
 unknown:
-  if (st) {
+  if (use) {
     memo->cur ^= 1;
     memo->n[memo->cur] = 0;
   }
