@@ -117,5 +117,7 @@ Test(central_decay, fresh_pages_fault_once_each) {
   }
   cr_assert_eq(getrusage(RUSAGE_THREAD, &r1), 0);
   long faults = r1.ru_minflt - r0.ru_minflt;
-  cr_assert_leq(faults, N + 16, "%ld page faults for %d fresh pages", faults, N);
+  /* Under ASan the writes also fault its shadow in: a page of it per 8
+   * pages here. Faulted twice, the pages alone would be 2N. */
+  cr_assert_leq(faults, N + N / 4, "%ld page faults for %d fresh pages", faults, N);
 }
