@@ -22,17 +22,19 @@ TestSuite(central_decay, .init = start);
 
 static unsigned tier(void) { return tp_tier_of(256 * KiB); }
 
-/* n fresh blocks of the tier, every page written. */
-static void carve(void **out, int n) {
-  size_t size = tp_tier_size(tier());
+/* n fresh blocks of tier t, every page written. */
+static void carve_in(unsigned t, void **out, int n) {
+  size_t size = tp_tier_size(t);
   for (int have = 0; have < n;) {
     uint32_t got;
-    char *b = tp_central_carve(tier(), (uint32_t)(n - have), &got);
+    char *b = tp_central_carve(t, (uint32_t)(n - have), &got);
     cr_assert_not_null(b);
     for (uint32_t i = 0; i < got; i++) out[have++] = b + i * size;
   }
   for (int i = 0; i < n; i++) memset(out[i], 0xab, size);
 }
+
+static void carve(void **out, int n) { carve_in(tier(), out, n); }
 
 static void push_one(void *b) {
   ((void **)b)[0] = NULL; /* a batch of one block */
@@ -103,18 +105,11 @@ Test(central_decay, trim_skips_what_the_decay_gave_back) {
  * faulted a second time at the refill's write, which in a process with
  * threads on several CPUs flushes every CPU's TLB by interrupt. */
 Test(central_decay, fresh_pages_fault_once_each) {
-  unsigned t = tp_tier_of(4 * KiB);
-  size_t size = tp_tier_size(t);
   enum { N = 256 };
+  static void *blocks[N];
   struct rusage r0, r1;
   cr_assert_eq(getrusage(RUSAGE_THREAD, &r0), 0);
-  for (int have = 0; have < N;) {
-    uint32_t got;
-    char *b = tp_central_carve(t, (uint32_t)(N - have), &got);
-    cr_assert_not_null(b);
-    for (uint32_t i = 0; i < got; i++) ((void **)(b + i * size))[0] = NULL; /* as a refill links them */
-    have += (int)got;
-  }
+  carve_in(tp_tier_of(4 * KiB), blocks, N); /* one page a block */
   cr_assert_eq(getrusage(RUSAGE_THREAD, &r1), 0);
   long faults = r1.ru_minflt - r0.ru_minflt;
   /* Under ASan the writes also fault its shadow in: a page of it per 8
