@@ -199,8 +199,8 @@ static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled
      * below overwrites: the slot is not read first. Read first, a side
      * page nothing has touched yet is mapped to the zero page and faults
      * again at the store; in a process whose threads run on several CPUs
-     * that second fault flushes the others' TLBs (threads: a quarter of
-     * the time went to those interrupts). */
+     * that second fault flushes the others' TLBs (see check_fresh,
+     * core/central.c). */
     if (counting()) {
       uint64_t old = take(slot);
       if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1);
