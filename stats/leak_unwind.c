@@ -397,22 +397,56 @@ static uint64_t shape_of(uintptr_t ra) {
 
 /* ------------------------------------------------------------ unwinding */
 
-/* The walk, with a memo: after each step, if the step's result (the CFA,
- * the return address read below it, rbp after it) is one the last walk
- * had, both walks are in the same state, and every later step of the last
- * walk holds again as long as the words it read are unchanged. Those are
- * compared in order, each at an address the walk itself would read next
- * (so the memo reads nothing a plain walk would not), and their loads do
- * not wait on each other as a walk's do. At the first word that changed,
- * or past the last walk's end, the walk goes on from there by itself (one
- * such splice per walk). */
+/* The walk, with a memo of the last one, in two ways.
+ *
+ * From the start: a frame's shape depends only on the address it returns
+ * to, so while this walk's return addresses are the last walk's, its next
+ * frame has the last walk's shape there, without a look in the table (the
+ * allocator's own frames, and the innermost frames of a program that
+ * allocates at several depths of one recursion, repeat). The step's chain
+ * is then an add: the load of the return address is only compared.
+ *
+ * Then: after each step, if the step's result (the CFA, the return address
+ * read below it, rbp after it) is one the last walk had, both walks are in
+ * the same state, and every later step of the last walk holds again as
+ * long as the words it read are unchanged. Those are compared in order,
+ * each at an address the walk itself would read next (so the memo reads
+ * nothing a plain walk would not), and their loads do not wait on each
+ * other as a walk's do. At the first word that changed, or past the last
+ * walk's end, the walk goes on from there by itself (one such splice per
+ * walk). */
+/* One step up from the frame at *sp (rbp *bp) whose shape is s: the
+ * return address in *ra, the caller's rsp (the CFA) and rbp in *sp, *bp.
+ * 1: a frame; 0: the end of the chain; -1: a shape or CFA this unwinder
+ * does not follow (a wild CFA means the shape does not hold here:
+ * libunwind decides). */
+static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *sp, uintptr_t *bp,
+                                                         uintptr_t *ra) {
+  if (s & UW_UNKNOWN) return -1;
+  if (s & UW_LAST) return 0;
+  uintptr_t cfa = ((s & UW_CFA_RBP) ? *bp : *sp) + (s >> 32);
+  if (cfa <= *sp || cfa - *sp > ((uintptr_t)1 << 24)) return -1; /* a frame lies above its callee's */
+  *ra = *(const uintptr_t *)(cfa - 8);
+  if (s & UW_RBP_SAVED) *bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
+  *sp = cfa;
+  return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
+}
+
 __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
-  uintptr_t pc, sp, bp;
+  uintptr_t pc, sp, bp, ra = 0;
   /* This frame's registers, all read at one instruction, whose row of
    * this function's call frame information describes them. */
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(pc), "=r"(sp), "=r"(bp));
   uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
+  int n = 0, r = 1;
+  /* look is kept in a register: read back from ips, each frame would wait
+   * for a store to be forwarded. */
+  uintptr_t look = pc + 1;
+  if (!memo || max > TP_UW_MEMO_STEPS) {
+    while (n < max && (r = uw_step(shape_of(look), &sp, &bp, &ra)) > 0) ips[n++] = look = ra;
+    return r < 0 ? -1 : n;
+  }
   /* The steps walked here, in this frame: written into the memo only at
    * the end, with the last walk's steps this one kept. Stored into the
    * memo as the walk goes, they made a step's load of the stack wait
@@ -420,73 +454,72 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * depends on where the stack lies (the environment's size): a 20%
    * swing between two paths to the same program. */
   tp_uw_step_t walked[TP_UW_MEMO_STEPS];
-  const tp_uw_step_t *prev = NULL;
-  int n = 0, w = 0, k = 0, pn = 0;
-  int w1 = -1, kept_from = 0, kept_to = 0; /* walked[0..w1), then prev[kept_from..kept_to) */
-  bool use = memo && max <= TP_UW_MEMO_STEPS;
-  if (use) {
-    prev = memo->step[memo->cur];
-    pn = memo->gen == gen ? memo->n[memo->cur] : 0;
+  const tp_uw_step_t *prev = memo->step[memo->cur];
+  int pn = memo->gen == gen ? memo->n[memo->cur] : 0;
+  /* From the start: the last walk's shapes, while its return addresses
+   * hold (its first frame is this one, at the same pc). */
+  bool replay = true;
+  for (int lim = pn < max ? pn : max; n < lim;) {
+    uint64_t s = prev[n].shape;
+    if ((r = uw_step(s, &sp, &bp, &ra)) <= 0) break;
+    walked[n] = (tp_uw_step_t){ra, sp, bp, s};
+    ips[n++] = look = ra;
+    if (ra != prev[n - 1].ra) {
+      replay = false;
+      break;
+    }
   }
-  /* look is kept in a register: read back from ips, each frame would wait
-   * for a store to be forwarded. */
-  for (uintptr_t look = pc + 1; n < max;) {
+  /* Then by itself, looking for a state of the last walk after each step
+   * that is not the last walk's own (one splice per walk). */
+  int w = n, k = 0, w1 = -1, kept_from = 0, kept_to = 0; /* walked[0..w1), prev[kept_from..kept_to) */
+  for (bool check = !replay; r > 0; check = true) {
+    if (check && w1 < 0) {
+      const tp_uw_step_t *at = &walked[w - 1];
+      while (k < pn && prev[k].cfa < at->cfa) k++;
+      if (k < pn && prev[k].cfa == at->cfa && prev[k].ra == at->ra && prev[k].bp == at->bp) {
+        /* The same state as the last walk after its step k: its later
+         * steps hold while the words they read are unchanged. */
+        w1 = w;
+        kept_from = kept_to = k + 1;
+        for (; kept_to < pn && n < max; kept_to++) {
+          const tp_uw_step_t *p = &prev[kept_to];
+          if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
+              ((p->shape & UW_RBP_SAVED) &&
+               *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp))
+            break;
+          ips[n++] = p->ra;
+        }
+        if (kept_to > kept_from) {
+          const tp_uw_step_t *last = &prev[kept_to - 1];
+          look = last->ra;
+          sp = last->cfa;
+          bp = last->bp;
+        }
+      }
+    }
+    if (n >= max) break;
     uint64_t s = shape_of(look);
-    if (s & UW_UNKNOWN) goto unknown;
-    if (s & UW_LAST) break;
-    uintptr_t cfa = ((s & UW_CFA_RBP) ? bp : sp) + (s >> 32);
-    /* A frame lies above the one it called; a wild CFA means the
-     * shape does not hold here: libunwind decides. */
-    if (cfa <= sp || cfa - sp > ((uintptr_t)1 << 24)) goto unknown;
-    uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-    if (s & UW_RBP_SAVED) bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
-    sp = cfa;
-    if (ra == 0) break; /* the end of the chain, as libunwind sees it */
-    ips[n++] = ra;
-    look = ra;
-    if (!use) continue;
-    walked[w++] = (tp_uw_step_t){ra, cfa, bp, s};
-    if (w1 >= 0) continue; /* one splice per walk */
-    while (k < pn && prev[k].cfa < cfa) k++;
-    if (k >= pn || prev[k].cfa != cfa || prev[k].ra != ra || prev[k].bp != bp) continue;
-    /* The same state as the last walk after its step k: its later steps
-     * hold while the words they read are unchanged. */
-    w1 = w;
-    kept_from = kept_to = k + 1;
-    for (; kept_to < pn && n < max; kept_to++) {
-      const tp_uw_step_t *p = &prev[kept_to];
-      if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
-          ((p->shape & UW_RBP_SAVED) &&
-           *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp))
-        break;
-      ips[n++] = p->ra;
-    }
-    if (kept_to > kept_from) {
-      const tp_uw_step_t *last = &prev[kept_to - 1];
-      look = last->ra;
-      sp = last->cfa;
-      bp = last->bp;
-    }
+    if ((r = uw_step(s, &sp, &bp, &ra)) <= 0) break;
+    walked[w++] = (tp_uw_step_t){ra, sp, bp, s};
+    ips[n++] = look = ra;
   }
-  if (use) {
-    tp_uw_step_t *st = memo->step[memo->cur ^ 1];
-    if (w1 < 0) w1 = w;
-    size_t kept = (size_t)(kept_to - kept_from);
-    memcpy(st, walked, (size_t)w1 * sizeof *st);
-    memcpy(st + w1, prev + kept_from, kept * sizeof *st);
-    memcpy(st + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *st);
-    *same = w1 == 1 && kept_from == 1 && w == 1 && kept_to == pn;
-    memo->cur ^= 1;
-    memo->n[memo->cur] = n;
-    memo->gen = gen;
-  }
-  return n;
-unknown:
-  if (use) {
+  if (r < 0) {
     memo->cur ^= 1;
     memo->n[memo->cur] = 0;
+    return -1;
   }
-  return -1;
+  tp_uw_step_t *st = memo->step[memo->cur ^ 1];
+  if (w1 < 0) w1 = w;
+  size_t kept = (size_t)(kept_to - kept_from);
+  memcpy(st, walked, (size_t)w1 * sizeof *st);
+  if (kept) memcpy(st + w1, prev + kept_from, kept * sizeof *st);
+  if (w > w1) memcpy(st + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *st);
+  /* Its return addresses, all of them, are the last walk's. */
+  *same = replay && n == pn;
+  memo->cur ^= 1;
+  memo->n[memo->cur] = n;
+  memo->gen = gen;
+  return n;
 }
 #else
 /* The shapes above are x86-64's (its DWARF register numbers, its return

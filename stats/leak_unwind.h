@@ -38,8 +38,9 @@ bool tp_unwind_init(void);
  * unw_backtrace gives them (its caller's return address first), at most
  * max; -1 when a frame has a shape this unwinder does not follow: ask
  * libunwind. Safe in any thread; never allocates. With a memo (NULL for
- * none; one walk at a time uses it), *same tells whether the stack is the
- * memo's last one, frame for frame. */
+ * none; one walk at a time uses it), *same tells whether the return
+ * addresses are the memo's last walk's, all of them (the same stack to a
+ * capture, wherever it lies). */
 int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same);
 
 #pragma GCC visibility pop

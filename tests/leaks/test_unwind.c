@@ -167,8 +167,13 @@ static const struct { int d, max; bool same; } steps[] = {
     {12, 6, false},                      /* a shorter limit: the last walk holds more */
     {12, 6, true},                       /* the same truncated stack */
     {12, MAXF, false},                   /* a longer limit: the last walk was cut */
-    {30, 10, false}, {31, 10, false},    /* cut, one frame deeper: the 10 frames differ */
+    {30, 10, false},
+    {31, 10, true},                      /* cut, one frame deeper: the same 10 addresses */
     {31, 10, true},
+    {29, 10, true},                      /* two frames less deep, in all of them */
+    {5, 4, false},                       /* fewer frames kept */
+    {6, 4, true},                        /* the same 4 */
+    {5, MAXF, false},
 };
 
 Test(unwind, memo_says_same) {
