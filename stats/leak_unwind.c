@@ -359,11 +359,8 @@ static int read_subs(struct dl_phdr_info *info, size_t size, void *arg) {
  * and added: that of ra - 1, the call instruction's last byte (a call may
  * be a function's last instruction). The table keys on ra itself, which
  * keeps a subtraction out of every frame's chain of dependent steps. */
-static uint64_t shape_of(uintptr_t ra) {
-  uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
-  /* The address's own low bits, unhashed: a multiply here lengthens every
-   * frame's chain of dependent steps by a fifth, and return addresses are
-   * spread well enough (call sites of one function land apart). */
+static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *genp) {
+  uint64_t gen = *genp;
   size_t h = (size_t)ra, free_slot = SIZE_MAX;
   if (ra >> 48) return compute_shape(ra - 1); /* beyond the key's 48 bits: not kept */
   for (unsigned probe = 0; probe < UW_PROBES; probe++) {
@@ -380,6 +377,7 @@ static uint64_t shape_of(uintptr_t ra) {
   dl_iterate_phdr(read_subs, &subs);
   if (subs != gen) {
     atomic_store_explicit(&uw_gen, subs, memory_order_relaxed);
+    *genp = subs;
     return compute_shape(ra - 1); /* the next capture fills the table again */
   }
   uint64_t shape = compute_shape(ra - 1);
@@ -393,6 +391,18 @@ static uint64_t shape_of(uintptr_t ra) {
     }
   }
   return shape;
+}
+
+/* Most frames are found in their home slot: that look is inline. The
+ * address's own low bits, unhashed: a multiply here lengthens every
+ * frame's chain of dependent steps by a fifth, and return addresses are
+ * spread well enough (call sites of one function land apart). *gen is the
+ * walk's reading of uw_gen, moved on when a miss finds an object gone. */
+static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uint64_t *gen) {
+  size_t i = (size_t)ra & (UW_SLOTS - 1);
+  if (atomic_load_explicit(&uw_keys[i], memory_order_acquire) == (*gen << 48 | ra))
+    return atomic_load_explicit(&uw_shapes[i], memory_order_relaxed);
+  return shape_slow(ra, gen);
 }
 
 /* ------------------------------------------------------------ unwinding */
@@ -438,13 +448,15 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * this function's call frame information describes them. */
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(pc), "=r"(sp), "=r"(bp));
-  uint64_t gen = atomic_load_explicit(&uw_gen, memory_order_relaxed);
+  /* The table's generation: gen0 as the walk found it (the memo's: a walk
+   * that saw an object go away leaves a memo no walk replays). */
+  uint64_t gen0 = atomic_load_explicit(&uw_gen, memory_order_relaxed), gen = gen0;
   int n = 0, r = 1;
   /* look is kept in a register: read back from ips, each frame would wait
    * for a store to be forwarded. */
   uintptr_t look = pc + 1;
   if (!memo || max > TP_UW_MEMO_STEPS) {
-    while (n < max && (r = uw_step(shape_of(look), &sp, &bp, &ra)) > 0) ips[n++] = look = ra;
+    while (n < max && (r = uw_step(shape_of(look, &gen), &sp, &bp, &ra)) > 0) ips[n++] = look = ra;
     return r < 0 ? -1 : n;
   }
   /* The steps walked here, in this frame: written into the memo only at
@@ -455,7 +467,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * swing between two paths to the same program. */
   tp_uw_step_t walked[TP_UW_MEMO_STEPS];
   const tp_uw_step_t *prev = memo->step[memo->cur];
-  int pn = memo->gen == gen ? memo->n[memo->cur] : 0;
+  int pn = memo->gen == gen0 ? memo->n[memo->cur] : 0;
   /* From the start: the last walk's shapes, while its return addresses
    * hold (its first frame is this one, at the same pc). */
   bool replay = true;
@@ -498,7 +510,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
       }
     }
     if (n >= max) break;
-    uint64_t s = shape_of(look);
+    uint64_t s = shape_of(look, &gen);
     if ((r = uw_step(s, &sp, &bp, &ra)) <= 0) break;
     walked[w++] = (tp_uw_step_t){ra, sp, bp, s};
     ips[n++] = look = ra;
@@ -518,7 +530,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   *same = replay && n == pn;
   memo->cur ^= 1;
   memo->n[memo->cur] = n;
-  memo->gen = gen;
+  memo->gen = gen0;
   return n;
 }
 #else
