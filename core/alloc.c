@@ -19,7 +19,7 @@ static inline void ensure_init(void) {
 
 /* This thread's live cache, set up on first use; NULL when it has none
  * (engine not ready, no memory, or the thread has exited). */
-static tp_cache_t *live_cache(void) {
+TP_RESIDENT static tp_cache_t *live_cache(void) {
   tp_cache_t *c = tp_tls;
   if (c->kind == TP_CACHE_LIVE) return c;
   if (atomic_load_explicit(&tp_state, memory_order_acquire) != TP_READY) return NULL;
@@ -93,7 +93,7 @@ static void *get_block(size_t n, size_t align) {
   return blk;
 }
 
-void *tp_get(size_t n, size_t align) {
+TP_RESIDENT void *tp_get(size_t n, size_t align) {
   ensure_init();
   if (n == 0) n = 1; /* malloc(0): a unique 16-byte block */
   if (!tp_slow_mode) return get_block(n, align);

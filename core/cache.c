@@ -221,7 +221,7 @@ void tp_cache_flush_current(void) {
 
 /* ------------------------------------------------------------ slow get, put */
 
-void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
+TP_RESIDENT void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
   void **blk = tp_bin_take(c, t, n);
   if (blk) return blk;
   blk = refill(c, t);

@@ -239,7 +239,7 @@ static void check_fresh(uintptr_t start, uint64_t n, size_t size) {
   }
 }
 
-void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
+TP_RESIDENT void *tp_central_carve(unsigned t, uint32_t want, uint32_t *got) {
   tp_central_t *ct = &tp_central[t];
   size_t size = tp_tier_size(t);
   uint64_t region = tp_region_size();

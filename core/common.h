@@ -15,6 +15,12 @@
 #define TP_HOT static inline __attribute__((always_inline))
 #define TP_COLD __attribute__((noinline, cold))
 #define TP_NOINLINE __attribute__((noinline))
+/* Code every process runs, small or not: the start, malloc, free and their
+ * first refills. GCC places it in .text.hot, which the linker puts at the
+ * start of .text, next to .init, the PLT and the cold (slow) paths: the
+ * kernel maps a library's pages 64 KiB around each one touched, so code
+ * spread over the library made all of it resident in every process. */
+#define TP_RESIDENT __attribute__((hot))
 
 #ifndef TP_COUNTERS
 #define TP_COUNTERS 1

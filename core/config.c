@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* secure_getenv */
 #endif
 #include "config.h"
+#include "common.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -333,7 +334,7 @@ void tp_options_defaults(tp_option_table_t *t) {
   t->from_env = 0;
 }
 
-void tp_options_load(tp_option_table_t *t) {
+TP_RESIDENT void tp_options_load(tp_option_table_t *t) {
   tp_options_defaults(t);
   for (size_t i = 0; i < t->n; i++) {
     const char *value = secure_getenv(t->opts[i].name);
@@ -432,7 +433,7 @@ static const char *const tool_variables[] = {"TIERPOOL_LIB", "TIERPOOL_FUZZ_SECO
 
 extern char **environ;
 
-void tp_options_check_environ(tp_option_table_t *const *tables, size_t n) {
+TP_RESIDENT void tp_options_check_environ(tp_option_table_t *const *tables, size_t n) {
   static const char prefix[] = "TIERPOOL_";
   if (getauxval(AT_SECURE) || !environ) return;
   for (char **e = environ; *e; e++) {

@@ -14,7 +14,7 @@
 _Atomic int tp_state = TP_UNINIT;
 static _Atomic long tp_init_tid;
 
-void tp_init(void) {
+TP_RESIDENT void tp_init(void) {
   int s = TP_UNINIT;
   if (atomic_compare_exchange_strong(&tp_state, &s, TP_INITIALIZING)) {
     atomic_store(&tp_init_tid, syscall(SYS_gettid));

@@ -46,7 +46,7 @@ static bool raise_to(_Atomic uint64_t *w, uint64_t v) {
  * aligned word is read whole, maybe stale, and a sample is approximate by
  * design. Not instrumented by ThreadSanitizer, which would report exactly
  * that (and cannot name the reader once its history is gone). */
-__attribute__((no_sanitize_thread)) static int64_t tier_live(unsigned t) {
+TP_RESIDENT __attribute__((no_sanitize_thread)) static int64_t tier_live(unsigned t) {
   tp_central_t *ct = &tp_central[t];
   int64_t live = (int64_t)(LOAD(ct->orphan_get) - LOAD(ct->orphan_put));
   for (tp_cache_t *c = tp_cache_registry(); c; c = c->next_all) {

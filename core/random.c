@@ -6,7 +6,7 @@
 
 #include "random.h"
 
-uint64_t tp_random_seed(void) {
+TP_RESIDENT uint64_t tp_random_seed(void) {
   int saved = errno;
   uint64_t k = 0;
   if (getrandom(&k, sizeof k, GRND_NONBLOCK) != sizeof k) {

@@ -42,7 +42,7 @@ static double ln(double x) {
   return e * 0.69314718055994530942 + s;
 }
 
-int64_t tp_sampler_interval(tp_cache_t *c) {
+TP_RESIDENT int64_t tp_sampler_interval(tp_cache_t *c) {
   if (!tp_sampling) return INT64_MAX;
   if (!c->sample_rng) c->sample_rng = tp_sample_seed ^ (uintptr_t)c;
   double u = (double)((tp_rand_next(&c->sample_rng) >> 11) + 1) * 0x1p-53; /* (0, 1] */

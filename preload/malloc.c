@@ -13,8 +13,8 @@
 
 static inline size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
-TP_API void *malloc(size_t n) { return tp_malloc(n); }
-TP_API void free(void *p) { tp_free(p); }
+TP_API TP_RESIDENT void *malloc(size_t n) { return tp_malloc(n); }
+TP_API TP_RESIDENT void free(void *p) { tp_free(p); }
 TP_API void *calloc(size_t n, size_t m) { return tp_calloc(n, m); }
 TP_API void *realloc(void *p, size_t n) { return tp_realloc(p, n); }
 TP_API void *reallocarray(void *p, size_t n, size_t m) { return tp_reallocarray(p, n, m); }
@@ -68,9 +68,9 @@ TP_API void *pvalloc(size_t n) {
 TP_API int malloc_trim(size_t pad) { return tp_trim(pad); }
 
 /* Old and internal names. */
-void cfree(void *p) TP_ALIAS(free);
-void *__libc_malloc(size_t n) TP_ALIAS(malloc);
-void __libc_free(void *p) TP_ALIAS(free);
+TP_RESIDENT void cfree(void *p) TP_ALIAS(free);
+TP_RESIDENT void *__libc_malloc(size_t n) TP_ALIAS(malloc);
+TP_RESIDENT void __libc_free(void *p) TP_ALIAS(free);
 void *__libc_calloc(size_t n, size_t m) TP_ALIAS(calloc);
 void *__libc_realloc(void *p, size_t n) TP_ALIAS(realloc);
 void *__libc_memalign(size_t a, size_t n) TP_ALIAS(memalign);

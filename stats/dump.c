@@ -207,7 +207,7 @@ static void *dump_thread(void *arg) {
   return NULL;
 }
 
-static void start_thread(void) {
+TP_RESIDENT static void start_thread(void) {
   if (!tp_stats_config.interval && !tp_stats_config.live) return;
   /* Block everything before creating it, so the thread never runs a
    * handler, not even between its start and a pthread_sigmask of its own. */
