@@ -466,8 +466,8 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * depends on where the stack lies (the environment's size): a 20%
    * swing between two paths to the same program. */
   tp_uw_step_t walked[TP_UW_MEMO_STEPS];
-  const tp_uw_step_t *prev = memo->step[memo->cur];
-  int pn = memo->gen == gen0 ? memo->n[memo->cur] : 0;
+  const tp_uw_step_t *prev = memo->step + memo->off;
+  int pn = memo->gen == gen0 ? memo->n : 0;
   /* From the start: the last walk's shapes, while its return addresses
    * hold (its first frame is this one, at the same pc). */
   bool replay = true;
@@ -516,20 +516,25 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     ips[n++] = look = ra;
   }
   if (r < 0) {
-    memo->cur ^= 1;
-    memo->n[memo->cur] = 0;
+    memo->n = 0;
     return -1;
   }
-  tp_uw_step_t *st = memo->step[memo->cur ^ 1];
+  /* The new memo: walked[0..w1), the kept steps, walked[w1..w). The kept
+   * steps stay in place when there is room in front of them for the new
+   * inner ones (the last walk's steps there are read no more); else all
+   * move to the middle. */
   if (w1 < 0) w1 = w;
-  size_t kept = (size_t)(kept_to - kept_from);
-  memcpy(st, walked, (size_t)w1 * sizeof *st);
-  if (kept) memcpy(st + w1, prev + kept_from, kept * sizeof *st);
-  if (w > w1) memcpy(st + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *st);
+  int kept = kept_to - kept_from, off = memo->off + kept_from - w1;
+  if (!kept || off < 0 || off + n > TP_UW_MEMO_ROOM) {
+    off = (TP_UW_MEMO_ROOM - n) / 2;
+    if (kept) memmove(memo->step + off + w1, prev + kept_from, (size_t)kept * sizeof *prev);
+  }
+  memcpy(memo->step + off, walked, (size_t)w1 * sizeof *walked);
+  if (w > w1) memcpy(memo->step + off + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *walked);
   /* Its return addresses, all of them, are the last walk's. */
   *same = replay && n == pn;
-  memo->cur ^= 1;
-  memo->n[memo->cur] = n;
+  memo->off = off;
+  memo->n = n;
   memo->gen = gen0;
   return n;
 }

@@ -9,6 +9,9 @@
 
 /* Most frames a walk that uses a memo may ask for. */
 #define TP_UW_MEMO_STEPS 80
+/* Room for the last walk's steps to move within: a new walk that keeps the
+ * last one's outer steps writes only its own inner ones, in front of them. */
+#define TP_UW_MEMO_ROOM (3 * TP_UW_MEMO_STEPS)
 
 /* One step of a walk: the return address it read, the CFA it read it
  * below, rbp after the step, and the frame's shape. */
@@ -17,19 +20,18 @@ typedef struct tp_uw_step_s {
   uint64_t shape;
 } tp_uw_step_t;
 
-/* A thread's memory of its last walk (two buffers: the last walk's steps
- * and the next walk's). Consecutive stacks of a thread mostly share their
- * outer frames; a walk that reaches a frame state of the last walk checks
- * the memory the last walk read from there on (independent loads, no
- * table lookups) instead of walking it again. id and epoch are the
- * caller's: the stack the last walk was interned as. */
+/* A thread's memory of its last walk: step[off .. off + n), innermost
+ * first. Consecutive stacks of a thread mostly share their outer frames;
+ * a walk that reaches a frame state of the last walk checks the memory the
+ * last walk read from there on (independent loads, no table lookups)
+ * instead of walking it again, and those steps stay where they are. id and
+ * epoch are the caller's: the stack the last walk was interned as. */
 typedef struct tp_uw_memo_s {
   uint64_t gen; /* the shape table's generation of the last walk */
-  int n[2];
-  unsigned cur; /* the buffer holding the last walk */
-  int busy;     /* the caller's: in use (a signal handler's capture goes without) */
+  int off, n;
+  int busy; /* the caller's: in use (a signal handler's capture goes without) */
   uint32_t id, epoch;
-  tp_uw_step_t step[2][TP_UW_MEMO_STEPS];
+  tp_uw_step_t step[TP_UW_MEMO_ROOM];
 } tp_uw_memo_t;
 
 /* Maps the table of frame shapes; false if the memory is refused. */

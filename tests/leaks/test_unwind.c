@@ -159,6 +159,28 @@ Test(unwind, memo_same_frames) {
   cr_assert_eq(walks, 1023);
 }
 
+/* One frame deeper each walk, then one shallower: the kept outer steps
+ * stay in place while there is room in front of them (each walk adds one
+ * step there), and the memo moves to the middle of its room when there is
+ * not; every walk still agrees with libunwind and knows it is new. */
+Test(unwind, memo_drifts_and_moves) {
+  static snap_t s;
+  memo = &memo_store;
+  for (int round = 0; round < 3; round++) {
+    for (int d = 0; d <= 70; d++) {
+      rec(d, &s, MAXF);
+      assert_same(&s);
+      cr_assert(!s.same || d == 0, "walk %d deep: not the last one", d);
+    }
+    for (int d = 70; d >= 0; d--) {
+      rec(d, &s, MAXF);
+      assert_same(&s);
+      cr_assert(!s.same || d == 70, "walk %d deep: not the last one", d);
+    }
+  }
+  memo = NULL;
+}
+
 /* Walks from one call site (a loop), d deep, at most max frames. */
 static const struct { int d, max; bool same; } steps[] = {
     {12, MAXF, false}, {12, MAXF, true}, /* the same stack twice */
