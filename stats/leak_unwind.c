@@ -425,20 +425,27 @@ static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uin
  * other as a walk's do. At the first word that changed, or past the last
  * walk's end, the walk goes on from there by itself (one such splice per
  * walk). */
-/* One step up from the frame at *sp (rbp *bp) whose shape is s: the
- * return address in *ra, the caller's rsp (the CFA) and rbp in *sp, *bp.
- * 1: a frame; 0: the end of the chain; -1: a shape or CFA this unwinder
- * does not follow (a wild CFA means the shape does not hold here:
- * libunwind decides). */
+/* The step of a frame of shape s (neither unknown nor the last) at *sp
+ * (rbp *bp): the return address in *ra, the caller's rsp (the CFA) and rbp
+ * in *sp, *bp. False for a wild CFA: the shape does not hold here, and
+ * libunwind decides. */
+static inline __attribute__((always_inline)) bool uw_frame(uint64_t s, uintptr_t *sp,
+                                                           uintptr_t *bp, uintptr_t *ra) {
+  uintptr_t cfa = ((s & UW_CFA_RBP) ? *bp : *sp) + (s >> 32);
+  if (cfa <= *sp || cfa - *sp > ((uintptr_t)1 << 24)) return false; /* a frame lies above its callee's */
+  *ra = *(const uintptr_t *)(cfa - 8);
+  if (s & UW_RBP_SAVED) *bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
+  *sp = cfa;
+  return true;
+}
+
+/* One step up with the shape s from the table: 1, a frame; 0, the end of
+ * the chain; -1, a shape or CFA this unwinder does not follow. */
 static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *sp, uintptr_t *bp,
                                                          uintptr_t *ra) {
   if (s & UW_UNKNOWN) return -1;
   if (s & UW_LAST) return 0;
-  uintptr_t cfa = ((s & UW_CFA_RBP) ? *bp : *sp) + (s >> 32);
-  if (cfa <= *sp || cfa - *sp > ((uintptr_t)1 << 24)) return -1; /* a frame lies above its callee's */
-  *ra = *(const uintptr_t *)(cfa - 8);
-  if (s & UW_RBP_SAVED) *bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
-  *sp = cfa;
+  if (!uw_frame(s, sp, bp, ra)) return -1;
   return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
 }
 
@@ -472,14 +479,23 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * hold (its first frame is this one, at the same pc). */
   bool replay = true;
   for (int lim = pn < max ? pn : max; n < lim;) {
-    uint64_t s = prev[n].shape;
-    if ((r = uw_step(s, &sp, &bp, &ra)) <= 0) break;
-    walked[n] = (tp_uw_step_t){ra, sp, bp, s};
-    ips[n++] = look = ra;
-    if (ra != prev[n - 1].ra) {
-      replay = false;
+    /* A memo's step: its shape is neither unknown nor the last, its
+     * return address not 0. */
+    const tp_uw_step_t *p = &prev[n];
+    if (!uw_frame(p->shape, &sp, &bp, &ra)) {
+      r = -1;
       break;
     }
+    if (__builtin_expect(ra != p->ra, 0)) {
+      replay = false;
+      if (ra == 0) { /* the end of the chain */
+        r = 0;
+        break;
+      }
+    }
+    walked[n] = (tp_uw_step_t){ra, sp, bp, p->shape};
+    ips[n++] = look = ra;
+    if (!replay) break;
   }
   /* Then by itself, looking for a state of the last walk after each step
    * that is not the last walk's own (one splice per walk). */
