@@ -509,7 +509,8 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
          * steps hold while the words they read are unchanged. */
         w1 = w;
         kept_from = kept_to = k + 1;
-        for (; kept_to < pn && n < max; kept_to++) {
+        int end = pn - kept_from < max - n ? pn : kept_from + (max - n); /* one bound */
+        for (; kept_to < end; kept_to++) {
           const tp_uw_step_t *p = &prev[kept_to];
           if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
               ((p->shape & UW_RBP_SAVED) &&
