@@ -1,0 +1,48 @@
+/* The code every process runs (start, malloc, free, their first refills)
+ * lies together at the start of libtierpool's code (TP_RESIDENT, core/
+ * common.h): after a small program's mallocs and frees, the library's
+ * code mapping must not be resident whole. The kernel maps a file's pages
+ * 64 KiB around each one touched, so the start, the malloc and free paths
+ * and the fork hook spread over the library made all of it resident; kept
+ * together they fit in two such windows at most. Run preloaded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(void) {
+  for (int i = 0; i < 64; i++) {
+    size_t n = (size_t)16 << (i % 8); /* 16 B .. 2 KiB, as bench/tiny */
+    char *p = malloc(n);
+    if (!p) return 1;
+    memset(p, i, n);
+    free(p);
+  }
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (!f) return 1;
+  char line[4096];
+  int in_code = 0;
+  long size = -1, rss = -1;
+  while (fgets(line, sizeof line, f)) {
+    char perms[8];
+    if (sscanf(line, "%*x-%*x %7s", perms) == 1 && strchr(line, '/') && strlen(perms) == 4) {
+      in_code = strstr(line, "libtierpool") && perms[2] == 'x';
+      continue;
+    }
+    if (in_code && sscanf(line, "Size: %ld kB", &size) == 1) continue;
+    if (in_code && sscanf(line, "Rss: %ld kB", &rss) == 1) in_code = 0;
+  }
+  fclose(f);
+  if (size < 0 || rss < 0) {
+    fprintf(stderr, "resident_code: no libtierpool code mapping in /proc/self/smaps (run it preloaded)\n");
+    return 1;
+  }
+  printf("resident_code: libtierpool code %ld KiB resident of %ld KiB\n", rss, size);
+  /* Two 64 KiB windows and the part of a third the mapping may start in. */
+  if (rss >= size || rss > 132) {
+    fprintf(stderr, "resident_code: %ld of %ld KiB of libtierpool's code resident after a tiny "
+                    "program: code it runs is spread over the library (mark it TP_RESIDENT)\n",
+            rss, size);
+    return 1;
+  }
+  return 0;
+}
