@@ -407,6 +407,31 @@ static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uin
 
 /* ------------------------------------------------------------ unwinding */
 
+/* The step of a frame of shape s (neither unknown nor the last) at *sp
+ * (rbp *bp): the return address in *ra, the caller's rsp (the CFA) and rbp
+ * in *sp, *bp. False for a wild CFA: the shape does not hold here, and
+ * libunwind decides. */
+static inline __attribute__((always_inline)) bool uw_frame(uint64_t s, uintptr_t *sp,
+                                                           uintptr_t *bp, uintptr_t *ra) {
+  uintptr_t cfa = ((s & UW_CFA_RBP) ? *bp : *sp) + (s >> 32);
+  /* A frame lies above the one it called. */
+  if (cfa <= *sp || cfa - *sp > ((uintptr_t)1 << 24)) return false;
+  *ra = *(const uintptr_t *)(cfa - 8);
+  if (s & UW_RBP_SAVED) *bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
+  *sp = cfa;
+  return true;
+}
+
+/* One step up with the shape s from the table: 1, a frame; 0, the end of
+ * the chain; -1, a shape or CFA this unwinder does not follow. */
+static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *sp, uintptr_t *bp,
+                                                         uintptr_t *ra) {
+  if (s & UW_UNKNOWN) return -1;
+  if (s & UW_LAST) return 0;
+  if (!uw_frame(s, sp, bp, ra)) return -1;
+  return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
+}
+
 /* The walk, with a memo of the last one, in two ways.
  *
  * From the start: a frame's shape depends only on the address it returns
@@ -425,30 +450,6 @@ static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uin
  * other as a walk's do. At the first word that changed, or past the last
  * walk's end, the walk goes on from there by itself (one such splice per
  * walk). */
-/* The step of a frame of shape s (neither unknown nor the last) at *sp
- * (rbp *bp): the return address in *ra, the caller's rsp (the CFA) and rbp
- * in *sp, *bp. False for a wild CFA: the shape does not hold here, and
- * libunwind decides. */
-static inline __attribute__((always_inline)) bool uw_frame(uint64_t s, uintptr_t *sp,
-                                                           uintptr_t *bp, uintptr_t *ra) {
-  uintptr_t cfa = ((s & UW_CFA_RBP) ? *bp : *sp) + (s >> 32);
-  if (cfa <= *sp || cfa - *sp > ((uintptr_t)1 << 24)) return false; /* a frame lies above its callee's */
-  *ra = *(const uintptr_t *)(cfa - 8);
-  if (s & UW_RBP_SAVED) *bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
-  *sp = cfa;
-  return true;
-}
-
-/* One step up with the shape s from the table: 1, a frame; 0, the end of
- * the chain; -1, a shape or CFA this unwinder does not follow. */
-static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *sp, uintptr_t *bp,
-                                                         uintptr_t *ra) {
-  if (s & UW_UNKNOWN) return -1;
-  if (s & UW_LAST) return 0;
-  if (!uw_frame(s, sp, bp, ra)) return -1;
-  return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
-}
-
 __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
   uintptr_t pc, sp, bp, ra = 0;
   /* This frame's registers, all read at one instruction, whose row of
@@ -499,7 +500,8 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   }
   /* Then by itself, looking for a state of the last walk after each step
    * that is not the last walk's own (one splice per walk). */
-  int w = n, k = 0, w1 = -1, kept_from = 0, kept_to = 0; /* walked[0..w1), prev[kept_from..kept_to) */
+  /* The new walk is walked[0..w1), then prev[kept_from..kept_to), then walked[w1..w). */
+  int w = n, k = 0, w1 = -1, kept_from = 0, kept_to = 0;
   for (bool check = !replay; r > 0; check = true) {
     if (check && w1 < 0) {
       const tp_uw_step_t *at = &walked[w - 1];
@@ -549,7 +551,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   memcpy(memo->step + off, walked, (size_t)w1 * sizeof *walked);
   if (w > w1) memcpy(memo->step + off + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *walked);
   /* Its return addresses, all of them, are the last walk's. */
-  *same = replay && n == pn;
+  *same = replay && pn > 0 && n == pn;
   memo->off = off;
   memo->n = n;
   memo->gen = gen0;

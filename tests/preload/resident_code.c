@@ -33,7 +33,7 @@ int main(void) {
   }
   fclose(f);
   if (size < 0 || rss < 0) {
-    fprintf(stderr, "resident_code: no libtierpool code mapping in /proc/self/smaps (run it preloaded)\n");
+    fprintf(stderr, "resident_code: no libtierpool code in /proc/self/smaps (run it preloaded)\n");
     return 1;
   }
   printf("resident_code: libtierpool code %ld KiB resident of %ld KiB\n", rss, size);
