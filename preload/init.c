@@ -2,7 +2,6 @@
  * starts itself on the first malloc (which may come before any
  * constructor); this constructor adds what needs libc fully up: the fork
  * hook and the stats triggers (signal, interval thread, exit dump). */
-#include <pthread.h>
 
 #include "engine.h"
 #include "stats.h"

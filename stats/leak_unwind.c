@@ -33,6 +33,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "common.h" /* tp_unlikely */
 #include "leak_unwind.h"
 #include "os.h"
 
@@ -487,7 +488,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
       r = -1;
       break;
     }
-    if (__builtin_expect(ra != p->ra, 0)) {
+    if (tp_unlikely(ra != p->ra)) {
       replay = false;
       if (ra == 0) { /* the end of the chain */
         r = 0;
