@@ -402,13 +402,19 @@ uint32_t tp_stack_capture(void) {
   }
   if (n < 0)
     n = unw_backtrace_fn ? unw_backtrace_fn((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX) : 0;
+  /* tierpool's own frames, dropped: as many as from the last walk when
+   * they and the first frame after them are that walk's. */
   int i = 0;
-  while (i < n && buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
+  if (memo && memo->skip < memo->lead)
+    i = memo->skip;
+  else
+    while (i < n && buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
   if (depth > t->depth) depth = t->depth;
   uint32_t id = intern(&buf[i], depth, epoch);
   if (memo) {
     memo->id = id > TP_STACK_OVERFLOW ? id : 0;
+    memo->skip = i;
     memo->epoch = epoch;
     atomic_signal_fence(memory_order_seq_cst);
     memo->busy = 0;

@@ -49,6 +49,10 @@
 #define UW_CFA_RBP 8u     /* CFA = rbp + offset (else rsp + offset) */
 #define UW_RBP_SAVED 16u  /* rbp is restored from CFA + its offset */
 
+/* The largest frame followed: a CFA further than this above the stack
+ * pointer is a wrong shape (or a frame libunwind may judge). */
+#define UW_FRAME_MAX ((uintptr_t)1 << 24)
+
 #define UW_SLOTS (1u << 15)
 #define UW_PROBES 16
 #define UW_CLAIM (1ull << 63) /* a slot being written */
@@ -341,6 +345,10 @@ static uint64_t compute_shape(uintptr_t pc) {
       (s.rbp_how != HOW_SAME && s.rbp_how != HOW_OFFSET) || s.cfa_off < 0 ||
       s.cfa_off > INT32_MAX || s.rbp_off < INT16_MIN || s.rbp_off > INT16_MAX)
     return flags | UW_UNKNOWN;
+  /* A CFA off rsp lies above the return address and within UW_FRAME_MAX
+   * of rsp: uw_frame then checks only CFAs off rbp. */
+  if (s.cfa_reg == R_RSP && (s.cfa_off < 8 || s.cfa_off > (int64_t)UW_FRAME_MAX))
+    return flags | UW_UNKNOWN;
   if (s.cfa_reg == R_RBP) flags |= UW_CFA_RBP;
   if (s.rbp_how == HOW_OFFSET) flags |= UW_RBP_SAVED;
   return (uint64_t)(uint32_t)s.cfa_off << 32 | (uint64_t)(uint16_t)(int16_t)s.rbp_off << 16 | flags;
@@ -414,9 +422,14 @@ static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uin
  * libunwind decides. */
 static inline __attribute__((always_inline)) bool uw_frame(uint64_t s, uintptr_t *sp,
                                                            uintptr_t *bp, uintptr_t *ra) {
-  uintptr_t cfa = ((s & UW_CFA_RBP) ? *bp : *sp) + (s >> 32);
-  /* A frame lies above the one it called. */
-  if (cfa <= *sp || cfa - *sp > ((uintptr_t)1 << 24)) return false;
+  uintptr_t cfa;
+  if (tp_unlikely(s & UW_CFA_RBP)) {
+    cfa = *bp + (s >> 32);
+    /* A frame lies above the one it called (off rsp, the shape says so). */
+    if (cfa <= *sp || cfa - *sp > UW_FRAME_MAX) return false;
+  } else {
+    cfa = *sp + (s >> 32);
+  }
   *ra = *(const uintptr_t *)(cfa - 8);
   if (s & UW_RBP_SAVED) *bp = *(const uintptr_t *)(cfa + (int16_t)(uint16_t)(s >> 16));
   *sp = cfa;
@@ -499,13 +512,24 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     ips[n++] = look = ra;
     if (!replay) break;
   }
+  /* Return addresses the last walk had in the same places, from the start. */
+  int lead = n - (!replay && r > 0);
   /* Then by itself, looking for a state of the last walk after each step
    * that is not the last walk's own (one splice per walk). */
   /* The new walk is walked[0..w1), then prev[kept_from..kept_to), then walked[w1..w). */
   int w = n, k = 0, w1 = -1, kept_from = 0, kept_to = 0;
+  bool first = true;
   for (bool check = !replay; r > 0; check = true) {
     if (check && w1 < 0) {
       const tp_uw_step_t *at = &walked[w - 1];
+      /* The last walk's first step at or above this CFA (the CFAs of a
+       * walk rise). Both walks most often keep their outer frames, a frame
+       * or two apart in position: start there, not at the innermost. */
+      if (first) {
+        first = false;
+        k = w - 2 < 0 ? 0 : w - 2 > pn ? pn : w - 2;
+        while (k > 0 && prev[k - 1].cfa >= at->cfa) k--;
+      }
       while (k < pn && prev[k].cfa < at->cfa) k++;
       if (k < pn && prev[k].cfa == at->cfa && prev[k].ra == at->ra && prev[k].bp == at->bp) {
         /* The same state as the last walk after its step k: its later
@@ -536,7 +560,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     ips[n++] = look = ra;
   }
   if (r < 0) {
-    memo->n = 0;
+    memo->n = memo->lead = 0;
     return -1;
   }
   /* The new memo: walked[0..w1), the kept steps, walked[w1..w). The kept
@@ -556,6 +580,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   memo->off = off;
   memo->n = n;
   memo->gen = gen0;
+  memo->lead = lead;
   return n;
 }
 #else

@@ -29,7 +29,9 @@ typedef struct tp_uw_step_s {
 typedef struct tp_uw_memo_s {
   uint64_t gen; /* the shape table's generation of the last walk */
   int off, n;
+  int lead; /* the first return addresses of the last walk that were the one's before */
   int busy; /* the caller's: in use (a signal handler's capture goes without) */
+  int skip; /* the caller's: leading frames of its own it dropped from the last walk */
   uint32_t id, epoch;
   tp_uw_step_t step[TP_UW_MEMO_ROOM];
 } tp_uw_memo_t;
