@@ -373,8 +373,12 @@ static tp_uw_memo_t *walk_memo(void) {
   tp_cache_t *c = tp_tls;
   if (tp_leak_tab.captures_rare || c->kind != TP_CACHE_LIVE) return NULL;
   if (!c->uw_memo) {
-    c->uw_memo = tp_os_map(sizeof(tp_uw_memo_t), false);
-    if (!c->uw_memo) c->uw_memo = &refused;
+    tp_uw_memo_t *m = tp_os_map(sizeof(tp_uw_memo_t), false);
+    if (m) { /* the prefix: tierpool's own frames */
+      m->self_lo = tp_leak_tab.self_lo;
+      m->self_hi = tp_leak_tab.self_hi;
+    }
+    c->uw_memo = m ? (void *)m : &refused;
   }
   tp_uw_memo_t *m = c->uw_memo != &refused ? c->uw_memo : NULL;
   if (!m || m->busy) return NULL; /* a signal handler's capture, inside the thread's own */

@@ -486,40 +486,72 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * memo as the walk goes, they made a step's load of the stack wait
    * whenever the two addresses agreed in their low 12 bits, which
    * depends on where the stack lies (the environment's size): a 20%
-   * swing between two paths to the same program. */
+   * swing between two paths to the same program. walked[0] is the step
+   * after the prefix (below) when this walk takes it. */
   tp_uw_step_t walked[TP_UW_MEMO_STEPS];
   const tp_uw_step_t *prev = memo->step + memo->off;
-  int pn = memo->gen == gen0 ? memo->n : 0;
-  /* From the start: the last walk's shapes, while its return addresses
-   * hold (its first frame is this one, at the same pc). */
+  bool valid = memo->gen == gen0;
+  int pn = valid ? memo->n : 0, mp = valid ? memo->pre : 0;
+  /* The caller's own frames first (the last walk's prefix), as one piece:
+   * each return address at the last walk's CFA moved by as much as the
+   * stack pointer moved. A frame's shape follows from the return address
+   * into it; while those are the same, so are the shapes (rsp-based, all
+   * of them) and so each next CFA. */
+  uintptr_t sp0 = sp;
+  int pre = 0, lead = 0;
   bool replay = true;
-  for (int lim = pn < max ? pn : max; n < lim;) {
-    /* A memo's step: its shape is neither unknown nor the last, its
-     * return address not 0. */
-    const tp_uw_step_t *p = &prev[n];
-    if (!uw_frame(p->shape, &sp, &bp, &ra)) {
-      r = -1;
-      break;
+  if (mp > 0) {
+    replay = false;
+    const tp_uw_step_t *ps = memo->pstep;
+    uintptr_t d = sp - memo->sp0;
+    int i = 0;
+    for (; i < mp && i < max; i++) {
+      ips[i] = ps[i].ra;
+      if (*(const uintptr_t *)(ps[i].cfa + d - 8) != ps[i].ra) break;
     }
-    if (tp_unlikely(ra != p->ra)) {
-      replay = false;
-      if (ra == 0) { /* the end of the chain */
-        r = 0;
+    lead = i;
+    if (i == mp) {
+      pre = n = mp;
+      sp = ps[mp - 1].cfa + d;
+      look = ps[mp - 1].ra;
+      if (memo->pre_bp >= 0) {
+        const tp_uw_step_t *b = &ps[memo->pre_bp];
+        bp = *(const uintptr_t *)(b->cfa + d + (int16_t)(uint16_t)(b->shape >> 16));
+      }
+      replay = true;
+    }
+  }
+  /* From there: the last walk's shapes, while its return addresses hold
+   * (its first step is this one's, from the same frame and pc). */
+  if (replay) {
+    for (int lim = pre + (pn < max - pre ? pn : max - pre); n < lim;) {
+      /* A memo's step: its shape is neither unknown nor the last, its
+       * return address not 0. */
+      const tp_uw_step_t *p = &prev[n - pre];
+      if (!uw_frame(p->shape, &sp, &bp, &ra)) {
+        r = -1;
         break;
       }
+      if (tp_unlikely(ra != p->ra)) {
+        replay = false;
+        if (ra == 0) { /* the end of the chain */
+          r = 0;
+          break;
+        }
+      }
+      walked[n - pre] = (tp_uw_step_t){ra, sp, bp, p->shape};
+      ips[n++] = look = ra;
+      if (!replay) break;
     }
-    walked[n] = (tp_uw_step_t){ra, sp, bp, p->shape};
-    ips[n++] = look = ra;
-    if (!replay) break;
+    /* Return addresses the last walk had in the same places, from the start. */
+    lead = n - (!replay && r > 0);
   }
-  /* Return addresses the last walk had in the same places, from the start. */
-  int lead = n - (!replay && r > 0);
   /* Then by itself, looking for a state of the last walk after each step
    * that is not the last walk's own (one splice per walk). */
   /* The new walk is walked[0..w1), then prev[kept_from..kept_to), then walked[w1..w). */
-  int w = n, k = 0, w1 = -1, kept_from = 0, kept_to = 0;
+  int w = n - pre, k = 0, w1 = -1, kept_from = 0, kept_to = 0;
   bool first = true;
-  for (bool check = !replay; r > 0; check = true) {
+  for (bool check = !replay && w > 0; r > 0; check = true) {
     if (check && w1 < 0) {
       const tp_uw_step_t *at = &walked[w - 1];
       /* The last walk's first step at or above this CFA (the CFAs of a
@@ -535,16 +567,20 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
         /* The same state as the last walk after its step k: its later
          * steps hold while the words they read are unchanged. */
         w1 = w;
-        kept_from = kept_to = k + 1;
-        int end = pn - kept_from < max - n ? pn : kept_from + (max - n); /* one bound */
-        for (; kept_to < end; kept_to++) {
-          const tp_uw_step_t *p = &prev[kept_to];
+        kept_from = k + 1;
+        /* One bound, one step: pointers, the counts after. */
+        const tp_uw_step_t *p = prev + kept_from;
+        const tp_uw_step_t *pe = pn - kept_from < max - n ? prev + pn : p + (max - n);
+        uintptr_t *q = ips + n;
+        for (; p < pe; p++, q++) {
           if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
               ((p->shape & UW_RBP_SAVED) &&
                *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp))
             break;
-          ips[n++] = p->ra;
+          *q = p->ra;
         }
+        kept_to = (int)(p - prev);
+        n = (int)(q - ips);
         if (kept_to > kept_from) {
           const tp_uw_step_t *last = &prev[kept_to - 1];
           look = last->ra;
@@ -560,25 +596,41 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     ips[n++] = look = ra;
   }
   if (r < 0) {
-    memo->n = memo->lead = 0;
+    memo->n = memo->lead = memo->pre = 0;
     return -1;
   }
-  /* The new memo: walked[0..w1), the kept steps, walked[w1..w). The kept
+  if (w1 < 0) w1 = w;
+  /* A walk that did not take the last prefix makes its own: its first
+   * steps into the caller's code (before any kept step), rsp-based. */
+  int np = 0;
+  if (!pre) {
+    int nb = -1;
+    for (; np < w1 && np < TP_UW_PRE_MAX &&
+           walked[np].ra - memo->self_lo < memo->self_hi - memo->self_lo &&
+           !(walked[np].shape & UW_CFA_RBP);
+         np++)
+      if (walked[np].shape & UW_RBP_SAVED) nb = np;
+    memcpy(memo->pstep, walked, (size_t)np * sizeof *walked);
+    memo->pre = np;
+    memo->pre_bp = nb;
+    memo->sp0 = sp0;
+  }
+  /* The new memo: walked[np..w1), the kept steps, walked[w1..w). The kept
    * steps stay in place when there is room in front of them for the new
    * inner ones (the last walk's steps there are read no more); else all
    * move to the middle. */
-  if (w1 < 0) w1 = w;
-  int kept = kept_to - kept_from, off = memo->off + kept_from - w1;
-  if (!kept || off < 0 || off + n > TP_UW_MEMO_ROOM) {
-    off = (TP_UW_MEMO_ROOM - n) / 2;
-    if (kept) memmove(memo->step + off + w1, prev + kept_from, (size_t)kept * sizeof *prev);
+  int un = n - pre - np, uw1 = w1 - np;
+  int kept = kept_to - kept_from, off = memo->off + kept_from - uw1;
+  if (!kept || off < 0 || off + un > TP_UW_MEMO_ROOM) {
+    off = (TP_UW_MEMO_ROOM - un) / 2;
+    if (kept) memmove(memo->step + off + uw1, prev + kept_from, (size_t)kept * sizeof *prev);
   }
-  memcpy(memo->step + off, walked, (size_t)w1 * sizeof *walked);
-  if (w > w1) memcpy(memo->step + off + w1 + kept, walked + w1, (size_t)(w - w1) * sizeof *walked);
+  memcpy(memo->step + off, walked + np, (size_t)uw1 * sizeof *walked);
+  if (w > w1) memcpy(memo->step + off + uw1 + kept, walked + w1, (size_t)(w - w1) * sizeof *walked);
   /* Its return addresses, all of them, are the last walk's. */
-  *same = replay && pn > 0 && n == pn;
+  *same = replay && pre == mp && mp + pn > 0 && n == mp + pn;
   memo->off = off;
-  memo->n = n;
+  memo->n = un;
   memo->gen = gen0;
   memo->lead = lead;
   return n;

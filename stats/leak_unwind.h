@@ -13,6 +13,9 @@
  * last one's outer steps writes only its own inner ones, in front of them. */
 #define TP_UW_MEMO_ROOM (3 * TP_UW_MEMO_STEPS)
 
+/* Most steps a memo's prefix holds (the caller's own frames). */
+#define TP_UW_PRE_MAX 16
+
 /* One step of a walk: the return address it read, the CFA it read it
  * below, rbp after the step, and the frame's shape. */
 typedef struct tp_uw_step_s {
@@ -28,7 +31,17 @@ typedef struct tp_uw_step_s {
  * epoch are the caller's: the stack the last walk was interned as. */
 typedef struct tp_uw_memo_s {
   uint64_t gen; /* the shape table's generation of the last walk */
-  int off, n;
+  int off, n;   /* step[off .. off + n): the last walk after its prefix */
+  /* The prefix: the first pre steps of the last walk, those that return
+   * into the caller's own code (self_lo .. self_hi, the caller's to set;
+   * empty: none): the same few frames at every capture, wherever the
+   * stack lies. Their CFAs are those of the walk that found them, whose
+   * stack pointer was sp0; a walk whose own return addresses there are the
+   * same takes them with one load and compare each. pre_bp: the last of
+   * them that saves rbp (-1: none). */
+  int pre, pre_bp;
+  uintptr_t sp0, self_lo, self_hi;
+  tp_uw_step_t pstep[TP_UW_PRE_MAX];
   int lead; /* the first return addresses of the last walk that were the one's before */
   int busy; /* the caller's: in use (a signal handler's capture goes without) */
   int skip; /* the caller's: leading frames of its own it dropped from the last walk */

@@ -12,6 +12,7 @@
 #include <alloca.h>
 #include <criterion/criterion.h>
 #include <libunwind.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -150,7 +151,30 @@ __attribute__((noinline)) static void tree(int d, snap_t *s, int *walks) {
 
 static tp_uw_memo_t memo_store;
 
-Test(unwind, memo_same_frames) {
+/* The memo's prefix (the caller's own frames, taken as one piece while
+ * their return addresses hold): with this program's code as the caller's,
+ * the leading frames of each walk in it (snap, rec, the test) are that
+ * prefix, up to the first rbp-based one. */
+static int find_program(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  (void)arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      memo_store.self_lo = info->dlpi_addr + ph->p_vaddr;
+      memo_store.self_hi = memo_store.self_lo + ph->p_memsz;
+    }
+  }
+  return 1; /* the program is the first object */
+}
+
+static void with_prefix(void) {
+  dl_iterate_phdr(find_program, NULL);
+  cr_assert_lt(memo_store.self_lo, (uintptr_t)&snap);
+  cr_assert_gt(memo_store.self_hi, (uintptr_t)&snap);
+}
+
+static void memo_same_frames(void) {
   static snap_t s;
   int walks = 0;
   memo = &memo_store;
@@ -159,11 +183,13 @@ Test(unwind, memo_same_frames) {
   cr_assert_eq(walks, 1023);
 }
 
+Test(unwind, memo_same_frames) { memo_same_frames(); }
+
 /* One frame deeper each walk, then one shallower: the kept outer steps
  * stay in place while there is room in front of them (each walk adds one
  * step there), and the memo moves to the middle of its room when there is
  * not; every walk still agrees with libunwind and knows it is new. */
-Test(unwind, memo_drifts_and_moves) {
+static void memo_drifts_and_moves(void) {
   static snap_t s;
   memo = &memo_store;
   for (int round = 0; round < 3; round++) {
@@ -180,6 +206,8 @@ Test(unwind, memo_drifts_and_moves) {
   }
   memo = NULL;
 }
+
+Test(unwind, memo_drifts_and_moves) { memo_drifts_and_moves(); }
 
 /* Walks from one call site (a loop), d deep, at most max frames. */
 static const struct { int d, max; bool same; } steps[] = {
@@ -198,7 +226,7 @@ static const struct { int d, max; bool same; } steps[] = {
     {5, MAXF, false},
 };
 
-Test(unwind, memo_says_same) {
+static void memo_says_same(void) {
   static snap_t s;
   memo = &memo_store;
   for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
@@ -209,6 +237,27 @@ Test(unwind, memo_says_same) {
     assert_same(&s);
   }
   memo = NULL;
+}
+
+Test(unwind, memo_says_same) { memo_says_same(); }
+
+/* The same walks with a prefix: it holds while the depth does, and is
+ * found again, shorter or longer, when it does not. */
+Test(unwind, prefix_same_frames) {
+  with_prefix();
+  memo_same_frames();
+  cr_assert_gt(memo_store.pre, 0);
+}
+
+Test(unwind, prefix_drifts_and_moves) {
+  with_prefix();
+  memo_drifts_and_moves();
+  cr_assert_gt(memo_store.pre, 2);
+}
+
+Test(unwind, prefix_says_same) {
+  with_prefix();
+  memo_says_same();
 }
 
 /* The table is mapped before any walk (as tp_stack_init does). */
