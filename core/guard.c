@@ -34,6 +34,7 @@ void tp_guard_init(void) {
     }
   }
   tp_rng = tp_config.fail.seed * TP_GOLDEN_GAMMA + 1;
+  tp_guard_refuses = tp_config.limit || tp_config.fail.mode;
   if (tp_state_bits[0] || tp_config.limit || tp_config.fail.mode) tp_layout_slow_mode();
 }
 
@@ -56,7 +57,9 @@ static bool fail_injected(void) {
   }
 }
 
-bool tp_guard_admit(size_t charge) {
+bool tp_guard_refuses;
+
+bool tp_guard_admit_slow(size_t charge) {
   if (!tp_slow_mode) return true;
   if (tp_in_hook) return true; /* the hooks' own allocations never fail */
   if (fail_injected()) return false;
@@ -72,6 +75,8 @@ static size_t charge_of(void *p, bool pooled) {
   return pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p);
 }
 
+/* Only with TIERPOOL_HARDEN=full (tp_state_bits[0] set first): the
+ * callers test that before the call. */
 static void state_bit(void *p, bool set) {
   size_t t = tp_tier_of_ptr(p);
   _Atomic uint64_t *bits = tp_state_bits[t];
@@ -88,7 +93,7 @@ static void state_bit(void *p, bool set) {
 void tp_guard_got(void *p, size_t n) {
   if (!tp_slow_mode || !p) return;
   bool pooled = tp_is_pooled(p);
-  if (pooled) state_bit(p, true);
+  if (pooled && tp_state_bits[0]) state_bit(p, true);
   if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
   tp_hooks_run_get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled,
                    tp_sampler_due(tp_tls, n));
@@ -97,7 +102,7 @@ void tp_guard_got(void *p, size_t n) {
 void tp_guard_put(void *p) {
   if (!tp_slow_mode) return;
   bool pooled = tp_is_pooled(p);
-  if (pooled) state_bit(p, false);
+  if (pooled && tp_state_bits[0]) state_bit(p, false);
   if (tp_config.limit) atomic_fetch_sub_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
   tp_hooks_run_put(p, pooled);
 }

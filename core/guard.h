@@ -18,9 +18,16 @@
 /* At init, after the layout: turns slow mode on if the options ask. */
 void tp_guard_init(void);
 
+/* TIERPOOL_LIMIT or TIERPOOL_FAIL is set: a get may be refused (at init). */
+extern bool tp_guard_refuses;
+bool tp_guard_admit_slow(size_t charge);
 /* Before a get that will use charge bytes: false when TIERPOOL_FAIL or
- * TIERPOOL_LIMIT says this one fails (the caller returns NULL/ENOMEM). */
-bool tp_guard_admit(size_t charge);
+ * TIERPOOL_LIMIT says this one fails (the caller returns NULL/ENOMEM).
+ * Inline: leak tracking alone takes the slow path without either, and
+ * pays no call (nor the charge's arithmetic) here. */
+static inline bool tp_guard_admit(size_t charge) {
+  return !tp_guard_refuses || tp_guard_admit_slow(charge);
+}
 /* After a successful get of p (n bytes asked). */
 void tp_guard_got(void *p, size_t n);
 /* Before the put of p; aborts on a double free in TIERPOOL_HARDEN=full. */
