@@ -14,7 +14,7 @@
 #define TP_UW_MEMO_ROOM (3 * TP_UW_MEMO_STEPS)
 
 /* Most steps a memo's prefix holds (the caller's own frames). */
-#define TP_UW_PRE_MAX 16
+#define TP_UW_PRE_MAX 8
 
 /* One step of a walk: the return address it read, the CFA it read it
  * below, rbp after the step, and the frame's shape. */
@@ -48,6 +48,9 @@ typedef struct tp_uw_memo_s {
   uint32_t id, epoch;
   tp_uw_step_t step[TP_UW_MEMO_ROOM];
 } tp_uw_memo_t;
+
+/* Two pages a thread (docs/leaks.md, "Capture"). */
+_Static_assert(sizeof(tp_uw_memo_t) <= 8192, "a memo fits two pages");
 
 /* Maps the table of frame shapes; false if the memory is refused. */
 bool tp_unwind_init(void);
