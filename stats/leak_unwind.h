@@ -10,11 +10,12 @@
 /* Most frames a walk that uses a memo may ask for. */
 #define TP_UW_MEMO_STEPS 80
 /* Room for the last walk's steps to move within: a new walk that keeps the
- * last one's outer steps writes only its own inner ones, in front of them. */
-#define TP_UW_MEMO_ROOM (3 * TP_UW_MEMO_STEPS)
+ * last one's outer steps writes only its own inner ones, in front of them.
+ * About three walks; what two pages hold besides the prefix. */
+#define TP_UW_MEMO_ROOM 236
 
 /* Most steps a memo's prefix holds (the caller's own frames). */
-#define TP_UW_PRE_MAX 8
+#define TP_UW_PRE_MAX 16
 
 /* One step of a walk: the return address it read, the CFA it read it
  * below, rbp after the step, and the frame's shape. */
