@@ -16,8 +16,10 @@
  *   leak_tables.c   the mode, side arrays, forwarded-block table, weights:
  *                   the bottom, which the others read
  *   leak_stack.c    capture, the stack table, the module table
- *   leak_unwind.c   the capture's unwinder (frame shapes from .eh_frame;
- *                   libunwind for any frame it does not follow)
+ *   leak_unwind.c   the capture's unwinder (a table of frame shapes, the
+ *                   walk and its memo; libunwind for any frame it does
+ *                   not follow)
+ *   leak_cfi.c      a frame's shape from .eh_frame (DWARF CFI)
  *   leak_scan.c     the reachability scan at exit (leak_world.c: the
  *                   other threads' registers and stacks)
  *   leak_report.c   the report: collect, merge, sort, render (text, JSON);
