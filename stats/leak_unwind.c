@@ -10,8 +10,9 @@
  *   rbp unchanged or saved at CFA + offset;  the caller's rsp = CFA.
  *
  * Each code address gets that shape once, from the DWARF call frame
- * information of its module (leak_cfi.c), and keeps it in a lock-free table; a frame is then a
- * lookup and two loads. Anything else (a signal frame, a CFA or register
+ * information of its module (leak_cfi.c), and keeps it in a lock-free
+ * table; a frame is then a lookup and two loads. Anything else (a signal
+ * frame, a CFA or register
  * rule that is an expression or uses another register, code without call
  * frame information, an unusual encoding) makes tp_unwind give up, and
  * the capture asks libunwind for the whole stack: the frames are either
@@ -19,9 +20,10 @@
  * libunwind walks every stack.
  *
  * A thread's consecutive stacks mostly share their outer frames; with a
- * memo of its last walk (tp_uw_memo_t), a walk that reaches a frame of the
- * last one only checks that the words the last walk read from there on
- * still hold (see tp_unwind).
+ * memo of its last walk (tp_uw_memo_t), a walk takes the caller's own
+ * frames as one piece, and one that reaches a frame of the last walk only
+ * checks that the words the last walk read from there on still hold (see
+ * tp_unwind).
  *
  * The table keys on the code address. A library unloaded and another
  * loaded at the same address would find stale shapes; the table is
