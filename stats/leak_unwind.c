@@ -150,14 +150,18 @@ static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *
   return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
 }
 
-/* The walk, with a memo of the last one, in two ways.
+/* The walk, with a memo of the last one, in three ways.
  *
- * From the start: a frame's shape depends only on the address it returns
- * to, so while this walk's return addresses are the last walk's, its next
+ * The caller's own frames (the memo's prefix) first, as one piece: the
+ * same return addresses at the same distances from the stack pointer,
+ * each one load and compare.
+ *
+ * From there: a frame's shape depends only on the address it returns to,
+ * so while this walk's return addresses are the last walk's, its next
  * frame has the last walk's shape there, without a look in the table (the
- * allocator's own frames, and the innermost frames of a program that
- * allocates at several depths of one recursion, repeat). The step's chain
- * is then an add: the load of the return address is only compared.
+ * innermost frames of a program that allocates at several depths of one
+ * recursion repeat). The step's chain is then an add: the load of the
+ * return address is only compared.
  *
  * Then: after each step, if the step's result (the CFA, the return address
  * read below it, rbp after it) is one the last walk had, both walks are in
