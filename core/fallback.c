@@ -233,7 +233,7 @@ void *tp_forward(size_t n, size_t align, int reason, bool zero) {
    * the reachability scan. malloc owes no contents. */
   if (p && !zero && (tp_slow_mode || tp_fwd_hooked)) ((void **)p)[0] = NULL;
   /* Sampler in fast mode: the hooks see every forwarded block (sampler.h). */
-  if (tp_fwd_hooked && p) tp_hooks_run_get(p, n, tp_fwd_usable(p), false, tp_sampler_due(c, n));
+  if (tp_fwd_hooked && p) tp_hooks_run_get(p, n, false, tp_sampler_due(c, n));
   return p;
 }
 
@@ -245,10 +245,10 @@ void *tp_forward_realloc(void *p, size_t n) {
   tp_hooks_run_put(p, false);
   void *q = tp_fwd_realloc(p, n);
   if (q) {
-    tp_hooks_run_get(q, n, tp_fwd_usable(q), false, tp_sampler_due(tp_tls, n));
+    tp_hooks_run_get(q, n, false, tp_sampler_due(tp_tls, n));
   } else { /* p lives on: back in the hooks' view, no longer sampled */
     size_t have = tp_fwd_usable(p);
-    tp_hooks_run_get(p, have, have, false, false);
+    tp_hooks_run_get(p, have, false, false);
   }
   return q;
 }
@@ -266,7 +266,7 @@ void *tp_forward_sampled(tp_cache_t *c, unsigned t, size_t n) {
   /* A get of tier t: one more block came in and went out (cache.h). */
   TP_ADD(c->bins[t].net_in, 1);
   tp_count_get(c, t, n);
-  tp_hooks_run_get(p, n, tp_fwd_usable(p), false, true);
+  tp_hooks_run_get(p, n, false, true);
   return p;
 }
 

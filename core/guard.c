@@ -95,8 +95,7 @@ void tp_guard_got(void *p, size_t n) {
   bool pooled = tp_is_pooled(p);
   if (pooled && tp_state_bits[0]) state_bit(p, true);
   if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  tp_hooks_run_get(p, n, pooled ? tp_tier_size(tp_tier_of_ptr(p)) : tp_fwd_usable(p), pooled,
-                   tp_sampler_due(tp_tls, n));
+  tp_hooks_run_get(p, n, pooled, tp_sampler_due(tp_tls, n));
 }
 
 void tp_guard_put(void *p) {

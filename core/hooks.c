@@ -20,10 +20,10 @@ void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean) {
   }
 }
 
-void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled, bool sampled) {
+void tp_hooks_run_get(void *p, size_t n, bool pooled, bool sampled) {
   if (!tp_hooked || tp_in_hook) return;
   tp_in_hook = 1;
-  tp_hooks.get(p, n, usable, pooled, sampled);
+  tp_hooks.get(p, n, pooled, sampled);
   tp_in_hook = 0;
 }
 

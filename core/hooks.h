@@ -15,11 +15,11 @@
 /* Callbacks, called with the calling thread's tp_in_hook set: allocations
  * they make themselves are served but not hooked, and never fail. */
 typedef struct tp_hooks_s {
-  /* After a get: p, the length asked for, the block's usable size,
+  /* After a get: p, the length asked for,
    * whether it is pooled (tier block) or forwarded (mimalloc), and whether
    * the sampler picked it (always, without a sampler). An unsampled get is
    * hooked only when forwarded, or in slow mode. */
-  void (*get)(void *p, size_t n, size_t usable, bool pooled, bool sampled);
+  void (*get)(void *p, size_t n, bool pooled, bool sampled);
   /* Before a put of p. */
   void (*put)(void *p, bool pooled);
   /* A bad free of p about to abort the process (hardening.c): may say
@@ -40,7 +40,7 @@ void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean);
 
 /* For the guards (guard.c): run the hooks unless none are installed or this
  * thread is inside one already. */
-void tp_hooks_run_get(void *p, size_t n, size_t usable, bool pooled, bool sampled);
+void tp_hooks_run_get(void *p, size_t n, bool pooled, bool sampled);
 void tp_hooks_run_put(void *p, bool pooled);
 /* For tp_report_bad_free: the bad_free hook, if one is installed. */
 void tp_hooks_run_bad_free(const void *p);

@@ -181,8 +181,7 @@ static unsigned fwd_bit(uint64_t n) {
 
 /* Runs with the thread's tp_in_hook set: what libunwind allocates
  * here is served but not hooked. */
-static void hook_get(void *p, size_t n, size_t usable, bool pooled, bool sampled) {
-  (void)usable;
+static void hook_get(void *p, size_t n, bool pooled, bool sampled) {
   uint64_t *slot = NULL;
   unsigned bit = fwd_bit(n);
   if (pooled) {
