@@ -35,7 +35,7 @@ void tp_guard_init(void) {
   }
   tp_rng = tp_config.fail.seed * TP_GOLDEN_GAMMA + 1;
   tp_guard_refuses = tp_config.limit || tp_config.fail.mode;
-  if (tp_state_bits[0] || tp_config.limit || tp_config.fail.mode) tp_layout_slow_mode();
+  if (tp_state_bits[0] || tp_guard_refuses) tp_layout_slow_mode();
 }
 
 /* ------------------------------------------------------------ admit */

@@ -336,7 +336,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   memcpy(memo->step + off, walked + np, (size_t)uw1 * sizeof *walked);
   if (w > w1) memcpy(memo->step + off + uw1 + kept, walked + w1, (size_t)(w - w1) * sizeof *walked);
   /* Its return addresses, all of them, are the last walk's. */
-  *same = replay && pre == mp && mp + pn > 0 && n == mp + pn;
+  *same = replay && mp + pn > 0 && n == mp + pn; /* (replay: the prefix, if any, was taken) */
   memo->off = off;
   memo->n = un;
   memo->gen = gen0;
