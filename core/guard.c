@@ -35,6 +35,7 @@ void tp_guard_init(void) {
   }
   tp_rng = tp_config.fail.seed * TP_GOLDEN_GAMMA + 1;
   tp_guard_refuses = tp_config.limit || tp_config.fail.mode;
+  tp_guard_counts = tp_state_bits[0] || tp_config.limit;
   if (tp_state_bits[0] || tp_guard_refuses) tp_layout_slow_mode();
 }
 
@@ -57,7 +58,7 @@ static bool fail_injected(void) {
   }
 }
 
-bool tp_guard_refuses;
+bool tp_guard_refuses, tp_guard_counts;
 
 bool tp_guard_admit_slow(size_t charge) {
   if (!tp_slow_mode) return true;
@@ -90,18 +91,12 @@ static void state_bit(void *p, bool set) {
   }
 }
 
-void tp_guard_got(void *p, size_t n) {
-  if (!tp_slow_mode || !p) return;
-  bool pooled = tp_is_pooled(p);
+void tp_guard_got_slow(void *p, bool pooled) {
   if (pooled && tp_state_bits[0]) state_bit(p, true);
   if (tp_config.limit) atomic_fetch_add_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  tp_hooks_run_get(p, n, pooled, tp_sampler_due(tp_tls, n));
 }
 
-void tp_guard_put(void *p) {
-  if (!tp_slow_mode) return;
-  bool pooled = tp_is_pooled(p);
+void tp_guard_put_slow(void *p, bool pooled) {
   if (pooled && tp_state_bits[0]) state_bit(p, false);
   if (tp_config.limit) atomic_fetch_sub_explicit(&tp_in_use, charge_of(p, pooled), memory_order_relaxed);
-  tp_hooks_run_put(p, pooled);
 }

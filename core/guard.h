@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hooks.h"
+#include "layout.h"
+#include "sampler.h"
+
 #pragma GCC visibility push(hidden)
 
 /* At init, after the layout: turns slow mode on if the options ask. */
@@ -28,10 +32,30 @@ bool tp_guard_admit_slow(size_t charge);
 static inline bool tp_guard_admit(size_t charge) {
   return !tp_guard_refuses || tp_guard_admit_slow(charge);
 }
-/* After a successful get of p (n bytes asked). */
-void tp_guard_got(void *p, size_t n);
+/* TIERPOOL_HARDEN=full or TIERPOOL_LIMIT is set: every get and put has
+ * its own work here (a state bit, a charge), tp_guard_got_slow's and
+ * tp_guard_put_slow's (at init). */
+extern bool tp_guard_counts;
+void tp_guard_got_slow(void *p, bool pooled);
+void tp_guard_put_slow(void *p, bool pooled);
+
+/* After a successful get of p (n bytes asked): the guard's own work, then
+ * the hooks. Inline: leak tracking alone, which takes the slow path for
+ * every get, calls the hook and nothing else. */
+static inline void tp_guard_got(void *p, size_t n) {
+  if (!tp_slow_mode || !p) return;
+  bool pooled = tp_is_pooled(p);
+  if (tp_guard_counts) tp_guard_got_slow(p, pooled);
+  tp_hooks_run_get(p, n, pooled, tp_sampler_due(tp_tls, n));
+}
+
 /* Before the put of p; aborts on a double free in TIERPOOL_HARDEN=full. */
-void tp_guard_put(void *p);
+static inline void tp_guard_put(void *p) {
+  if (!tp_slow_mode) return;
+  bool pooled = tp_is_pooled(p);
+  if (tp_guard_counts) tp_guard_put_slow(p, pooled);
+  tp_hooks_run_put(p, pooled);
+}
 
 #pragma GCC visibility pop
 

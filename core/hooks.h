@@ -38,10 +38,26 @@ extern __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec"
  * before other threads run. */
 void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean);
 
-/* For the guards (guard.c): run the hooks unless none are installed or this
- * thread is inside one already. */
-void tp_hooks_run_get(void *p, size_t n, bool pooled, bool sampled);
-void tp_hooks_run_put(void *p, bool pooled);
+/* The hooks installed (tp_hooked), written once before other threads run. */
+extern tp_hooks_t tp_hooks;
+extern bool tp_hooked;
+
+/* For the guards (guard.h) and the forwarding layer: run the hooks unless
+ * none are installed or this thread is inside one already. Inline: in
+ * exact leak mode every get and put comes here. */
+static inline void tp_hooks_run_get(void *p, size_t n, bool pooled, bool sampled) {
+  if (!tp_hooked || tp_in_hook) return;
+  tp_in_hook = 1;
+  tp_hooks.get(p, n, pooled, sampled);
+  tp_in_hook = 0;
+}
+
+static inline void tp_hooks_run_put(void *p, bool pooled) {
+  if (!tp_hooked || tp_in_hook) return;
+  tp_in_hook = 1;
+  tp_hooks.put(p, pooled);
+  tp_in_hook = 0;
+}
 /* For tp_report_bad_free: the bad_free hook, if one is installed. */
 void tp_hooks_run_bad_free(const void *p);
 

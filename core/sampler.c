@@ -50,8 +50,7 @@ TP_RESIDENT int64_t tp_sampler_interval(tp_cache_t *c) {
   return v < 1 ? 1 : v > 0x1p62 ? TP_SAMPLE_MAX : (int64_t)v;
 }
 
-bool tp_sampler_due(tp_cache_t *c, size_t n) {
-  if (!tp_sampling) return true;
+bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
   if (c->kind != TP_CACHE_LIVE) return false;
   /* A cache set up before the sampler started counts from INT64_MAX: its
    * first slow-path get draws a real count (tp_sampler_start cannot reach

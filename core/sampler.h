@@ -48,7 +48,10 @@ int64_t tp_sampler_interval(tp_cache_t *c);
  * cache: true if it is sampled (the count is then drawn afresh). Always
  * true with the sampler off (every get is seen); false for a cache that is
  * not live (a sentinel is never written). */
-bool tp_sampler_due(tp_cache_t *c, size_t n);
+bool tp_sampler_due_slow(tp_cache_t *c, size_t n);
+static inline bool tp_sampler_due(tp_cache_t *c, size_t n) {
+  return !tp_sampling || tp_sampler_due_slow(c, n);
+}
 
 /* The live sampled blocks (served by mimalloc, counted in their tier):
  * add p of tier t after a sampled get (false: no room, serve it pooled);

@@ -47,12 +47,9 @@
  * also writes: two or three locked adds on a shared stack entry were the
  * largest cost after the walk itself, and they made threads that allocate
  * from one site contend. Only a stack's first block of a tier sets a bit. */
-static inline bool counting(void) { return tp_leak_mode == TP_LEAKS_SAMPLE || tp_profile_on; }
+static inline bool counting(void) { return tp_lk.counting; }
 
-static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
-  tp_stack_t *s = &tp_leak_tab.stacks[id];
-  if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
-    atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
+static void charge_counts(tp_stack_t *s, uint64_t n, int sign) {
   if (tp_leak_mode == TP_LEAKS_SAMPLE) {
     int64_t count, bytes;
     tp_leak_weights(n, &count, &bytes);
@@ -63,6 +60,15 @@ static void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
     atomic_fetch_add_explicit(&s->live, sign, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, sign * (int64_t)n, memory_order_relaxed);
   }
+}
+
+/* Inline: in `all` mode without a profile a get's charge is a bit it
+ * mostly finds set, and a put's nothing. */
+static inline void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
+  tp_stack_t *s = &tp_leak_tab.stacks[id];
+  if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
+    atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
+  if (counting()) charge_counts(s, n, sign);
 }
 
 static uint64_t *side_slot(const void *p, size_t t) {
@@ -183,7 +189,7 @@ static unsigned fwd_bit(uint64_t n) {
  * here is served but not hooked. */
 static void hook_get(void *p, size_t n, bool pooled, bool sampled) {
   uint64_t *slot = NULL;
-  unsigned bit = fwd_bit(n);
+  unsigned bit;
   if (pooled) {
     size_t t = tp_tier_of_ptr(p);
     slot = side_slot(p, t);
@@ -204,6 +210,8 @@ static void hook_get(void *p, size_t n, bool pooled, bool sampled) {
       uint64_t old = take(slot);
       if (old) charge((uint32_t)(old >> 32), old & 0xffffffffu, bit, -1);
     }
+  } else {
+    bit = fwd_bit(n);
   }
   if (!sampled) {
     /* A forwarded block is still entered (uncharged): the reachability
@@ -226,7 +234,7 @@ static void hook_get(void *p, size_t n, bool pooled, bool sampled) {
     if (old.p && old.id) charge(old.id, old.n, bit, -1);
   }
   charge(id, n, bit, +1);
-  tp_profile_got(p, id, n, bit);
+  if (tp_profile_on) tp_profile_got(p, id, n, bit);
 }
 
 /* TIERPOOL_LEAKS_FREES: the stack of this free, kept in the freed slot's
@@ -270,7 +278,7 @@ static void hook_put(void *p, bool pooled) {
     bit = fwd_bit(n);
   }
   charge(id, n, bit, -1);
-  tp_profile_put(p, id, n, bit);
+  if (tp_profile_on) tp_profile_put(p, id, n, bit);
 }
 
 /* ------------------------------------------------------------ life */

@@ -143,6 +143,9 @@ typedef struct tp_leak_tables_s {
   uint32_t fwd_used;                /* entries in fwd (fwd_lock) */
   _Atomic int fwd_lock;             /* taken by hook code only, never by a dump */
   double mean;                      /* sample: mean interval in bytes */
+  /* The stacks' live figures are kept (leak.c's counting): sample mode,
+   * or a profile. Set before the hooks are installed. */
+  bool counting;
 } tp_leak_tables_t;
 
 extern tp_leak_tables_t tp_lk;

@@ -37,6 +37,7 @@ void tp_leak_start(void) {
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   tp_leak_scan_init();
   tp_leak_mode = mode;
+  tp_lk.counting = mode == TP_LEAKS_SAMPLE || tp_profile_on;
   tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
   tp_stack_load_unwinder();
   /* libunwind's global set-up (0.2-0.3 ms), here rather than inside a
