@@ -11,15 +11,34 @@
  * not reach mimalloc: large.c maps them, keeps freed ones warm and grows
  * them with mremap (why: large.c). A forwarded pointer is large.c's when
  * tp_large_state says so, mimalloc's otherwise.
+ *
+ * mimalloc is loaded (dlopen) on the first request that needs it, not
+ * linked: with the default tiers most programs never forward a request
+ * mimalloc would serve (blocks past the tiers are large.c's), and loading
+ * it costs every process about 0.25 ms of start-up and 120 KiB of
+ * resident pages (its code, its data, the libc pages its start touches).
+ * It is loaded at start instead when requests will go to it from
+ * anywhere, the loader's own included, or when a lowered RLIMIT_AS could
+ * refuse the load later (tp_fwd_start); a program that lowers the limit
+ * itself loads it first (preload/rlimit.c). A request that finds another
+ * thread loading it waits for that load; one that cannot load it (this
+ * thread is loading it, the engine is still starting, or the load
+ * failed) is mapped by large.c whatever its size (an alignment past 64
+ * bytes then fails with ENOMEM).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mimalloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -28,6 +47,7 @@
 #include "hardening.h"
 #include "hooks.h"
 #include "large.h"
+#include "log.h"
 #include "sampler.h"
 
 /* glibc's mmap of a request larger than RAM + swap fails under the
@@ -35,6 +55,113 @@
  * MAP_NORESERVE and would hand out 100 GiB on a 24 GiB machine. Keep
  * glibc's answer: such a request is ENOMEM, unless overcommit is "always". */
 static size_t tp_fwd_ceiling = SIZE_MAX;
+
+/* ------------------------------------------------------------ loading */
+
+#ifndef TP_MIMALLOC_SONAME
+#define TP_MIMALLOC_SONAME "libmimalloc.so.2"
+#endif
+
+/* What is called, once loaded. */
+static struct {
+  typeof(&mi_malloc_aligned) malloc_aligned;
+  typeof(&mi_zalloc_aligned) zalloc_aligned;
+  typeof(&mi_realloc_aligned) realloc_aligned;
+  typeof(&mi_free) free;
+  typeof(&mi_usable_size) usable_size;
+  typeof(&mi_is_in_heap_region) is_in_heap_region;
+  typeof(&mi_collect) collect;
+  typeof(&mi_process_info) process_info;
+} mi;
+
+enum { MI_NONE, MI_LOADING, MI_READY, MI_FAILED };
+static _Atomic int mi_state;
+static pthread_t mi_loader; /* the thread loading it (MI_LOADING) */
+static _Atomic bool mi_may_load; /* the engine is up (tp_fwd_ready) */
+
+void tp_fwd_ready(void) { atomic_store_explicit(&mi_may_load, true, memory_order_release); }
+
+static inline bool mi_ready(void) {
+  return atomic_load_explicit(&mi_state, memory_order_acquire) == MI_READY;
+}
+
+/* dlsym into a function pointer, POSIX's way. */
+static bool sym(void *h, const char *name, void *fn) {
+  void *f = dlsym(h, name);
+  memcpy(fn, &f, sizeof f);
+  return f != NULL;
+}
+
+/* Waits for another thread's load, for at most a second: that thread
+ * may be waiting for the loader's lock, which this one might hold (inside
+ * a dlopen of its own); then this request fails rather than hang. */
+static int wait_loaded(void) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int s;
+  while ((s = atomic_load_explicit(&mi_state, memory_order_acquire)) == MI_LOADING) {
+    sched_yield();
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (t.tv_sec - t0.tv_sec >= 2) break;
+  }
+  return s;
+}
+
+bool tp_fwd_load(void) {
+  int s = atomic_load_explicit(&mi_state, memory_order_acquire);
+  if (s == MI_READY) return true;
+  if (s == MI_FAILED) return false;
+  /* Not while the engine starts (this thread may be inside its first
+   * malloc), nor inside this thread's own load (the loader's requests). */
+  if (s == MI_LOADING)
+    return !pthread_equal(mi_loader, pthread_self()) && wait_loaded() == MI_READY;
+  if (!atomic_load_explicit(&mi_may_load, memory_order_acquire)) return false;
+  if (!atomic_compare_exchange_strong(&mi_state, &s, MI_LOADING))
+    return s == MI_LOADING ? wait_loaded() == MI_READY : s == MI_READY;
+  mi_loader = pthread_self();
+  int saved = errno;
+  void *h = dlopen(TP_MIMALLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
+  bool ok = h && sym(h, "mi_malloc_aligned", &mi.malloc_aligned) &&
+            sym(h, "mi_zalloc_aligned", &mi.zalloc_aligned) &&
+            sym(h, "mi_realloc_aligned", &mi.realloc_aligned) && sym(h, "mi_free", &mi.free) &&
+            sym(h, "mi_usable_size", &mi.usable_size) &&
+            sym(h, "mi_is_in_heap_region", &mi.is_in_heap_region) &&
+            sym(h, "mi_collect", &mi.collect) && sym(h, "mi_process_info", &mi.process_info);
+  if (!ok) {
+    const char *why = dlerror();
+    TP_WARN_ONCE("cannot load " TP_MIMALLOC_SONAME " (%s): requests the pools do not serve are "
+                 "mapped one by one (install mimalloc)", why ? why : "a symbol is missing");
+  }
+  errno = saved;
+  atomic_store_explicit(&mi_state, ok ? MI_READY : MI_FAILED, memory_order_release);
+  return ok;
+}
+
+void tp_fwd_start(void) {
+  struct rlimit as, data;
+  bool limited = (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) ||
+                 (getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur != RLIM_INFINITY);
+  /* Requests go to mimalloc from anywhere: sampled blocks, sizes between
+   * the largest tier and large.c's, every request without pools. */
+  if (limited || tp_sampling || !tp_layout.span || tp_layout.max_size < TP_LARGE_MIN / 2)
+    tp_fwd_load();
+}
+
+uintptr_t tp_fwd_code(void) {
+  if (!mi_ready()) return 0;
+  uintptr_t code;
+  memcpy(&code, &mi.free, sizeof code);
+  return code;
+}
+
+size_t tp_fwd_committed(void) {
+  size_t elapsed, user, sys, rss, peak_rss, commit = 0, peak_commit, faults;
+  if (mi_ready())
+    mi.process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+  return commit;
+}
+
+/* ------------------------------------------------------------ requests */
 
 void tp_fwd_init(void) {
   char mode = '0';
@@ -81,17 +208,21 @@ void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
    * not be recognised at free.) */
   if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR && tp_free_key)
     return remember_owned(tp_large_alloc(n, zero));
+  if (!tp_fwd_load()) {
+    if (align <= TP_LARGE_HDR && tp_free_key) return remember_owned(tp_large_alloc(n, zero));
+    goto enomem;
+  }
   if (n == 0) n = 1;
   int saved = errno; /* mimalloc may leave errno changed on success (ENOENT seen) */
   /* Zeroed memory from mimalloc itself: it knows which pages are fresh
    * and need no memset (a sparse calloc stays sparse). */
-  void *p = zero ? mi_zalloc_aligned(n, align) : mi_malloc_aligned(n, align);
+  void *p = zero ? mi.zalloc_aligned(n, align) : mi.malloc_aligned(n, align);
   if (p && ((uintptr_t)p & (align - 1))) {
     /* mimalloc issue 700: retry with room to spare, then give up. */
-    mi_free(p);
-    p = (n + align > n) ? (zero ? mi_zalloc_aligned : mi_malloc_aligned)(n + align, align) : NULL;
+    mi.free(p);
+    p = (n + align > n) ? (zero ? mi.zalloc_aligned : mi.malloc_aligned)(n + align, align) : NULL;
     if (p && ((uintptr_t)p & (align - 1))) {
-      mi_free(p);
+      mi.free(p);
       p = NULL;
     }
   }
@@ -104,7 +235,8 @@ enomem:
   return NULL;
 }
 
-bool tp_fwd_heap_region(const void *p) { return mi_is_in_heap_region(p); }
+/* Not loaded: no block is mimalloc's. */
+bool tp_fwd_heap_region(const void *p) { return mi_ready() && mi.is_in_heap_region(p); }
 
 /* Whether p's page is mapped: mincore cannot fault. */
 static bool page_mapped(const void *p) {
@@ -119,7 +251,7 @@ bool tp_fwd_owns(const void *p) {
   bool at_hdr = ((uintptr_t)p & (TP_LARGE_PAGE - 1)) == TP_LARGE_HDR;
   if (at_hdr && atomic_load_explicit(owned_slot(p), memory_order_relaxed) == (uintptr_t)p)
     return tp_large_state(p) == TP_LARGE_LIVE;
-  if (mi_is_in_heap_region(p)) return true;
+  if (tp_fwd_heap_region(p)) return true;
   if (!at_hdr) return false;
   /* A large block's header is on p's page: read it only once the page is
    * known to be mapped (a freed block's mapping may be gone, a wild
@@ -140,7 +272,7 @@ bool tp_fwd_owns(const void *p) {
 static enum tp_large_state large_state(const char *what, const void *p) {
   if (((uintptr_t)p & (TP_LARGE_PAGE - 1)) != TP_LARGE_HDR) return TP_LARGE_NOT_OURS;
   if (atomic_load_explicit(owned_slot(p), memory_order_relaxed) != (uintptr_t)p &&
-      !mi_is_in_heap_region(p) && !page_mapped(p)) {
+      !tp_fwd_heap_region(p) && !page_mapped(p)) {
     tp_warn("%s of a pointer to unmapped memory: %p (a large block already freed, or never "
             "allocated); aborting", what, p);
     abort();
@@ -154,8 +286,14 @@ static enum tp_large_state large_state(const char *what, const void *p) {
  * tp_check_foreign, which abort on stack, static and unmapped pointers
  * (mi_free would crash on them) and let the rest through. */
 void tp_fwd_check(const char *what, const void *p) {
-  if (tp_unlikely(!mi_is_in_heap_region(p)) && large_state(what, p) == TP_LARGE_NOT_OURS)
+  if (tp_unlikely(!tp_fwd_heap_region(p)) && large_state(what, p) == TP_LARGE_NOT_OURS) {
     tp_check_foreign(what, p);
+    /* Through those checks, and mimalloc never loaded: nothing of ours. */
+    if (!mi_ready()) {
+      tp_warn("%s of a pointer not from the pools nor from mimalloc: %p; aborting", what, p);
+      abort();
+    }
+  }
 }
 
 void tp_fwd_free(void *p) {
@@ -168,13 +306,15 @@ void tp_fwd_free(void *p) {
   case TP_LARGE_FREED: tp_large_double_free(p);
   default:
     tp_fwd_check("free", p);
-    mi_free(p);
+    mi.free(p);
   }
   errno = saved;
 }
 
 size_t tp_fwd_usable(const void *p) {
-  return large_state("malloc_usable_size", p) == TP_LARGE_LIVE ? tp_large_usable(p) : mi_usable_size(p);
+  if (large_state("malloc_usable_size", p) == TP_LARGE_LIVE) return tp_large_usable(p);
+  tp_fwd_check("malloc_usable_size", p);
+  return mi.usable_size(p);
 }
 
 void *tp_fwd_realloc(void *p, size_t n) {
@@ -190,17 +330,17 @@ void *tp_fwd_realloc(void *p, size_t n) {
     return q;
   }
   tp_fwd_check("realloc", p);
-  size_t have = mi_usable_size(p);
+  size_t have = mi.usable_size(p);
   if (n >= TP_LARGE_MIN && n > have) {
     /* Grows past mimalloc's share: one copy into a mapping, mremap after. */
     void *q = remember_owned(tp_large_alloc(n, false));
     if (!q) return NULL;
     memcpy(q, p, have);
-    mi_free(p);
+    mi.free(p);
     errno = saved;
     return q;
   }
-  void *q = mi_realloc_aligned(p, n, 16);
+  void *q = mi.realloc_aligned(p, n, 16);
   errno = q ? saved : ENOMEM;
   return q;
 }
@@ -292,6 +432,6 @@ void tp_forward_free(void *p) {
 }
 
 size_t tp_fwd_collect(void) {
-  mi_collect(true);
+  if (mi_ready()) mi.collect(true);
   return tp_large_release();
 }

@@ -16,6 +16,20 @@
 
 /* At init: the largest request the fallback will try (RAM + swap). */
 void tp_fwd_init(void);
+/* The engine is up: a request may load mimalloc from now on. */
+void tp_fwd_ready(void);
+/* Once the process is up (the preload library's constructor, after the
+ * stats layer started): loads mimalloc now if requests will need it from
+ * anywhere, or a lowered RLIMIT_AS or RLIMIT_DATA may refuse the load
+ * later (fallback.c). */
+void tp_fwd_start(void);
+/* Loads mimalloc if it is not yet (never waiting for another thread's
+ * load); false when it is not loaded and cannot be now. */
+bool tp_fwd_load(void);
+/* A code address inside mimalloc, 0 while it is not loaded. */
+uintptr_t tp_fwd_code(void);
+/* The bytes mimalloc has committed (0 while it is not loaded). */
+size_t tp_fwd_committed(void);
 /* zero: the memory must read as zero (calloc). NULL/ENOMEM on failure. */
 void *tp_fwd_alloc(size_t n, size_t align, bool zero);
 void tp_fwd_free(void *p);

@@ -24,6 +24,7 @@ TP_RESIDENT void tp_init(void) {
     int ok = tp_layout_reserve() == 0;
     tp_guard_init();
     atomic_store_explicit(&tp_state, ok ? TP_READY : TP_NO_POOL, memory_order_release);
+    tp_fwd_ready();
     return;
   }
   /* Another thread initialises: wait for it, unless it is this thread

@@ -27,6 +27,7 @@ __attribute__((constructor)) static void tp_preload_start(void) {
   tp_init();
   __register_atfork(NULL, NULL, tp_atfork_child, &__dso_handle);
   tp_stats_start();
+  tp_fwd_start(); /* mimalloc now, if requests will need it (fallback.c) */
 }
 
 /* DT_FINI (-Wl,-fini): the loader calls it at exit. The default, _fini,

@@ -1,5 +1,6 @@
 /* introspect.c - glibc's introspection calls with tierpool's numbers
  * (introspect.h). */
+#include "fallback.h"
 #include "introspect.h"
 
 #include <errno.h>
@@ -33,9 +34,7 @@ static void fill(const tierpool_stats_t *st, struct mallinfo2 *m) {
     if (ts->live > 0) m->uordblks += (uint64_t)ts->live * ts->size;
   }
   m->hblks = st->discarded > st->forwarded_frees ? st->discarded - st->forwarded_frees : 0;
-  size_t elapsed, user, sys, rss, peak_rss, commit = 0, peak_commit, faults;
-  mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
-  m->hblkhd = commit;
+  m->hblkhd = tp_fwd_committed();
   m->usmblks = st->peak_live_bytes;
 }
 

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "central.h" /* the carve fronts: how many blocks each tier has */
+#include "fallback.h" /* mimalloc's code, to skip its data */
 #include "leak_int.h"
 #include "os.h"
 #include "sort.h"
@@ -136,11 +137,8 @@ static void span_of(uintptr_t addr, uintptr_t out[2]) {
   out[1] = want[2];
 }
 
-extern void *mi_malloc(size_t);
-
 void tp_leak_scan_init(void) {
   span_of((uintptr_t)&tp_leak_scan_init, sc.skip[0]);
-  span_of((uintptr_t)&mi_malloc, sc.skip[1]);
   /* glibc's own answer for the static TLS size (what LSan asks too); a
    * generous default without it. */
   void (*info)(size_t *, size_t *);
@@ -526,6 +524,7 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
   /* Before the others stop: dl_iterate_phdr takes the loader's lock, which
    * a stopped thread might hold. */
   sc.nroots = 0;
+  span_of(tp_fwd_code(), sc.skip[1]); /* mimalloc's, once it is loaded */
   dl_iterate_phdr(module_roots, NULL);
   tp_world_t *w = &sc.world;
   bool stopped = tp_world_stop(w);
