@@ -137,6 +137,13 @@ bool tp_fwd_load(void) {
   return ok;
 }
 
+void tp_fwd_fork_child(void) {
+  /* A thread that was loading it does not exist here: the next request
+   * loads it again (glibc resets the loader's lock in the child). */
+  if (atomic_load(&mi_state) == MI_LOADING && !pthread_equal(mi_loader, pthread_self()))
+    atomic_store(&mi_state, MI_NONE);
+}
+
 void tp_fwd_start(void) {
   struct rlimit as, data;
   bool limited = (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) ||

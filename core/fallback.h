@@ -23,6 +23,8 @@ void tp_fwd_ready(void);
  * anywhere, or a lowered RLIMIT_AS or RLIMIT_DATA may refuse the load
  * later (fallback.c). */
 void tp_fwd_start(void);
+/* In a fork child: forgets a load another thread had under way. */
+void tp_fwd_fork_child(void);
 /* Loads mimalloc if it is not yet (never waiting for another thread's
  * load); false when it is not loaded and cannot be now. */
 bool tp_fwd_load(void);

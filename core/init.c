@@ -36,6 +36,7 @@ TP_RESIDENT void tp_init(void) {
 }
 
 void tp_fork_child(void) {
+  tp_fwd_fork_child();
   if (atomic_load(&tp_state) != TP_READY) return;
   tp_central_fork_child();
   tp_cache_fork_child();
