@@ -20,6 +20,9 @@
  *   bad_free static         free the address of a static variable
  *   bad_free foreign        free a pointer into an mmap whose 32 MiB-aligned
  *                           base (where mimalloc would look) is not mapped
+ *   bad_free mapped         free a pointer into an mmap whose base is mapped,
+ *                           in a process that never loaded mimalloc: no
+ *                           check can say "not mimalloc's", but nothing is
  *   bad_free realloc_stack  realloc the address of a local variable
  *   bad_free huge           allocate, touch, realloc and free 1.5 GiB blocks
  *                           (outside mimalloc's segment map): must survive,
@@ -112,6 +115,14 @@ int main(int argc, char **argv) {
     CHECK(m != MAP_FAILED);
     char *base = (char *)(((uintptr_t)m + seg - 1) & ~(uintptr_t)(seg - 1));
     CHECK(munmap(base, 4096) == 0); /* the would-be segment header */
+    say("addr=%p\n", (void *)(base + 8192));
+    free(launder(base + 8192));
+  } else if (!strcmp(mode, "mapped")) {
+    size_t seg = 32 * MiB;
+    char *m = mmap(NULL, 3 * seg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    char *base = (char *)(((uintptr_t)m + seg - 1) & ~(uintptr_t)(seg - 1));
+    base[0] = 1; /* a would-be segment header, mapped */
     say("addr=%p\n", (void *)(base + 8192));
     free(launder(base + 8192));
   } else if (!strcmp(mode, "realloc_stack")) {

@@ -138,6 +138,9 @@ def case_static_free():
 
 def case_foreign_free():
     expect_foreign_abort("foreign", "not from the pools nor from mimalloc")
+    # Its would-be segment header mapped: only that mimalloc was never
+    # loaded (nothing forwarded to it) says the pointer is not its.
+    expect_foreign_abort("mapped", "not from the pools nor from mimalloc")
 
 
 def case_huge_free():
