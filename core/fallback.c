@@ -92,7 +92,7 @@ static bool sym(void *h, const char *name, void *fn) {
   return f != NULL;
 }
 
-/* Waits for another thread's load, for at most a second: that thread
+/* Waits for another thread's load, for one to two seconds at most: that thread
  * may be waiting for the loader's lock, which this one might hold (inside
  * a dlopen of its own); then this request fails rather than hang. */
 static int wait_loaded(void) {
@@ -150,7 +150,7 @@ void tp_fwd_start(void) {
                  (getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur != RLIM_INFINITY);
   /* Requests go to mimalloc from anywhere: sampled blocks, sizes between
    * the largest tier and large.c's, every request without pools. */
-  if (limited || tp_sampling || !tp_layout.span || tp_layout.max_size < TP_LARGE_MIN / 2)
+  if (limited || tp_sampling || !tp_layout.span || tp_layout.max_size < TP_LARGE_MIN)
     tp_fwd_load();
 }
 
