@@ -10,12 +10,18 @@
  * prlimit64, as in glibc). A limit set before the process started is seen
  * at start (tp_fwd_start).
  */
-#include <errno.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
+
+/* Both calls pass the caller's structure to the kernel's prlimit64, whose
+ * fields are 64 bits: true of struct rlimit where rlim_t is 64 bits. */
+_Static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64) &&
+                   sizeof(rlim_t) == sizeof(uint64_t),
+               "struct rlimit is the kernel's 64-bit one");
 
 static void before(pid_t pid, int resource, const struct rlimit *limit) {
   if (limit && limit->rlim_cur != RLIM_INFINITY &&
@@ -24,6 +30,10 @@ static void before(pid_t pid, int resource, const struct rlimit *limit) {
 }
 
 static int set(pid_t pid, int resource, const struct rlimit *limit, struct rlimit *old) {
+  /* <sys/resource.h> declares setrlimit's limit nonnull, and the compiler
+   * would drop the test for NULL below; the kernel takes NULL (glibc then
+   * returns 0), so a program that passes it must not crash here. */
+  __asm__("" : "+r"(limit));
   before(pid, resource, limit);
   return (int)syscall(SYS_prlimit64, pid, resource, limit, old);
 }

@@ -5,6 +5,7 @@
  * RLIMIT_AS so far that no mapping can be made: setrlimit itself loads
  * mimalloc before the limit applies (a load under such a limit would
  * fail). Run preloaded. */
+#define _GNU_SOURCE /* prlimit */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,18 @@ int main(int argc, char **argv) {
   free(small);
   free(large);
   if (mapped() != 0) FAIL("mimalloc mapped before any request needed it\n");
+  /* setrlimit and prlimit are tierpool's: glibc's answers, unchanged. */
+  struct rlimit one = {1, 1}, was, now;
+  errno = 0;
+  if (setrlimit((__rlimit_resource_t)9999, &one) != -1 || errno != EINVAL)
+    FAIL("setrlimit of no resource: want -1/EINVAL\n");
+  struct rlimit *volatile none = NULL; /* the kernel takes it: a query */
+  if (setrlimit(RLIMIT_NOFILE, none) != 0) FAIL("setrlimit(RLIMIT_NOFILE, NULL): %s\n", strerror(errno));
+  if (getrlimit(RLIMIT_NOFILE, &was) != 0 || was.rlim_cur < 2) FAIL("getrlimit(RLIMIT_NOFILE)\n");
+  struct rlimit less = {was.rlim_cur - 1, was.rlim_max};
+  if (prlimit(0, RLIMIT_NOFILE, &less, &now) != 0 || now.rlim_cur != was.rlim_cur ||
+      getrlimit(RLIMIT_NOFILE, &now) != 0 || now.rlim_cur != less.rlim_cur)
+    FAIL("prlimit(RLIMIT_NOFILE): old or new limit wrong\n");
   if (argc > 1) { /* the limit first, then the first forwarded request */
     struct rlimit r;
     if (getrlimit(RLIMIT_AS, &r) != 0) FAIL("getrlimit: %s\n", strerror(errno));
