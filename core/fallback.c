@@ -107,17 +107,8 @@ static int wait_loaded(void) {
   return s;
 }
 
-bool tp_fwd_load(void) {
-  int s = atomic_load_explicit(&mi_state, memory_order_acquire);
-  if (s == MI_READY) return true;
-  if (s == MI_FAILED) return false;
-  /* Not while the engine starts (this thread may be inside its first
-   * malloc), nor inside this thread's own load (the loader's requests). */
-  if (s == MI_LOADING)
-    return !pthread_equal(mi_loader, pthread_self()) && wait_loaded() == MI_READY;
-  if (!atomic_load_explicit(&mi_may_load, memory_order_acquire)) return false;
-  if (!atomic_compare_exchange_strong(&mi_state, &s, MI_LOADING))
-    return s == MI_LOADING ? wait_loaded() == MI_READY : s == MI_READY;
+/* The load itself, by the thread that moved mi_state to MI_LOADING. */
+static bool load_now(void) {
   mi_loader = pthread_self();
   int saved = errno;
   void *h = dlopen(TP_MIMALLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -135,6 +126,17 @@ bool tp_fwd_load(void) {
   errno = saved;
   atomic_store_explicit(&mi_state, ok ? MI_READY : MI_FAILED, memory_order_release);
   return ok;
+}
+
+bool tp_fwd_load(void) {
+  int s = atomic_load_explicit(&mi_state, memory_order_acquire);
+  /* Not while the engine starts (this thread may be inside its first
+   * malloc), nor inside this thread's own load (the loader's requests). */
+  if (s == MI_NONE && atomic_load_explicit(&mi_may_load, memory_order_acquire) &&
+      atomic_compare_exchange_strong(&mi_state, &s, MI_LOADING))
+    return load_now();
+  if (s == MI_LOADING && !pthread_equal(mi_loader, pthread_self())) s = wait_loaded();
+  return s == MI_READY;
 }
 
 void tp_fwd_fork_child(void) {

@@ -1,16 +1,15 @@
 /* introspect.c - glibc's introspection calls with tierpool's numbers
  * (introspect.h). */
-#include "fallback.h"
 #include "introspect.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <mimalloc.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fallback.h"
 #include "out.h"
 #include "snapshot.h"
 #include "spin.h"
