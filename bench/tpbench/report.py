@@ -11,6 +11,7 @@ import json
 import math
 import statistics
 
+from . import measure
 from .micro import HEADLINE, field as _field
 
 BASE = "glibc"
@@ -29,6 +30,12 @@ MAX_COUNTER_WALL = 1.03
 # Issue 13, "memory kept": the fixed RSS on a tiny program, and mstress.
 MAX_FIXED_RSS_KIB = 0.1 * 1024
 MAX_MSTRESS_RSS = 1.10
+# Issue 13, large blocks and batches: malloc_large and realloc_grow against
+# glibc; the batch workloads against tcmalloc; instructions per pair against
+# the best peer at every size up to 64 KiB.
+MAX_LARGE_WALL, MAX_LARGE_RSS, MAX_REALLOC_WALL = 1.0, 1.1, 1.0
+BATCH_PEER = "tcmalloc"
+MAX_PEER_IR_SIZE = 64 << 10
 
 # A verdict needs runs that can carry one: not --quick (one run of each case
 # at a small size), at least MIN_VERDICT_RUNS runs per allocator, and, for a
@@ -191,7 +198,61 @@ def _target_rows(data):
     g, n, m = geo(cases, TP, "wall_s", "program")
     rows.append(("Whole programs at least as fast as glibc (DESIGN.md): geomean <= 1.00x",
                  _gfig(g, n, m), _verdict(None if g is None else g <= 1.0, _gfig(g, n, m))))
+    rows += _engine_rows(cases, ir, names)
     rows += _memory_kept_rows(cases)
+    return rows
+
+
+def _engine_rows(cases, ir, names):
+    """Issue 13's large-block, batch and instruction targets."""
+    by, rows = {c["name"]: c for c in cases}, []
+
+    def cell(what, r, limit):
+        fig = "-" if r is None else "%.2fx" % r
+        rows.append((what, fig, _verdict(None if r is None else r <= limit, fig)))
+
+    lg = by.get("malloc_large")
+    cell("malloc_large: wall <= %.1fx glibc (issue 13)" % MAX_LARGE_WALL,
+         ratio(lg, TP, "wall_s") if lg else None, MAX_LARGE_WALL)
+    cell("malloc_large: peak RSS <= %.1fx glibc (issue 13)" % MAX_LARGE_RSS,
+         ratio(lg, TP, "maxrss_kib") if lg else None, MAX_LARGE_RSS)
+    rg = by.get("realloc_grow")
+    cell("realloc_grow: wall <= %.1fx glibc (issue 13)" % MAX_REALLOC_WALL,
+         ratio(rg, TP, "wall_s") if rg else None, MAX_REALLOC_WALL)
+    for name in ("batch_4k", "batch_64k"):
+        c = by.get(name, {"median": {}})
+        tp, peer = c["median"].get(TP), c["median"].get(BATCH_PEER)
+        r = tp["wall_s"] / peer["wall_s"] if tp and peer and peer["wall_s"] > 0 else None
+        fig = "-" if r is None else "%.2fx %s's (%.3f s against %.3f s)" % (
+            r, BATCH_PEER, tp["wall_s"], peer["wall_s"])
+        # Runs this short time the start-up as much as the batches.
+        short = r is not None and min(tp["wall_s"], peer["wall_s"]) < MIN_VERDICT_WALL
+        rows.append(("%s: wall <= %s's (issue 13)" % (name, BATCH_PEER), fig,
+                     "n/a (a run under %g s)" % MIN_VERDICT_WALL if short else
+                     _verdict(None if r is None else r <= 1.0, "%.2fx" % (r or 0))))
+
+    peers = [a for a in names if a not in (TP, TP_OFF)]
+    tp_ir, misses, cells = ir.get(TP, {}), [], 0
+    for mode, d in tp_ir.items():
+        for size, v in d.items():
+            if v is None or int(size) > MAX_PEER_IR_SIZE:
+                continue
+            best = min(((ir.get(a, {}).get(mode, {}).get(size), a) for a in peers
+                        if ir.get(a, {}).get(mode, {}).get(size) is not None), default=None)
+            if best is None:
+                continue
+            cells += 1
+            if v > best[0]:
+                misses.append((v - best[0], mode, size, v, best))
+    if cells:
+        if misses:
+            w = max(misses)
+            fig = "%d of %d above; worst %s %s: %.1f, %s %.1f" % (
+                len(misses), cells, w[1], _size(w[2]), w[3], w[4][1], w[4][0])
+        else:
+            fig = "at or below at all %d" % cells
+        rows.append(("Instructions per pair at or below the best peer's, 16 B-64 KiB, single and "
+                     "batch (issue 13)", fig, _verdict(not misses, fig)))
     return rows
 
 
@@ -478,6 +539,29 @@ def write_json(data, path):
     with open(path, "w") as f:
         json.dump(out, f, indent=1, sort_keys=False)
         f.write("\n")
+
+
+def load_json(path):
+    """A run's data as scripts/bench had it before write_json, from the
+    JSON write_json made: for rendering the report again (new tables or
+    targets) from the same runs. The medians are the saved ones (they used
+    each run's output, which the JSON does not keep)."""
+    with open(path) as f:
+        data = json.load(f)
+    for c in data["cases"]:
+        c["results"] = {a: [measure.Result(r["wall_s"], r["cpu_s"], r["maxrss_kib"],
+                                           r.get("failure"), "", r.get("stderr_tail", ""))
+                            for r in runs] for a, runs in c.pop("runs").items()}
+        c.pop("ratio_to_glibc", None)
+    data.pop("geomean", None)
+    data.pop("targets", None)
+    m = data.get("micro")
+    if m:
+        m["ir"] = {a: {mo: {int(s): v for s, v in d.items()} for mo, d in x.items()}
+                   for a, x in (m.get("ir") or {}).items()}
+        m["native"] = {a: {int(t): v for t, v in d.items()}
+                       for a, d in (m.get("native") or {}).items()}
+    return data
 
 
 def chart(data, path):

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import tptest
@@ -473,6 +474,50 @@ def case_bench_quick_verdicts(tmp):
         check(bool(verdicts) == want and bool(found) == want,
               "quick=%s, %d run(s) of %g s: verdicts %s %s (want %s)"
               % (quick, runs, wall, verdicts, found, "some" if want else "none"))
+
+
+def md_section(text, title):
+    """The lines of one '## title' section of a report."""
+    part = text.split("## " + title + "\n", 1)
+    return part[1].split("\n## ", 1)[0] if len(part) == 2 else None
+
+
+def case_bench_report(tmp):
+    """scripts/bench --report FILE renders a saved run again without running
+    anything: from the repository's last full run, the same ratio tables
+    and the same target figures; a missing or broken file is one line."""
+    script = os.path.join(A.source, "scripts", "bench")
+    saved = os.path.join(A.source, "bench", "results", "latest")
+    out = os.path.join(tmp, "again")
+    r = subprocess.run([sys.executable, script, "--report", saved + ".json", "--out", out],
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, "--report: status %d: %s" % (r.returncode, r.stderr[-400:]))
+    with open(saved + ".md") as f:
+        before = f.read()
+    with open(out + ".md") as f:
+        after = f.read()
+    for title in ("bench/ workloads: peak RSS", "Real programs: wall time",
+                  "Instructions per malloc+free pair: batches (100 mallocs, then 100 frees)"):
+        check(md_section(before, title) is not None and
+              md_section(before, title) == md_section(after, title),
+              "the table %r differs once rendered again" % title)
+    with open(saved + ".json") as f:
+        old = {t["target"]: t["figure"] for t in json.load(f)["targets"]}
+    with open(out + ".json") as f:
+        new = {t["target"]: t["figure"] for t in json.load(f)["targets"]}
+    same = [t for t in old if t in new]
+    check(same and all(old[t] == new[t] for t in same),
+          "target figures differ: %s" % [(t, old[t], new.get(t)) for t in same if old[t] != new[t]])
+    bad = os.path.join(tmp, "bad.json")
+    with open(bad, "w") as f:
+        f.write("{ not json")
+    for path in (bad, os.path.join(tmp, "missing.json")):
+        r = subprocess.run([sys.executable, script, "--report", path], capture_output=True,
+                           text=True, timeout=60)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode != 0 and len(lines) == 1 and "Traceback" not in r.stderr
+              and path in lines[0], "--report %s: status %d, stderr %r"
+              % (path, r.returncode, r.stderr[-300:]))
 
 
 def add_args(p):
