@@ -137,6 +137,10 @@ tp_cache_t *tp_cache_setup(void) {
   c->key = tp_free_key;
   c->sample_left = tp_sampler_interval(c);
   c->exit_rounds = 0;
+  /* Not merged with the store above: GCC would load the two ints as one
+   * 8-byte constant from the library's read-only data, whose pages a small
+   * program otherwise never reads (tp_environ_names_us). */
+  __asm__ volatile("" ::: "memory");
   c->kind = TP_CACHE_LIVE;
   tp_tls = c; /* before pthread_setspecific, which may itself allocate */
   pthread_setspecific(tp_exit_key, c);

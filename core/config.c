@@ -317,25 +317,51 @@ const tp_option_t *tp_option_find(const tp_option_table_t *t, const char *name) 
   return NULL;
 }
 
-void tp_options_defaults(tp_option_table_t *t) {
+/* Every process runs this: tests, not a switch, whose jump table would be
+ * the only thing a process without options reads from the library's
+ * read-only data (the kernel maps a 64 KiB window around each page read;
+ * see tp_environ_names_us). */
+TP_RESIDENT void tp_options_defaults(tp_option_table_t *t) {
   for (size_t i = 0; i < t->n; i++) {
     const tp_option_t *o = &t->opts[i];
     char *field = (char *)t->cfg + o->offset;
-    switch (o->kind) {
-    case TP_OPT_POW2: case TP_OPT_POW2_OR_0: case TP_OPT_BYTES: case TP_OPT_UINT:
+    if (o->kind == TP_OPT_BOOL)
+      *(bool *)field = o->def != 0;
+    else if (o->kind == TP_OPT_DEST || o->kind == TP_OPT_PATH)
+      field[0] = '\0';
+    else if (o->kind == TP_OPT_CHOICE || o->kind == TP_OPT_SIGNAL)
+      *(int *)field = (int)o->def;
+    else if (o->kind == TP_OPT_FAIL)
+      memset(field, 0, sizeof(tp_fail_spec_t));
+    else /* POW2, POW2_OR_0, BYTES, UINT */
       *(uint64_t *)field = o->def;
-      break;
-    case TP_OPT_BOOL: *(bool *)field = o->def != 0; break;
-    case TP_OPT_DEST: case TP_OPT_PATH: field[0] = '\0'; break;
-    case TP_OPT_CHOICE: case TP_OPT_SIGNAL: *(int *)field = (int)o->def; break;
-    case TP_OPT_FAIL: memset(field, 0, sizeof(tp_fail_spec_t)); break;
-    }
   }
   t->from_env = 0;
 }
 
+extern char **environ;
+
+/* Whether the environment holds a TIERPOOL_ variable tierpool may read
+ * (none in a setuid/AT_SECURE process, where secure_getenv reads nothing).
+ * Without one, the options are the defaults and no name is looked up: the
+ * names are the library's read-only data, and a process that reads none of
+ * it keeps those pages unmapped (32 KiB of a small program's RSS). The
+ * prefix is tested a character at a time, as immediates, for the same
+ * reason. */
+TP_RESIDENT static bool tp_environ_names_us(void) {
+  if (getauxval(AT_SECURE) || !environ) return false;
+  for (char **e = environ; *e; e++) {
+    const char *v = *e;
+    if (v[0] == 'T' && v[1] == 'I' && v[2] == 'E' && v[3] == 'R' && v[4] == 'P' &&
+        v[5] == 'O' && v[6] == 'O' && v[7] == 'L' && v[8] == '_')
+      return true;
+  }
+  return false;
+}
+
 TP_RESIDENT void tp_options_load(tp_option_table_t *t) {
   tp_options_defaults(t);
+  if (!tp_environ_names_us()) return;
   for (size_t i = 0; i < t->n; i++) {
     const char *value = secure_getenv(t->opts[i].name);
     if (value && tp_option_parse(&t->opts[i], t->cfg, value)) t->from_env |= UINT64_C(1) << i;
@@ -431,11 +457,9 @@ unsigned tp_edit_distance(const char *a, const char *b) {
 static const char *const tool_variables[] = {"TIERPOOL_LIB", "TIERPOOL_FUZZ_SECONDS",
                                              "TIERPOOL_FUZZ_CC"};
 
-extern char **environ;
-
 TP_RESIDENT void tp_options_check_environ(tp_option_table_t *const *tables, size_t n) {
   static const char prefix[] = "TIERPOOL_";
-  if (getauxval(AT_SECURE) || !environ) return;
+  if (!tp_environ_names_us()) return;
   for (char **e = environ; *e; e++) {
     if (strncmp(*e, prefix, sizeof prefix - 1)) continue;
     char name[128];

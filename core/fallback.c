@@ -53,8 +53,43 @@
 /* glibc's mmap of a request larger than RAM + swap fails under the
  * kernel's default (heuristic) overcommit; mimalloc maps with
  * MAP_NORESERVE and would hand out 100 GiB on a 24 GiB machine. Keep
- * glibc's answer: such a request is ENOMEM, unless overcommit is "always". */
-static size_t tp_fwd_ceiling = SIZE_MAX;
+ * glibc's answer: such a request is ENOMEM, unless overcommit is "always".
+ * The ceiling is read on the first request of TP_CEILING_FROM or more, not
+ * at start: most processes never make one, and the reading (a file whose
+ * name is the library's read-only data, and libc's open, read and close)
+ * would map pages a small program otherwise leaves alone. A machine with
+ * less RAM + swap than TP_CEILING_FROM serves requests up to it as
+ * mimalloc and the kernel allow. */
+#define TP_CEILING_FROM ((size_t)64 << 20)
+static _Atomic size_t tp_fwd_ceiling_v; /* 0: not read yet */
+
+static size_t read_ceiling(void) {
+  size_t ceiling = SIZE_MAX;
+  char mode = '0';
+  int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &mode, 1) != 1) mode = '0';
+    close(fd);
+  }
+  struct sysinfo si;
+  if (mode != '1' && sysinfo(&si) == 0)
+    ceiling = ((size_t)si.totalram + si.totalswap) * si.mem_unit;
+  return ceiling;
+}
+
+/* Whether a request of n bytes is past what may be had (errno stays). */
+static bool past_ceiling(size_t n) {
+  if (n > PTRDIFF_MAX) return true;
+  if (n < TP_CEILING_FROM) return false;
+  size_t c = atomic_load_explicit(&tp_fwd_ceiling_v, memory_order_relaxed);
+  if (!c) { /* threads that race here read the same answer */
+    int saved = errno;
+    c = read_ceiling();
+    errno = saved;
+    atomic_store_explicit(&tp_fwd_ceiling_v, c, memory_order_relaxed);
+  }
+  return n > c;
+}
 
 /* ------------------------------------------------------------ loading */
 
@@ -172,18 +207,6 @@ size_t tp_fwd_committed(void) {
 
 /* ------------------------------------------------------------ requests */
 
-void tp_fwd_init(void) {
-  char mode = '0';
-  int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (read(fd, &mode, 1) != 1) mode = '0';
-    close(fd);
-  }
-  struct sysinfo si;
-  if (mode != '1' && sysinfo(&si) == 0)
-    tp_fwd_ceiling = ((size_t)si.totalram + si.totalswap) * si.mem_unit;
-}
-
 /* Large blocks known live, by a hash of the address, for tp_fwd_owns:
  * entered when large.c hands a block out (or tp_fwd_owns proves one
  * mapped), cleared before the block is freed or reallocated, so an entry
@@ -212,7 +235,7 @@ static inline void forget_owned(const void *p) {
 }
 
 void *tp_fwd_alloc(size_t n, size_t align, bool zero) {
-  if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) goto enomem;
+  if (past_ceiling(n)) goto enomem;
   /* (Not before the key exists: a header written with another key would
    * not be recognised at free.) */
   if (n >= TP_LARGE_MIN && align <= TP_LARGE_HDR && tp_free_key)
@@ -327,7 +350,7 @@ size_t tp_fwd_usable(const void *p) {
 }
 
 void *tp_fwd_realloc(void *p, size_t n) {
-  if (n > PTRDIFF_MAX || n > tp_fwd_ceiling) {
+  if (past_ceiling(n)) {
     errno = ENOMEM;
     return NULL;
   }

@@ -14,8 +14,6 @@
 
 #pragma GCC visibility push(hidden)
 
-/* At init: the largest request the fallback will try (RAM + swap). */
-void tp_fwd_init(void);
 /* The engine is up: a request may load mimalloc from now on. */
 void tp_fwd_ready(void);
 /* Once the process is up (the preload library's constructor, after the

@@ -20,7 +20,6 @@ TP_RESIDENT void tp_init(void) {
     atomic_store(&tp_init_tid, syscall(SYS_gettid));
     tp_config_load();
     tp_cache_init();
-    tp_fwd_init();
     int ok = tp_layout_reserve() == 0;
     tp_guard_init();
     atomic_store_explicit(&tp_state, ok ? TP_READY : TP_NO_POOL, memory_order_release);

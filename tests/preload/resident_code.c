@@ -4,12 +4,32 @@
  * code mapping must not be resident whole. The kernel maps a file's pages
  * 64 KiB around each one touched, so the start, the malloc and free paths
  * and the fork hook spread over the library made all of it resident; kept
- * together they fit in two such windows at most. Run preloaded. */
+ * together they fit in two such windows at most.
+ *
+ * And with no TIERPOOL_ variable set, the library's read-only data (the
+ * mapping after its code: option names, tables, messages) is not read at
+ * all, so none of it is resident (one read maps 32 KiB of it). The test
+ * runs itself again without any TIERPOOL_ variable it finds. Run
+ * preloaded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-int main(void) {
+extern char **environ;
+
+int main(int argc, char **argv) {
+  (void)argc;
+  for (char **e = environ; *e; e++) {
+    if (strncmp(*e, "TIERPOOL_", 9)) continue;
+    char name[256];
+    size_t len = strcspn(*e, "=");
+    snprintf(name, sizeof name, "%.*s", (int)len, *e);
+    unsetenv(name);
+    execv("/proc/self/exe", argv);
+    perror("resident_code: execv");
+    return 1;
+  }
   for (int i = 0; i < 64; i++) {
     size_t n = (size_t)16 << (i % 8); /* 16 B .. 2 KiB, as bench/tiny */
     char *p = malloc(n);
@@ -20,16 +40,22 @@ int main(void) {
   FILE *f = fopen("/proc/self/smaps", "r");
   if (!f) return 1;
   char line[4096];
-  int in_code = 0;
-  long size = -1, rss = -1;
+  int in_code = 0, in_ro = 0, seen_code = 0;
+  long size = -1, rss = -1, ro_size = -1, ro_rss = -1;
   while (fgets(line, sizeof line, f)) {
     char perms[8];
-    if (sscanf(line, "%*x-%*x %7s", perms) == 1 && strchr(line, '/') && strlen(perms) == 4) {
-      in_code = strstr(line, "libtierpool") && perms[2] == 'x';
+    if (sscanf(line, "%*x-%*x %7s", perms) == 1 && strlen(perms) == 4 &&
+        (strchr(line, '/') || strchr(line, '['))) {
+      int lib = strstr(line, "libtierpool") != NULL;
+      in_code = lib && perms[2] == 'x';
+      in_ro = lib && seen_code && ro_size < 0 && !strcmp(perms, "r--p");
+      seen_code |= in_code;
       continue;
     }
     if (in_code && sscanf(line, "Size: %ld kB", &size) == 1) continue;
     if (in_code && sscanf(line, "Rss: %ld kB", &rss) == 1) in_code = 0;
+    if (in_ro && sscanf(line, "Size: %ld kB", &ro_size) == 1) continue;
+    if (in_ro && sscanf(line, "Rss: %ld kB", &ro_rss) == 1) in_ro = 0;
   }
   fclose(f);
   if (size < 0 || rss < 0) {
@@ -42,6 +68,18 @@ int main(void) {
     fprintf(stderr, "resident_code: %ld of %ld KiB of libtierpool's code resident after a tiny "
                     "program: code it runs is spread over the library (mark it TP_RESIDENT)\n",
             rss, size);
+    return 1;
+  }
+  if (ro_size < 0 || ro_rss < 0) {
+    fprintf(stderr, "resident_code: no read-only data mapping after libtierpool's code\n");
+    return 1;
+  }
+  printf("resident_code: libtierpool read-only data %ld KiB resident of %ld KiB\n", ro_rss,
+         ro_size);
+  if (ro_rss != 0) {
+    fprintf(stderr, "resident_code: %ld KiB of libtierpool's read-only data resident with no "
+                    "TIERPOOL_ variable set: something every process runs reads it (a string, "
+                    "a table, a jump table, a constant); see tp_environ_names_us\n", ro_rss);
     return 1;
   }
   return 0;
