@@ -14,13 +14,13 @@
 #include "threads.h"
 
 /* Sentinels: all lists empty, all rooms 0, so every operation misses. */
-static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
+TP_START_DATA static tp_cache_t tp_empty_cache = {.kind = TP_CACHE_EMPTY};
 static tp_cache_t tp_dead_cache = {.kind = TP_CACHE_DEAD};
 
 __thread tp_cache_t *tp_tls __attribute__((tls_model("initial-exec"))) = &tp_empty_cache;
-uint64_t tp_free_key;
+TP_START_DATA uint64_t tp_free_key;
 
-static pthread_key_t tp_exit_key;
+TP_START_DATA static pthread_key_t tp_exit_key;
 
 static void thread_exit(void *arg);
 

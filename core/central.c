@@ -10,7 +10,7 @@
 #include "os.h"
 #include "spin.h"
 
-tp_central_t tp_central[TP_MAX_TIERS];
+TP_START_DATA tp_central_t tp_central[TP_MAX_TIERS];
 
 #define TP_INDEX_BITS 40
 #define TP_INDEX_MASK ((UINT64_C(1) << TP_INDEX_BITS) - 1)

@@ -14,7 +14,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-tp_config_t tp_config;
+TP_START_DATA tp_config_t tp_config;
 
 #define TP_OPT_STRUCT tp_config_t
 static const tp_option_t engine_opts[] = {TP_ENGINE_OPTIONS(TP_OPT_ENTRY)};

@@ -15,9 +15,9 @@
 
 static _Atomic uint64_t tp_in_use;   /* bytes charged against TIERPOOL_LIMIT */
 static _Atomic uint64_t tp_gets;     /* allocations seen, for TIERPOOL_FAIL */
-static _Atomic uint64_t tp_rng;      /* TIERPOOL_FAIL=random state */
+TP_START_DATA static _Atomic uint64_t tp_rng;      /* TIERPOOL_FAIL=random state */
 /* TIERPOOL_HARDEN=full: one bit per block, set while the block is in use. */
-static _Atomic uint64_t *tp_state_bits[TP_MAX_TIERS];
+TP_START_DATA static _Atomic uint64_t *tp_state_bits[TP_MAX_TIERS];
 
 void tp_guard_init(void) {
   if (!tp_layout.span) return;
@@ -58,7 +58,7 @@ static bool fail_injected(void) {
   }
 }
 
-bool tp_guard_refuses, tp_guard_counts;
+TP_START_DATA bool tp_guard_refuses, tp_guard_counts;
 
 bool tp_guard_admit_slow(size_t charge) {
   if (!tp_slow_mode) return true;

@@ -11,8 +11,8 @@
 #include "guard.h"
 #include "sampler.h"
 
-_Atomic int tp_state = TP_UNINIT;
-static _Atomic long tp_init_tid;
+TP_START_DATA _Atomic int tp_state = TP_UNINIT;
+TP_START_DATA static _Atomic long tp_init_tid;
 
 TP_RESIDENT void tp_init(void) {
   int s = TP_UNINIT;

@@ -19,8 +19,8 @@
 /* _Atomic fields (TP_LOAD is for the plain owner-written ones). */
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
-tp_peak_t tp_tier_peak[TP_MAX_TIERS];
-tp_peak_t tp_proc_peak;
+TP_START_DATA tp_peak_t tp_tier_peak[TP_MAX_TIERS];
+TP_START_DATA tp_peak_t tp_proc_peak;
 
 static uint64_t now_ns(void) {
   struct timespec ts;

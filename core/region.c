@@ -6,8 +6,8 @@
 #include "os.h"
 #include "random.h"
 
-tp_layout_t tp_layout;
-bool tp_slow_mode;
+TP_START_DATA tp_layout_t tp_layout;
+TP_START_DATA bool tp_slow_mode;
 
 /* ------------------------------------------------------------ placement */
 

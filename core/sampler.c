@@ -7,8 +7,8 @@
 #include "sampler.h"
 #include "spin.h"
 
-bool tp_sampling;
-bool tp_fwd_hooked;
+TP_START_DATA bool tp_sampling;
+TP_START_DATA bool tp_fwd_hooked;
 static double tp_sample_mean;
 /* The live sampled blocks (see "sampled blocks" below). */
 #define TP_SAMPLED_BITS 16

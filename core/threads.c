@@ -4,8 +4,8 @@
 #include "cache.h"
 #include "threads.h"
 
-static _Atomic(tp_cache_t *) tp_all_caches; /* registry, push-only */
-_Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
+TP_START_DATA static _Atomic(tp_cache_t *) tp_all_caches; /* registry, push-only */
+TP_START_DATA _Atomic uint64_t tp_threads_started, tp_threads_exited, tp_fork_lost;
 
 tp_cache_t *tp_cache_registry(void) {
   return atomic_load_explicit(&tp_all_caches, memory_order_acquire);

@@ -134,9 +134,11 @@ static void check(void) {
 
 void tp_dest_start(void) {
   const char *s = tp_stats_config.stats;
+  /* Nothing reads the template or the choice without a file; a process
+   * without one leaves their pages untouched. */
+  if (!tp_dest_is_file()) return;
   tp_dest.tmpl[0] = '\0';
   tp_dest.chosen = false;
-  if (!tp_dest_is_file()) return;
   size_t n = 0, k = strlen(s);
   if (s[0] != '/' && getcwd(tp_dest.tmpl, sizeof tp_dest.tmpl - 1)) {
     n = strlen(tp_dest.tmpl);

@@ -39,7 +39,7 @@
  * is a single write(2) (appends of one write do not interleave). */
 #define TP_DUMP_BUF (64 * 1024)
 
-static struct {
+TP_START_DATA static struct {
   _Atomic long owner;       /* thread id holding the buffers below, 0 if none */
   _Atomic bool started;     /* tp_stats_start ran */
   _Atomic bool stopping;    /* the exit dump has begun: no more dumps */

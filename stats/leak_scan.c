@@ -497,7 +497,7 @@ static bool any_charged(void) {
   return false;
 }
 
-static uintptr_t scan_from; /* tp_leak_scan_from's frame; 0: none */
+TP_START_DATA static uintptr_t scan_from; /* tp_leak_scan_from's frame; 0: none */
 
 void tp_leak_scan_from(const void *frame) { scan_from = (uintptr_t)frame; }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "config.h"
 #include "emit.h"
 #include "snapshot.h"
@@ -31,7 +32,7 @@ static const char tp_live_names[] =
     TIERPOOL_TIER_FIELDS(TP_LIVE_NAME);
 #define TP_LIVE_BYTES (TP_LIVE_WORDS * sizeof(uint64_t) + sizeof tp_live_names)
 
-static struct {
+TP_START_DATA static struct {
   _Atomic uint64_t *words; /* the mapping, NULL when there is no file */
   char path[64];           /* /dev/shm/tierpool.<pid> */
   uint64_t updates;

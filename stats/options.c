@@ -1,9 +1,10 @@
 /* options.c - the stats layer's option table, loaded at start (options.h). */
 #include "options.h"
 
+#include "common.h"
 #include "leak.h"
 
-tp_stats_config_t tp_stats_config;
+TP_START_DATA tp_stats_config_t tp_stats_config;
 
 #define TP_OPT_STRUCT tp_stats_config_t
 static const tp_option_t stats_opts[] = {TP_STATS_OPTIONS(TP_OPT_ENTRY)};

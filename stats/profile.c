@@ -28,7 +28,7 @@
 #include "snapshot.h"
 #include "spin.h"
 
-bool tp_profile_on;
+TP_START_DATA bool tp_profile_on;
 tp_prof_t tp_prof;
 
 #define TP_AGE_BUCKETS (1u << 16)
