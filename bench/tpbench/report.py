@@ -265,9 +265,9 @@ def _memory_kept_rows(cases):
     d = tp["maxrss_kib"] - base["maxrss_kib"] if tp and base else None
     rows.append(("tiny: peak RSS within %.1f MiB of glibc's (issue 13)" %
                  (MAX_FIXED_RSS_KIB / 1024),
-                 "-" if d is None else "%+.2f MiB (glibc %.2f MiB)" % (d / 1024,
-                                                                      base["maxrss_kib"] / 1024),
-                 _verdict(None if d is None else d <= MAX_FIXED_RSS_KIB, "%+.2f MiB" % ((d or 0) / 1024))))
+                 "-" if d is None else "%+d KiB (glibc %.2f MiB)" % (d, base["maxrss_kib"] / 1024),
+                 _verdict(None if d is None else d <= MAX_FIXED_RSS_KIB,
+                          "%+d KiB > %d" % (d or 0, MAX_FIXED_RSS_KIB))))
     r = ratio(by["mstress"], TP, "maxrss_kib") if "mstress" in by else None
     rows.append(("mstress: peak RSS <= %.2fx glibc (issue 13)" % MAX_MSTRESS_RSS,
                  "-" if r is None else "%.2fx" % r,
