@@ -348,14 +348,16 @@ extern char **environ;
  * it keeps those pages unmapped (32 KiB of a small program's RSS). The
  * prefix is tested a character at a time, as immediates, for the same
  * reason. */
+#define TP_PREFIX_LEN 9 /* "TIERPOOL_" */
+TP_RESIDENT static bool names_us(const char *v) {
+  return v[0] == 'T' && v[1] == 'I' && v[2] == 'E' && v[3] == 'R' && v[4] == 'P' &&
+         v[5] == 'O' && v[6] == 'O' && v[7] == 'L' && v[8] == '_';
+}
+
 TP_RESIDENT static bool tp_environ_names_us(void) {
   if (getauxval(AT_SECURE) || !environ) return false;
-  for (char **e = environ; *e; e++) {
-    const char *v = *e;
-    if (v[0] == 'T' && v[1] == 'I' && v[2] == 'E' && v[3] == 'R' && v[4] == 'P' &&
-        v[5] == 'O' && v[6] == 'O' && v[7] == 'L' && v[8] == '_')
-      return true;
-  }
+  for (char **e = environ; *e; e++)
+    if (names_us(*e)) return true;
   return false;
 }
 
@@ -458,10 +460,9 @@ static const char *const tool_variables[] = {"TIERPOOL_LIB", "TIERPOOL_FUZZ_SECO
                                              "TIERPOOL_FUZZ_CC"};
 
 TP_RESIDENT void tp_options_check_environ(tp_option_table_t *const *tables, size_t n) {
-  static const char prefix[] = "TIERPOOL_";
   if (!tp_environ_names_us()) return;
   for (char **e = environ; *e; e++) {
-    if (strncmp(*e, prefix, sizeof prefix - 1)) continue;
+    if (!names_us(*e)) continue;
     char name[128];
     size_t len = strcspn(*e, "=");
     if (len >= sizeof name) len = sizeof name - 1;
@@ -476,13 +477,13 @@ TP_RESIDENT void tp_options_check_environ(tp_option_table_t *const *tables, size
       for (size_t i = 0; i < tables[k]->n; i++) {
         const char *real = tables[k]->opts[i].name;
         if (!strcmp(name, real)) { known = true; break; }
-        unsigned d = tp_edit_distance(name + sizeof prefix - 1, real + sizeof prefix - 1);
+        unsigned d = tp_edit_distance(name + TP_PREFIX_LEN, real + TP_PREFIX_LEN);
         if (d < best_d) best_d = d, best = real;
       }
     }
     if (known) continue;
     /* Near enough to be a typo: a third of the name, at most 3 edits. */
-    size_t tail = len - (sizeof prefix - 1);
+    size_t tail = len - TP_PREFIX_LEN;
     unsigned near = tail / 3 < 3 ? (unsigned)(tail / 3) : 3;
     char shown[TP_PRINTABLE_CAP];
     tp_printable(name, shown, sizeof shown);
