@@ -77,6 +77,37 @@ def native_ns(micro_exe, allocators, base_env, quick, runs, log):
     return out, failures
 
 
+BATCH_SIZES = (4096, 65536)
+BATCH_ROUNDS = 11
+
+
+def native_batch(micro_exe, allocators, base_env, quick, runs, log):
+    """{alloc: {size: median user+sys seconds}}: batches of BATCH mallocs
+    then BATCH frees of 4 KiB and of 64 KiB blocks, 40 M pairs a run (issue
+    13's batch targets, against tcmalloc). The bench/ workloads batch_4k and
+    batch_64k run 0.5 M pairs, glibc's pace, which the other allocators do
+    in 8-25 ms, mostly start-up: too short for a verdict. At least
+    BATCH_ROUNDS rounds, the allocators alternating run by run: on a
+    shared machine a ratio of two medians of 5 moved by 10% between
+    invocations."""
+    rounds = 2_000 if quick else 400_000
+    samples, failures = {}, []
+    runs = runs if quick else max(runs, BATCH_ROUNDS)
+    for r in range(runs):
+        for size in BATCH_SIZES:
+            for a in allocators:
+                cmd = [micro_exe, "-t", "1", "-n", str(rounds), "-s", str(size), "-b", str(BATCH)]
+                res = measure.run(cmd, a.env(base_env), None, 120)
+                if not res.ok:
+                    failures.append({"allocator": a.name, "micro": "batch %d B" % size,
+                                     "failure": res.status or "failed"})
+                    continue
+                samples.setdefault(a.name, {}).setdefault(size, []).append(res.cpu)
+        log("  batch round %d/%d" % (r + 1, runs))
+    out = {a: {s: statistics.median(v) for s, v in d.items()} for a, d in samples.items()}
+    return out, failures
+
+
 def _field(text, key):
     """The number after `key=` in a run's output (None if absent or not a number)."""
     for word in (text or "").split():

@@ -291,11 +291,11 @@ static void check_per_block(walk_ctx_t *w, unsigned t, const char *where) {
   }
 }
 
-/* The walk and the per-block answer, on the same blocks. */
-Test(engine, free_block_walk_finds_cached_and_central_blocks_only) {
-  unsigned t = (unsigned)tp_tier_of(256);
+/* The walk and the per-block answer, on the same blocks of n bytes. */
+static void walk_blocks(size_t n) {
+  unsigned t = (unsigned)tp_tier_of(n);
   walk_ctx_t w = {.skip = SIZE_MAX};
-  for (int i = 0; i < WALK_N; i++) cr_assert_not_null(w.blocks[i] = tp_malloc(200));
+  for (int i = 0; i < WALK_N; i++) cr_assert_not_null(w.blocks[i] = tp_malloc(n));
   for (int i = 0; i < WALK_N; i += 2) tp_free(w.blocks[i]);
   check_walk(&w, t, "thread cache");
   check_per_block(&w, t, "thread cache, per block");
@@ -309,6 +309,15 @@ Test(engine, free_block_walk_finds_cached_and_central_blocks_only) {
   w.skip = tp_block_index(w.blocks[4], t);
   check_walk(&w, t, "filtered");
   for (int i = 1; i < WALK_N; i += 2) tp_free(w.blocks[i]);
+}
+
+Test(engine, free_block_walk_finds_cached_and_central_blocks_only) { walk_blocks(200); }
+
+/* The same with page-sized blocks, and with 64 KiB ones, whose lists hold
+ * 16 blocks by default: the 32 frees hand full lists over on the way. */
+Test(engine, free_block_walk_finds_large_cached_and_central_blocks_only) {
+  walk_blocks(4096);
+  walk_blocks(40000);
 }
 
 /* tp_fwd_owns: yes for live forwarded blocks (mimalloc's, large.c's), no
