@@ -49,13 +49,6 @@ typedef struct tp_bin_s {
  *   length = net_in - get + put   =>   get = put + net_in - length,
  * with length = bound - room. So a pooled malloc pays for no get counter. */
 
-/* Fresh blocks carved for a thread but not on its list. Always empty now:
- * a refill puts its fresh blocks on the list (cache.c); kept while
- * counters.c still adds it to the cached count. */
-typedef struct tp_bump_s {
-  uintptr_t cur, end;
-} tp_bump_t;
-
 enum tp_cache_kind { TP_CACHE_EMPTY = 0, TP_CACHE_LIVE = 1, TP_CACHE_DEAD = 2 };
 
 typedef struct tp_cache_s {
@@ -68,7 +61,6 @@ typedef struct tp_cache_s {
   int64_t sample_left;          /* bytes until the sampler's next get (sampler.h); INT64_MAX
                                  * with the sampler off (owner) */
   /* --- cold: slow paths and readers */
-  tp_bump_t bump[TP_MAX_TIERS];
   uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, TP_ADD) */
   uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
   uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */

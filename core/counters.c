@@ -47,8 +47,6 @@ void tp_stats_collect(tierpool_stats_t *out) {
       ts->put += put;
       ts->cached += len;
       ts->bytes_requested += TP_LOAD(c->bytes[t]);
-      if (c->bump[t].end > c->bump[t].cur)
-        ts->cached += (c->bump[t].end - c->bump[t].cur) / ts->size;
     }
     for (int r = 0; r < TIERPOOL_REASON_COUNT; r++) {
       out->discarded_by_reason[r] += TP_LOAD(c->disc_count[r]);
