@@ -55,26 +55,39 @@ def ir_matrix(micro_exe, allocators, base_env, quick, log):
     return out, failures
 
 
+def _alternating(allocators, base_env, runs, jobs, value, what, log):
+    """{alloc: {key: median of value(result)}} and failures: every job
+    (key, its name in a failure, micro command) under every allocator, once a round, the
+    allocators alternating run by run. value(result) is the figure, or
+    None with why for a run that gave none."""
+    samples, failures = {}, []
+    for r in range(runs):
+        for key, name, cmd in jobs:
+            for a in allocators:
+                res = measure.run(cmd, a.env(base_env), None, 120)
+                v, why = value(res) if res.ok else (None, res.status or "failed")
+                if v is None:
+                    failures.append({"allocator": a.name, "micro": name,
+                                     "failure": why})
+                    continue
+                samples.setdefault(a.name, {}).setdefault(key, []).append(v)
+        log("  %s round %d/%d" % (what, r + 1, runs))
+    out = {a: {k: statistics.median(v) for k, v in d.items()} for a, d in samples.items()}
+    return out, failures
+
+
 def native_ns(micro_exe, allocators, base_env, quick, runs, log):
     """{alloc: {threads: median ns per 64 B pair per thread}}: natively, one
     and two threads each doing the same number of single pairs; the
     allocators alternate run by run."""
     pairs = 200_000 if quick else 20_000_000
-    samples, failures = {}, []
-    for r in range(runs):
-        for threads in (1, 2):
-            for a in allocators:
-                cmd = [micro_exe, "-t", str(threads), "-n", str(pairs), "-s", "64", "-b", "1"]
-                res = measure.run(cmd, a.env(base_env), None, 120)
-                ns = _field(res.out, "ns_per_pair") if res.ok else None
-                if ns is None:
-                    failures.append({"allocator": a.name, "micro": "native %d thread(s)" % threads,
-                                     "failure": res.status or "no ns_per_pair in output"})
-                    continue
-                samples.setdefault(a.name, {}).setdefault(threads, []).append(ns)
-        log("  native round %d/%d" % (r + 1, runs))
-    out = {a: {t: statistics.median(v) for t, v in d.items()} for a, d in samples.items()}
-    return out, failures
+    jobs = [(t, "native %d thread(s)" % t,
+             [micro_exe, "-t", str(t), "-n", str(pairs), "-s", "64", "-b", "1"]) for t in (1, 2)]
+
+    def ns(res):
+        v = _field(res.out, "ns_per_pair")
+        return v, None if v is not None else "no ns_per_pair in output"
+    return _alternating(allocators, base_env, runs, jobs, ns, "native", log)
 
 
 BATCH_SIZES = (4096, 65536)
@@ -91,21 +104,11 @@ def native_batch(micro_exe, allocators, base_env, quick, runs, log):
     shared machine a ratio of two medians of 5 moved by 10% between
     invocations."""
     rounds = 2_000 if quick else 400_000
-    samples, failures = {}, []
-    runs = runs if quick else max(runs, BATCH_ROUNDS)
-    for r in range(runs):
-        for size in BATCH_SIZES:
-            for a in allocators:
-                cmd = [micro_exe, "-t", "1", "-n", str(rounds), "-s", str(size), "-b", str(BATCH)]
-                res = measure.run(cmd, a.env(base_env), None, 120)
-                if not res.ok:
-                    failures.append({"allocator": a.name, "micro": "batch %d B" % size,
-                                     "failure": res.status or "failed"})
-                    continue
-                samples.setdefault(a.name, {}).setdefault(size, []).append(res.cpu)
-        log("  batch round %d/%d" % (r + 1, runs))
-    out = {a: {s: statistics.median(v) for s, v in d.items()} for a, d in samples.items()}
-    return out, failures
+    jobs = [(s, "batch %d B" % s,
+             [micro_exe, "-t", "1", "-n", str(rounds), "-s", str(s), "-b", str(BATCH)])
+            for s in BATCH_SIZES]
+    return _alternating(allocators, base_env, runs if quick else max(runs, BATCH_ROUNDS), jobs,
+                        lambda res: (res.cpu, None), "batch", log)
 
 
 def _field(text, key):
