@@ -58,7 +58,8 @@ static uint32_t bin_length(const tp_cache_t *c, unsigned t) {
  * thread that takes a 128 KiB block once in a hundred gets or more (bench
  * mstress) keeps one block. The clock is the ring's count of gets:
  * without counters (-DTIERPOOL_COUNTERS=OFF) it stands still, every
- * refill is soon, and the lists keep tp_bound_for as before. Refills only,
+ * refill is soon, and the lists grow to tp_bound_max (the large ones
+ * within the budget, which no idle list then gives back). Refills only,
  * not flushes: the flush path stays as short as it was (scripts/bench
  * --micro, batches of 64 KiB), and what the thread takes from the central
  * pool is what counts. (A thread that only frees large blocks that others
@@ -78,6 +79,91 @@ static inline uint32_t soon_window(unsigned t, uint32_t b) {
   return shift < 16 ? w << (16 - shift) : w;
 }
 
+/* Bytes cache c's shared lists (tp_tier_shared) may hold past their own
+ * bounds (tp_bound_for): what they take of the budget. set_bound keeps it
+ * in c->shared_used; this recounts it for the debug checks. */
+__attribute__((unused)) static uint64_t shared_bytes(const tp_cache_t *c) {
+  uint64_t sum = 0;
+  for (unsigned u = TP_SHARED_SHIFT - TP_MIN_SHIFT; u < tp_layout.ntiers; u++) {
+    uint32_t own = tp_bound_for(u);
+    if (c->bound[u] > own) sum += (uint64_t)(c->bound[u] - own) << (u + TP_MIN_SHIFT);
+  }
+  return sum;
+}
+
+/* Sets list t's bound to nb, and the budget's count with it. */
+static void set_bound(tp_cache_t *c, unsigned t, uint32_t nb) {
+  if (tp_tier_shared(t)) {
+    uint64_t own = tp_bound_for(t), b = c->bound[t];
+    uint64_t before = b > own ? b - own : 0, after = nb > own ? nb - own : 0;
+    c->shared_used += (after - before) << (t + TP_MIN_SHIFT);
+  }
+  c->bound[t] = nb;
+  TP_DCHECK(c->shared_used == shared_bytes(c));
+}
+
+/* A reclaim scans the ring's last TP_RECLAIM_SCAN lengths at most, and
+ * runs at most once in TP_RECLAIM_GETS gets of the thread: a thread whose
+ * large lists want more than the budget in turn (bench tier_sweep: 16
+ * blocks of each size from 64 KiB to 1 MiB) would otherwise scan at every
+ * refill of each. */
+#define TP_RECLAIM_SCAN 512
+#define TP_RECLAIM_GETS 4096
+
+/* Takes the shared lists other than t that the thread has not used lately
+ * back to their own bound, handing the blocks past it to the central pool: a
+ * thread that moved from one large size to another does not keep the
+ * budget in the list it left. Lately: a refill or a get of the list within
+ * its soon_window; a list long enough for its batches is in use without
+ * refills, so the ring says whether it had gets. Runs only when a list's
+ * growth finds the budget short. */
+static void reclaim_idle(tp_cache_t *c, unsigned t, uint32_t now) {
+  const unsigned first = TP_SHARED_SHIFT - TP_MIN_SHIFT;
+  if (now - c->reclaim_at < TP_RECLAIM_GETS) return;
+  c->reclaim_at = now;
+  uint32_t age[TP_MAX_TIERS]; /* gets since the tier's last one in the ring */
+  for (unsigned u = first; u < tp_layout.ntiers; u++) age[u] = UINT32_MAX;
+  uint64_t n = c->ring_capacity < TP_RECLAIM_SCAN ? c->ring_capacity : TP_RECLAIM_SCAN;
+  if (n > c->ring_pos) n = c->ring_pos;
+  for (uint32_t i = 1; i <= n; i++) {
+    uint64_t len = c->ring[(c->ring_pos - i) & c->ring_mask];
+    if (len - 1 >= tp_layout.max_size) continue;
+    unsigned u = tp_tier_of(len);
+    if (u >= first && age[u] == UINT32_MAX) age[u] = i;
+  }
+  for (unsigned u = first; u < tp_layout.ntiers; u++) {
+    uint32_t own = tp_bound_for(u), b = c->bound[u], w = soon_window(u, b);
+    if (u == t || b <= own || now - c->refill_at[u] <= w || age[u] <= w) continue;
+    uint32_t len = bin_length(c, u);
+    if (len > own) {
+      void **last = c->bins[u].head;
+      for (uint32_t i = 1; i < own; i++) last = last[0];
+      void **rest = last[0];
+      last[0] = NULL;
+      tp_central_give(u, rest, len - own);
+      TP_ADD(c->bins[u].net_in, -(int64_t)(len - own));
+      len = own;
+    }
+    set_bound(c, u, own);
+    c->bins[u].room = own - len;
+    c->last_soon[u] = 0;
+  }
+}
+
+/* How far shared list t may grow from b towards want: freely up to its
+ * own bound, past it within the thread's budget (TIERPOOL_CACHE_LARGE),
+ * after reclaiming idle lists if short. */
+static uint32_t shared_grant(tp_cache_t *c, unsigned t, uint32_t b, uint32_t want, uint32_t now) {
+  unsigned shift = t + TP_MIN_SHIFT;
+  uint32_t own = tp_bound_for(t), from = b > own ? b : own;
+  if (want <= from) return want;
+  uint64_t budget = tp_config.cache_large;
+  if (c->shared_used + ((uint64_t)(want - from) << shift) > budget) reclaim_idle(c, t, now);
+  uint64_t used = c->shared_used;
+  uint64_t more = used < budget ? (budget - used) >> shift : 0;
+  return more < want - from ? from + (uint32_t)more : want;
+}
+
 /* Moves bin t's bound at a refill: the list is empty, so the caller sets
  * its room from the new bound. */
 static void adapt_bound(tp_cache_t *c, unsigned t) {
@@ -86,11 +172,14 @@ static void adapt_bound(tp_cache_t *c, unsigned t) {
   c->refill_at[t] = now;
   if (since <= soon_window(t, b)) {
     uint32_t hi = c->bound_hi[t];
-    if (b < hi && c->last_soon[t] > 0) c->bound[t] = b * 2 < hi ? b * 2 : hi;
+    if (b < hi && c->last_soon[t] > 0) {
+      uint32_t want = b * 2 < hi ? b * 2 : hi;
+      set_bound(c, t, tp_tier_shared(t) ? shared_grant(c, t, b, want, now) : want);
+    }
     c->last_soon[t] = 1;
   } else {
     uint32_t lo = tp_bound_floor(t);
-    if (b > lo && c->last_soon[t] < 0) c->bound[t] = b / 2 > lo ? b / 2 : lo;
+    if (b > lo && c->last_soon[t] < 0) set_bound(c, t, b / 2 > lo ? b / 2 : lo);
     c->last_soon[t] = -1;
   }
 }
@@ -125,8 +214,8 @@ tp_cache_t *tp_cache_setup(void) {
   c = cache_acquire();
   if (!c) return NULL;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
-    c->bound_hi[t] = (uint16_t)tp_bound_for(t);
-    c->bound[t] = tp_bound_floor(t);
+    c->bound_hi[t] = (uint16_t)tp_bound_max(t);
+    c->bound[t] = tp_bound_floor(t); /* at most tp_bound_for: shared_used is 0 */
     c->last_soon[t] = 0;
     /* A first refill is not "soon". */
     c->refill_at[t] = (uint32_t)c->ring_pos - TP_BOUND_MAX * 2 - 1;
@@ -134,6 +223,8 @@ tp_cache_t *tp_cache_setup(void) {
     c->bins[t].mask = (uint32_t)(tp_tier_size(t) - 1);
     TP_DCHECK(c->bins[t].head == NULL);
   }
+  c->shared_used = 0;
+  c->reclaim_at = (uint32_t)c->ring_pos - TP_RECLAIM_GETS;
   c->key = tp_free_key;
   c->sample_left = tp_sampler_interval(c);
   c->exit_rounds = 0;

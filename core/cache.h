@@ -67,9 +67,12 @@ typedef struct tp_cache_s {
   /* Small types: with them the cache and a ring of 256 fit one page. */
   uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, tp_bound_floor to bound_hi
                                  * (owner writes; readers TP_LOAD) */
-  uint16_t bound_hi[TP_MAX_TIERS]; /* tp_bound_for, copied here at set-up to save its
+  uint16_t bound_hi[TP_MAX_TIERS]; /* tp_bound_max, copied here at set-up to save its
                                    * arithmetic on every refill (owner) */
   uint32_t refill_at[TP_MAX_TIERS]; /* ring_pos (its low half) at each list's last refill */
+  uint32_t reclaim_at;          /* ring_pos (low half) at the last reclaim of idle large lists */
+  uint64_t shared_used;         /* bytes the large lists' bounds take of TIERPOOL_CACHE_LARGE
+                                 * (cache.c, set_bound) (owner) */
   int8_t last_soon[TP_MAX_TIERS]; /* the last refill came soon (1), late (-1), none yet (0) */
   uint64_t sample_rng;          /* the sampler's generator state (owner) */
   void *uw_memo;                /* exact leak mode: the unwinder's memory of this cache's

@@ -102,6 +102,11 @@ enum tp_harden { TP_HARDEN_DEFAULT = 0, TP_HARDEN_FULL = 1 };
   X(POW2, cache_size, "TIERPOOL_CACHE_SIZE", 1u << 20, 4096, 1u << 30, NULL,      \
     "Bytes one thread may cache per tier before it hands its list to the central pool " \
     "(a power of two, 4K to 1G); the list holds between 2 and 256 blocks.")      \
+  X(POW2_OR_0, cache_large, "TIERPOOL_CACHE_LARGE", 8u << 20, 0, 1u << 30, NULL, \
+    "Bytes that one thread's lists of the tiers of 64 KiB and more may hold together past " \
+    "`TIERPOOL_CACHE_SIZE` each, while the thread refills them often (a power of two up to " \
+    "1G; a list holds at most 256 blocks); a list it stopped using gives its part back. " \
+    "`0`: each list holds `TIERPOOL_CACHE_SIZE` at most.")                       \
   X(POW2, region_size, "TIERPOOL_REGION_SIZE", 1ull << 32, 1ull << 26, 1ull << 36, NULL, \
     "Address space reserved per tier (a power of two, 64M to 64G; at least 16 blocks of " \
     "the largest tier). A full region forwards to mimalloc.")                    \

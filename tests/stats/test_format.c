@@ -76,7 +76,7 @@ static const char expected_text[] =
 static const char expected_json[] =
     "{\"version\":1,\"pid\":4242,\"exe\":\"/usr/bin/prog \\\"x\\\"\",\"time\":\"2023-11-14T22:13:20.123Z\""
     ",\"reason\":\"exit\",\"cmdline\":\"prog --case \\\"x\\\" /tmp/in\",\"cwd\":\"/home/ci/build\",\"conf"
-    "ig\":{\"max_tier\":1048576,\"cache_size\":1048576,\"region_size\":4294967296,\"ring\":256,\"harden\""
+    "ig\":{\"max_tier\":1048576,\"cache_size\":1048576,\"cache_large\":8388608,\"region_size\":4294967296,\"ring\":256,\"harden\""
     ":\"default\",\"limit\":0,\"fail\":null,\"retain\":67108864,\"large_cache\":134217728,\"large_decay_ms"
     "\":1000,\"verbose\":false,\"stats\":\"/tmp/tp.%p.json\",\"format\":\"json\",\"at_exit\":true,\"signa"
     "l\":12,\"interval\":0,\"live\":false,\"leaks\":\"off\",\"leaks_depth\":32,\"leaks_sample\":524288,\""

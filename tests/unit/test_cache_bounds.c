@@ -34,7 +34,7 @@ static void on_thread(void *(*fn)(void *)) {
 /* Blocks on the calling thread's list of tier t. */
 static uint32_t cached(unsigned t) { return tp_bin_cached(tp_tls, t); }
 
-#define BATCH 96 /* a multiple of the 64 KiB tier's full bound (16) */
+#define BATCH 96
 
 /* n rounds of BATCH mallocs then BATCH frees of size bytes. */
 static void batches(size_t size, int n) {
@@ -98,9 +98,13 @@ Test(cache_bounds, a_middle_tier_keeps_its_floor_unless_refilled_often) {
 static void *batch_grows(void *arg) {
   (void)arg;
   unsigned t = tp_tier_of(64 * KiB);
+  batches(64 * KiB, 8);
+  cr_assert_eq(tp_tls->bound[t], tp_bound_max(t), "bound %u", tp_tls->bound[t]);
+  cr_assert_geq(tp_bound_max(t), BATCH);
+  uint64_t before = atomic_load(&tp_central[t].blocks);
   batches(64 * KiB, 4);
-  cr_assert_eq(tp_tls->bound[t], tp_bound_for(t), "bound %u", tp_tls->bound[t]);
-  cr_assert_eq(cached(t), tp_bound_for(t), "the last frees fill the list");
+  cr_assert_geq(cached(t), BATCH, "the whole batch stays on the list");
+  cr_assert_eq(atomic_load(&tp_central[t].blocks), before, "no block crossed the central pool");
   return NULL;
 }
 
@@ -145,6 +149,45 @@ Test(cache_bounds, a_large_tier_used_now_and_then_keeps_one_block) {
   on_thread(frequent_grows);
 }
 
+/* Bytes the shared lists' bounds add up to past their own (the budget's
+ * part). */
+static uint64_t shared_past_own(void) {
+  uint64_t sum = 0;
+  for (unsigned t = 0; t < tp_layout.ntiers; t++)
+    if (tp_tier_size(t) >= TP_SHARED_SIZE && tp_tls->bound[t] > tp_bound_for(t))
+      sum += (uint64_t)(tp_tls->bound[t] - tp_bound_for(t)) * tp_tier_size(t);
+  return sum;
+}
+
+/* Past their own bounds, the tiers of 64 KiB and more share one budget:
+ * a list may grow to all of it, two lists in use at once split it, and a
+ * list the thread left gives its part back when another needs it. */
+static void *shared_budget(void *arg) {
+  (void)arg;
+  unsigned big = tp_tier_of(64 * KiB), next = tp_tier_of(128 * KiB);
+  uint64_t budget = tp_config.cache_large;
+  cr_assert_eq(budget, 8 << 20);
+  batches(64 * KiB, 8);
+  cr_assert_eq(tp_tls->bound[big], 144, "16 of its own and the whole budget");
+  batches(128 * KiB, 4); /* at once: the 64 KiB list is in use */
+  cr_assert_eq(tp_tls->bound[big], 144);
+  cr_assert_eq(tp_tls->bound[next], tp_bound_for(next), "its own bound, no more");
+  cr_assert_eq(shared_past_own(), budget);
+  for (int k = 0; k < 5000; k++) tp_free(tp_malloc(64)); /* the 64 KiB list goes idle */
+  batches(128 * KiB, 16);
+  cr_assert_eq(tp_tls->bound[big], tp_bound_for(big), "the idle list is back at its own bound");
+  cr_assert_leq(cached(big), tp_bound_for(big));
+  cr_assert_eq(tp_tls->bound[next], tp_bound_max(next), "bound %u", tp_tls->bound[next]);
+  cr_assert_eq(tp_bound_max(next), 72);
+  cr_assert_eq(shared_past_own(), budget);
+  return NULL;
+}
+
+Test(cache_bounds, the_large_tiers_share_one_budget_a_thread) {
+  NEEDS_COUNTERS();
+  on_thread(shared_budget);
+}
+
 /* Bursts of a large tier with many other gets between (bench tier_sweep):
  * the first refill of each burst comes late, the others soon, and the list
  * keeps its full bound. */
@@ -157,7 +200,7 @@ static void *bursts_keep(void *arg) {
     for (int i = 0; i < 32; i++) tp_free(p[i]);
     for (int k = 0; k < 500; k++) tp_free(tp_malloc(64));
   }
-  cr_assert_eq(tp_tls->bound[t], tp_bound_for(t), "bound %u", tp_tls->bound[t]);
+  cr_assert_eq(tp_tls->bound[t], tp_bound_max(t), "bound %u", tp_tls->bound[t]);
   return NULL;
 }
 
@@ -166,13 +209,13 @@ Test(cache_bounds, bursts_of_a_large_tier_keep_the_full_bound) {
   on_thread(bursts_keep);
 }
 
-/* A thread with the full bound flushes batches of 16 blocks; a fresh
- * thread that refills from them takes two (one to hand out, one for its
- * list) and gives the other 14 back as a batch. */
+/* A thread with the full bound flushes its list as one batch (at least
+ * 96 blocks); a fresh thread that refills from it takes two (one to hand
+ * out, one for its list) and gives the rest back as a batch. */
 static void *flush_full_batches(void *arg) {
   (void)arg;
   batches(64 * KiB, 4);
-  return NULL; /* the exit flush hands over the last full list, 16 blocks */
+  return NULL; /* the exit flush hands over the list, at least 96 blocks */
 }
 
 static void *refill_from_long_batch(void *arg) {

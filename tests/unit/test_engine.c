@@ -129,7 +129,8 @@ Test(engine, carving_starts_at_a_page_and_grows_geometrically) {
 
 /* What one thread's lists may hold is what it adds to peak RSS: the
  * cache size per tier, but never more than 256 blocks, so the small tiers
- * hold 1 MiB a thread in all, not 4 (issue 13, bench/mstress). */
+ * hold 1 MiB a thread in all, not 4 (issue 13, bench/mstress); past it,
+ * the tiers of 64 KiB and more share a budget (test_cache_bounds). */
 Test(engine, thread_cache_bounds_are_bytes_and_at_most_256_blocks) {
   uint64_t small = 0;
   for (unsigned t = 0; t < tp_layout.ntiers; t++) {
@@ -137,9 +138,14 @@ Test(engine, thread_cache_bounds_are_bytes_and_at_most_256_blocks) {
     size_t size = tp_tier_size(t);
     cr_assert(b >= 2 && b <= 256, "tier %zu: bound %u", size, b);
     cr_assert(b == 2 || b == 256 || (uint64_t)b * size == tp_config.cache_size, "tier %zu", size);
+    uint32_t m = tp_bound_max(t);
+    if (size < TP_SHARED_SIZE) cr_assert_eq(m, b, "tier %zu", size);
+    else cr_assert(m == 256 || (uint64_t)(m - b) * size == tp_config.cache_large, "tier %zu", size);
     if (size <= 2048) small += (uint64_t)b * size;
   }
+  cr_assert_eq(tp_bound_max(tp_tier_of(65536)), 144, "a batch of 100 blocks of 64 KiB fits");
   cr_assert_eq(tp_bound_for(tp_tier_of(1 << 20)), 2);
+  cr_assert_eq(tp_bound_max(tp_tier_of(1 << 20)), 10);
   cr_assert_eq(tp_bound_for(tp_tier_of(16)), 256);
   cr_assert_leq(small, (uint64_t)1 << 20, "tiers up to 2 KiB: %lu bytes a thread",
                 (unsigned long)small);
