@@ -79,6 +79,16 @@ static inline uint32_t soon_window(unsigned t, uint32_t b) {
   return shift < 16 ? w << (16 - shift) : w;
 }
 
+/* Ends the list at head after its first keep blocks (keep >= 1, the list
+ * longer) and returns the rest. */
+static void **cut_after(void **head, uint32_t keep) {
+  void **last = head;
+  for (uint32_t i = 1; i < keep; i++) last = last[0];
+  void **rest = last[0];
+  last[0] = NULL;
+  return rest;
+}
+
 /* Bytes cache c's shared lists (tp_tier_shared) may hold past their own
  * bounds (tp_bound_for): what they take of the budget. set_bound keeps it
  * in c->shared_used; this recounts it for the debug checks. */
@@ -136,11 +146,7 @@ static void reclaim_idle(tp_cache_t *c, unsigned t, uint32_t now) {
     if (u == t || b <= own || now - c->refill_at[u] <= w || age[u] <= w) continue;
     uint32_t len = bin_length(c, u);
     if (len > own) {
-      void **last = c->bins[u].head;
-      for (uint32_t i = 1; i < own; i++) last = last[0];
-      void **rest = last[0];
-      last[0] = NULL;
-      tp_central_give(u, rest, len - own);
+      tp_central_give(u, cut_after(c->bins[u].head, own), len - own);
       TP_ADD(c->bins[u].net_in, -(int64_t)(len - own));
       len = own;
     }
@@ -246,11 +252,7 @@ tp_cache_t *tp_cache_setup(void) {
  * as a batch of its own. Walks keep links of blocks the thread is about to
  * use. */
 static void split_batch(unsigned t, void **head, uint32_t len, uint32_t keep) {
-  void **last = head;
-  for (uint32_t i = 1; i < keep; i++) last = last[0];
-  void **rest = last[0];
-  last[0] = NULL;
-  tp_central_push(t, rest, len - keep);
+  tp_central_push(t, cut_after(head, keep), len - keep);
 }
 
 /* Refills bin t and returns one block (not yet counted as a get), or NULL
