@@ -263,16 +263,33 @@ static inline uint64_t mix64(uint64_t h) {
 }
 
 /* Two lanes, even and odd frames: each step waits on the multiply before
- * it, so one lane over a deep stack was a chain of 5 cycles a frame. */
-static uint64_t frames_hash(const uintptr_t *ips, unsigned n) {
+ * it, so one lane over a deep stack was a chain of 5 cycles a frame. The
+ * frames past the innermost TP_LEAK_LINE_INNER are hashed first, and
+ * *outer is taken from them (0 for a stack no deeper than that): stacks
+ * that differ only in their innermost frames share it, and `all` mode
+ * looks for them in one line of the index (intern). */
+static uint64_t frames_hash(const uintptr_t *ips, unsigned n, uint64_t *outer) {
+  _Static_assert(TP_LEAK_LINE_INNER == 3, "the inner frames are folded in one by one, below");
+#define TP_FOLD(h, ip) ((h) = ((h) ^ (ip)) * 0x100000001b3ull + ((h) >> 29))
   uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0x6a09e667f3bcc909ull;
-  unsigned i = 0;
-  for (; i + 1 < n; i += 2) {
-    a = (a ^ ips[i]) * 0x100000001b3ull + (a >> 29);
-    b = (b ^ ips[i + 1]) * 0x100000001b3ull + (b >> 29);
+  if (n <= TP_LEAK_LINE_INNER) {
+    *outer = 0;
+    for (unsigned i = 0; i < n; i++) TP_FOLD(a, ips[i]);
+    return mix64(a);
   }
-  if (i < n) a = (a ^ ips[i]) * 0x100000001b3ull + (a >> 29);
-  return mix64(a ^ b * 0xc2b2ae3d27d4eb4full);
+  unsigned i = TP_LEAK_LINE_INNER;
+  for (; i + 1 < n; i += 2) {
+    TP_FOLD(a, ips[i]);
+    TP_FOLD(b, ips[i + 1]);
+  }
+  if (i < n) TP_FOLD(a, ips[i]);
+  a ^= b * 0xc2b2ae3d27d4eb4full;
+  *outer = (a * 0x9e3779b97f4a7c15ull) >> 24; /* a place, not a key: its middle bits will do */
+  TP_FOLD(a, ips[2]);
+  TP_FOLD(a, ips[1]);
+  TP_FOLD(a, ips[0]);
+#undef TP_FOLD
+  return mix64(a);
 }
 
 /* A new entry for these frames, not yet published; 0 if a table is full. */
@@ -297,20 +314,20 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   return id;
 }
 
-/* Looks the stack up in the index part tab[0..mask] from its home slot, at
- * most limit slots, and enters it at the first empty slot met. Returns its
- * id; TP_STACK_OVERFLOW when the stack table is full; 0 when the limit
+/* Looks the stack up in the index part tab[0..mask] from slot key >> 1 & mask,
+ * at most limit slots, and enters it at the first empty slot met. Returns
+ * its id; TP_STACK_OVERFLOW when the stack table is full; 0 when the limit
  * slots all hold other stacks. *mine is an entry made and not yet
  * published (0: none), kept for the next part when this one is full. Two
  * threads entering the same new stack read the same slots in the same
  * order, each slot filled once: the one whose CAS fails finds the other's
- * entry there, so a stack is never entered twice, in either part. */
-static uint32_t intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips,
-                          unsigned depth, uint64_t key, uint64_t fhash, uint32_t epoch,
-                          uint32_t *mine) {
+ * entry there, so a stack is never entered twice, in any part. */
+static inline __attribute__((always_inline)) uint32_t
+intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips, unsigned depth,
+          uint64_t key, uint64_t fhash, uint32_t epoch, uint32_t *mine) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint64_t tag = key & 0xffffffff00000000ull;
-  size_t i = (size_t)key & mask;
+  size_t i = (size_t)(key >> 1) & mask; /* (its bit 0 is always set) */
   /* Sample mode captures rarely, each most likely a new stack on a page of
    * the index not touched yet. (In `all` mode the pages fill quickly, and
    * a locked write per capture would make threads trade index lines.) */
@@ -329,28 +346,42 @@ static uint32_t intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, cons
       return (uint32_t)s;
     }
   }
-  return limit > mask ? TP_STACK_OVERFLOW : 0;
+  return 0;
 }
 
+/* The index is looked at in up to two parts, each a fixed sequence of
+ * slots for a given stack (so that a stack is found where it was entered,
+ * whichever thread entered it): first a part where stacks that are often
+ * captured near each other in time lie near each other, then the whole
+ * index from the stack's own random slot (TP_STACK_OVERFLOW once all of
+ * it is full).
+ *
+ * `all` mode: the line (8 slots, 64 bytes) chosen by the hash of the
+ * frames outside the innermost TP_LEAK_LINE_INNER. A recursion, or a
+ * function that allocates in several places, captures stacks that differ
+ * only there one after another: a random slot each made every capture of
+ * a deep recursion a miss in L2 (the tree workload's index lookups were a
+ * quarter of its time), where most now find the line their neighbours
+ * just read. A line already full of other stacks costs 8 compares before
+ * the random slot. Sample mode: the small part first (its stacks share
+ * 16 pages instead of faulting one each). */
 static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  uint64_t fhash = frames_hash(ips, depth);
+  uint64_t outer, fhash = frames_hash(ips, depth, &outer);
   /* fhash is mixed already: a period only needs to move it elsewhere. */
-  uint64_t key = (fhash ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ull)) | 1;
+  uint64_t moved = (uint64_t)epoch * 0x9e3779b97f4a7c15ull;
+  uint64_t key = (fhash ^ moved) | 1;
   uint32_t mine = 0, id = 0;
-  /* Sample mode looks in the small part first: its first few thousand
-   * stacks then share 16 pages, where in the large part each new stack
-   * faulted a page of its own (a short program's sampled stacks are most
-   * of the faults sample mode adds). A stack whose chain there is full
-   * goes to the large part; `all` mode, which fills the small part at
-   * once, uses only the large one. */
   if (t->captures_rare)
     id = intern_in(t->index + TP_LEAK_INDEX_SLOTS, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
                    ips, depth, key, fhash, epoch, &mine);
+  else if (depth > TP_LEAK_LINE_INNER)
+    id = intern_in(t->index + ((size_t)(outer ^ moved) & (TP_LEAK_INDEX_SLOTS - 8)), 7, 8, ips,
+                   depth, key, fhash, epoch, &mine);
   if (!id)
     id = intern_in(t->index, TP_LEAK_INDEX_SLOTS - 1, TP_LEAK_INDEX_SLOTS, ips, depth, key, fhash,
                    epoch, &mine);
-  return id;
+  return id ? id : TP_STACK_OVERFLOW;
 }
 
 /* ------------------------------------------------------------ capture */
