@@ -142,11 +142,18 @@ static int wait_loaded(void) {
   return s;
 }
 
-/* The load itself, by the thread that moved mi_state to MI_LOADING. */
+/* The load itself, by the thread that moved mi_state to MI_LOADING. The
+ * loader's own blocks for it are tierpool's, not the program's: with
+ * tp_in_hook set they are served, never fail, are never sampled and are
+ * charged to no stack (a lazy load inside a program's malloc had them
+ * reported as that call's "still reachable" blocks). */
 static bool load_now(void) {
   mi_loader = pthread_self();
   int saved = errno;
+  unsigned char was = tp_in_hook;
+  tp_in_hook = 1;
   void *h = dlopen(TP_MIMALLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
+  tp_in_hook = was;
   bool ok = h && sym(h, "mi_malloc_aligned", &mi.malloc_aligned) &&
             sym(h, "mi_zalloc_aligned", &mi.zalloc_aligned) &&
             sym(h, "mi_realloc_aligned", &mi.realloc_aligned) && sym(h, "mi_free", &mi.free) &&

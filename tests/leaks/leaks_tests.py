@@ -392,6 +392,25 @@ def case_all_paths(tmp):
           [(s["blocks"], [f["function"] for f in s["frames"]]) for s in st])
 
 
+def case_own_loads(tmp):
+    """The blocks the loader allocates for tierpool's own dlopen of mimalloc
+    (at start with TIERPOOL_MAX_TIER below 1M or in sample mode, else at
+    the first request that needs it) are tierpool's: no stack of a report
+    may pass through libtierpool, in exact mode or with every get sampled."""
+    lib = os.path.realpath(tptest.args.lib)
+    for mode in ({"leaks": "all"}, {"leaks": "sample", "leaks_sample": 1}):
+        for f in glob.glob(tmp + "/tp.*"):
+            os.unlink(f)
+        e = dict(env(max_tier="64K", stats=tmp + "/tp.%p.json", format="json", leaks_top=0,
+                     **mode), LD_PRELOAD=tptest.args.lib)
+        r = run([prog("leaky"), "clean"], e)
+        check(r.returncode == 0, "leaky clean failed: %s" % r.stderr)
+        ours = [[f.get("function") for f in s["frames"]] for d in dumps_in(tmp)
+                for s in d["leaks"]["stacks"]
+                if any(os.path.realpath(f.get("module") or "/") == lib for f in s["frames"])]
+        check(not ours, "%s: stacks through libtierpool: %r" % (mode["leaks"], ours[:3]))
+
+
 def case_api(tmp):
     r = run([prog("leaks_api_prog")], env(leaks="all", at_exit=0))
     check(r.returncode == 0, "api prog failed: %s" % r.stderr)
