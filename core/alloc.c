@@ -128,6 +128,9 @@ void tp_free_slow(void *p) {
   void **blk = p;
   tp_cache_t *c = live_cache();
   if (!c) {
+    if (blk[1] == (void *)tp_free_key) /* free already (check_double_free, cache.c) */
+      tp_report_bad_free("double free (the block is free in a thread's cache or the central pool)",
+                         p, tp_tier_size(t));
     blk[0] = NULL;
     tp_central_give(t, blk, 1);
     atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);

@@ -328,12 +328,22 @@ TP_RESIDENT void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
   return blk;
 }
 
-/* A block whose word 1 holds the free key: a double free if it is in this
- * thread's list (other threads' lists cannot be walked safely). */
+/* A block whose word 1 holds the free key is free already: the key is
+ * random per process, written only into free blocks, and cleared from
+ * every block handed out (tp_bin_take, tp_cache_get, orphan_get), so a
+ * live block holds it only if the program copied it there from freed
+ * memory. In this thread's list: a double free, or a fresh block never
+ * handed out; elsewhere (another thread's list, a central batch: other
+ * threads' lists cannot be walked safely, and there is no need to), a
+ * double free. A central batch's head does not hold the key (its word 1
+ * links the batches): a second free of it is seen only by
+ * TIERPOOL_HARDEN=full. */
 static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
   uint32_t n = 0, len = bin_length(c, t);
   for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
     if (q == p) tp_report_bad_free("double free (or free of a block never handed out)", p, tp_tier_size(t));
+  tp_report_bad_free("double free (the block is free in another thread's cache or the central "
+                     "pool)", p, tp_tier_size(t));
 }
 
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {

@@ -12,6 +12,8 @@
  *                           free one of the first ones again
  *   bad_free cross          a thread frees a block and exits (its cache goes
  *                           central); main frees the block again
+ *   bad_free cross_live     a thread frees a block and waits (the block stays
+ *                           in its cache); main frees the block again
  *   bad_free close          free p+4096 of a 64-byte block p: a block carved
  *                           with p but never handed out; then allocate until
  *                           the same address would come out twice
@@ -36,6 +38,21 @@
 
 static void *free_in_thread(void *p) {
   free(p);
+  return NULL;
+}
+
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
+static int done;
+
+/* Frees p, says so, then stays alive (its cache with it) until the process ends. */
+static void *free_and_wait(void *p) {
+  free(p);
+  pthread_mutex_lock(&gate);
+  done = 1;
+  pthread_cond_signal(&freed);
+  pthread_mutex_unlock(&gate);
+  for (;;) pause();
   return NULL;
 }
 
@@ -80,6 +97,16 @@ int main(int argc, char **argv) {
     pthread_t t;
     CHECK(pthread_create(&t, NULL, free_in_thread, p) == 0);
     CHECK(pthread_join(t, NULL) == 0);
+    say("addr=%p\n", p);
+    free(launder(p));
+  } else if (!strcmp(mode, "cross_live")) {
+    void *p = malloc(opaque(64));
+    CHECK(p);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_and_wait, p) == 0);
+    pthread_mutex_lock(&gate);
+    while (!done) pthread_cond_wait(&freed, &gate);
+    pthread_mutex_unlock(&gate);
     say("addr=%p\n", p);
     free(launder(p));
   } else if (!strcmp(mode, "close")) {
