@@ -132,6 +132,7 @@ void tp_free_slow(void *p) {
       tp_report_bad_free("double free (the block is free in a thread's cache or the central pool)",
                          p, tp_tier_size(t));
     blk[0] = NULL;
+    blk[1] = (void *)tp_free_key; /* marked free, as a list's blocks are */
     tp_central_give(t, blk, 1);
     atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
     return;

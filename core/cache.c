@@ -335,9 +335,9 @@ TP_RESIDENT void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
  * memory. In this thread's list: a double free, or a fresh block never
  * handed out; elsewhere (another thread's list, a central batch: other
  * threads' lists cannot be walked safely, and there is no need to), a
- * double free. A central batch's head does not hold the key (its word 1
- * links the batches): a second free of it is seen only by
- * TIERPOOL_HARDEN=full. */
+ * double free. A central batch's head of the 16-byte tier does not hold
+ * the key (its word 1 links the batches, central.h): a second free of it
+ * is seen only by TIERPOOL_HARDEN=full. */
 static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
   uint32_t n = 0, len = bin_length(c, t);
   for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)

@@ -17,9 +17,9 @@
  *
  * A free block in a thread cache: word 0 is the next block, word 1 holds
  * tp_free_key (glibc's tcache-key idea): a free that finds the key in the
- * block is probably a double free and is checked on the slow path. Blocks
- * inside central batches keep the key too, except each batch's head (whose
- * word 1 links the batches, central.h).
+ * block is a double free and is reported on the slow path. Blocks inside
+ * central batches keep the key too, their heads included, except in the
+ * 16-byte tier, where a head's word 1 links the batches (central.h).
  *
  * The cache's life (set-up, refill, flush, thread exit, fork) is cache.c.
  */

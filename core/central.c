@@ -29,8 +29,14 @@ static inline void *decode(uint64_t top) {
   return idx ? (void *)(tp_layout.base + ((idx - 1) << TP_MIN_SHIFT)) : NULL;
 }
 
-/* Word 1 of a batch head: next batch's head and this batch's length. */
-static inline _Atomic uint64_t *link_of(void *blk) { return (_Atomic uint64_t *)blk + 1; }
+/* The word of a batch head of tier t that holds the next batch's head and
+ * this batch's length: word 2, so that word 1 keeps the free key a head
+ * had as a free block in a list (a second free of it is then caught like
+ * any other, check_double_free in cache.c); word 1 in the 16-byte tier,
+ * whose blocks have no word 2. */
+static inline _Atomic uint64_t *link_of(unsigned t, void *blk) {
+  return (_Atomic uint64_t *)blk + 1 + (t != 0);
+}
 /* Bit 0 of a link (blocks are 16-byte aligned): the batch's pages were
  * given back by a decay. */
 #define TP_LINK_RELEASED ((uint64_t)1)
@@ -62,7 +68,7 @@ __attribute__((nonnull(2))) static uint64_t push_link(unsigned t, void *head, ui
   uint64_t top = atomic_load_explicit(&ct->top, memory_order_relaxed);
   uint64_t next;
   do {
-    atomic_store_explicit(link_of(head), make_link(decode(top), len, released),
+    atomic_store_explicit(link_of(t, head), make_link(decode(top), len, released),
                           memory_order_relaxed);
     next = encode(head, (top >> TP_INDEX_BITS) + 1);
   } while (!atomic_compare_exchange_weak_explicit(&ct->top, &top, next, memory_order_release,
@@ -82,7 +88,7 @@ static void *pop_link(unsigned t, uint64_t *out) {
     if (!head) return NULL;
     /* head may be popped and reused by another thread right now: then the
      * value read is garbage and the CAS below fails on the generation. */
-    link = atomic_load_explicit(link_of(head), memory_order_relaxed);
+    link = atomic_load_explicit(link_of(t, head), memory_order_relaxed);
   } while (!atomic_compare_exchange_weak_explicit(
       &ct->top, &top, encode(link_next(link), (top >> TP_INDEX_BITS) + 1),
       memory_order_acquire, memory_order_acquire));
@@ -120,7 +126,8 @@ void tp_central_walk_heads(unsigned t, void (*fn)(void *ctx, unsigned t, uintptr
   for (uint64_t steps = 0; head && steps < (UINT64_C(1) << 24); steps++) {
     if (!in_carved(t, head, carved)) break;
     fn(ctx, t, head);
-    head = (uintptr_t)link_next(atomic_load_explicit(link_of((void *)head), memory_order_relaxed));
+    head = (uintptr_t)link_next(
+        atomic_load_explicit(link_of(t, (void *)head), memory_order_relaxed));
   }
 }
 
@@ -286,7 +293,8 @@ static void **take_all(unsigned t) {
   uint64_t link;
   while ((b = pop_link(t, &link)) != NULL) {
     atomic_fetch_sub_explicit(&tp_central[t].blocks, link_len(link), memory_order_relaxed);
-    atomic_store_explicit(link_of(b), make_link(batches, link_len(link), link & TP_LINK_RELEASED),
+    atomic_store_explicit(link_of(t, b),
+                          make_link(batches, link_len(link), link & TP_LINK_RELEASED),
                           memory_order_relaxed);
     batches = b;
   }
@@ -299,7 +307,7 @@ static void **take_all(unsigned t) {
 static size_t release_and_restore(unsigned t, void **batches, uint64_t want) {
   size_t released = 0;
   while (batches) {
-    uint64_t link = atomic_load_explicit(link_of(batches), memory_order_relaxed);
+    uint64_t link = atomic_load_explicit(link_of(t, batches), memory_order_relaxed);
     uint64_t flag = link & TP_LINK_RELEASED;
     if (want > 0 && !flag) {
       released += tp_central_release(t, batches);

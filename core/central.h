@@ -1,13 +1,14 @@
 /* central.h - per-tier central pools shared by all threads.
  *
  * A central pool is a lock-free stack of batches. A batch is a list of free
- * blocks threaded through their first word; its head block's second word
- * holds the link to the next batch and the batch's length:
+ * blocks threaded through their first word; its head block's third word
+ * (the second in the 16-byte tier) holds the link to the next batch and
+ * the batch's length, and every block's second word the free key:
  *
- *   top --> [next|link,len] --> [next] --> [next] --> NULL     (one batch)
- *               |
- *               v
- *           [next|link,len] --> ...                            (next batch)
+ *   top --> [next|key|link,len] --> [next|key] --> [next|key] --> NULL
+ *                      |                                    (one batch)
+ *                      v
+ *           [next|key|link,len] --> ...                     (next batch)
  *
  * top is tagged (block index + a 24-bit generation) so a pop that races
  * with pop+push of the same head fails its CAS (ABA). Pages of the regions

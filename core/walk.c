@@ -1,8 +1,9 @@
 /* walk.c - walks of the free blocks for reports (walk.h). A free block is
  * recognised by the engine's own marks: word 1 holds the free key in a
- * thread list and inside a central batch (cache.h), and a batch head is
- * found on its tier's stack of batches (central.h). A live block never
- * holds the key: every get clears it. */
+ * thread list and inside a central batch (cache.h), and a batch head of
+ * the 16-byte tier, whose word 1 is its link, is found on its tier's stack
+ * of batches (central.h). A live block never holds the key: every get
+ * clears it. */
 #include "cache.h"
 #include "central.h"
 #include "walk.h"
@@ -15,6 +16,7 @@ typedef struct {
 
 static void head_found(void *ctx, unsigned t, uintptr_t head) {
   walk_t *w = ctx;
+  if (tp_engine_block_free(head)) return; /* holds the key: the block scan finds it */
   if (!w->want || w->want(w->ctx, t, tp_block_index((void *)head, t))) w->fn(w->ctx, t, head);
 }
 
