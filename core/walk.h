@@ -28,8 +28,8 @@ void tp_engine_for_each_free_block(unsigned t, tp_block_want_fn want, tp_block_f
 /* The same answer one block at a time, for a report that reads only the
  * blocks it meets (the leak scan): call tp_engine_for_each_free_head once
  * per tier for the free blocks no one-word test can tell (the heads of
- * the 16-byte tier's central batches: few), then tp_engine_block_free for any other carved
- * block. Same rules and races as the walk above. */
+ * the 16-byte tier's central batches: few), then tp_engine_block_free for
+ * any other carved block. Same rules and races as the walk above. */
 void tp_engine_for_each_free_head(unsigned t, tp_block_fn fn, void *ctx);
 bool tp_engine_block_free(uintptr_t blk);
 

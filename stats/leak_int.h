@@ -43,6 +43,7 @@
 #define TP_LEAK_INDEX_SMALL (1u << 13)   /* sample mode's first part (64 KiB), after it */
 #define TP_LEAK_SMALL_PROBES 16          /* slots of it a stack looks at */
 #define TP_LEAK_LINE_INNER 3             /* innermost frames that vary in an index line */
+#define TP_LEAK_LINE_SLOTS 8             /* an index line: 64 bytes */
 #define TP_LEAK_MAX_FRAMES (1u << 22)    /* frames of all stacks together */
 #define TP_LEAK_MAX_MODULES 4096
 #define TP_LEAK_PATH_BYTES (1u << 20)    /* module paths, NUL-terminated */

@@ -356,7 +356,7 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
  * index from the stack's own random slot (TP_STACK_OVERFLOW once all of
  * it is full).
  *
- * `all` mode: the line (8 slots, 64 bytes) chosen by the hash of the
+ * `all` mode: the line (TP_LEAK_LINE_SLOTS) chosen by the hash of the
  * frames outside the innermost TP_LEAK_LINE_INNER. A recursion, or a
  * function that allocates in several places, captures stacks that differ
  * only there one after another: a random slot each made every capture of
@@ -375,9 +375,11 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   if (t->captures_rare)
     id = intern_in(t->index + TP_LEAK_INDEX_SLOTS, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
                    ips, depth, key, fhash, epoch, &mine);
-  else if (depth > TP_LEAK_LINE_INNER)
-    id = intern_in(t->index + ((size_t)(outer ^ moved) & (TP_LEAK_INDEX_SLOTS - 8)), 7, 8, ips,
-                   depth, key, fhash, epoch, &mine);
+  else if (depth > TP_LEAK_LINE_INNER) {
+    size_t line = (size_t)(outer ^ moved) & (TP_LEAK_INDEX_SLOTS - TP_LEAK_LINE_SLOTS);
+    id = intern_in(t->index + line, TP_LEAK_LINE_SLOTS - 1, TP_LEAK_LINE_SLOTS, ips, depth, key,
+                   fhash, epoch, &mine);
+  }
   if (!id)
     id = intern_in(t->index, TP_LEAK_INDEX_SLOTS - 1, TP_LEAK_INDEX_SLOTS, ips, depth, key, fhash,
                    epoch, &mine);
