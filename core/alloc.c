@@ -128,9 +128,7 @@ void tp_free_slow(void *p) {
   void **blk = p;
   tp_cache_t *c = live_cache();
   if (!c) {
-    if (blk[1] == (void *)tp_free_key) /* free already (check_double_free, cache.c) */
-      tp_report_bad_free("double free (the block is free in a thread's cache or the central pool)",
-                         p, tp_tier_size(t));
+    tp_cache_check_free(NULL, t, blk);
     blk[0] = NULL;
     blk[1] = (void *)tp_free_key; /* marked free, as a list's blocks are */
     tp_central_give(t, blk, 1);

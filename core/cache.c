@@ -328,7 +328,7 @@ TP_RESIDENT void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
   return blk;
 }
 
-/* A block whose word 1 holds the free key is free already: the key is
+/* Aborts if block p of tier t is free already, as its word 1 says: the key is
  * random per process, written only into free blocks, and cleared from
  * every block handed out (tp_bin_take, tp_cache_get, orphan_get), so a
  * live block holds it only if the program copied it there from freed
@@ -338,17 +338,19 @@ TP_RESIDENT void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n) {
  * double free. A central batch's head of the 16-byte tier does not hold
  * the key (its word 1 links the batches, central.h): a second free of it
  * is seen only by TIERPOOL_HARDEN=full. */
-static void check_double_free(tp_cache_t *c, unsigned t, void **p) {
-  uint32_t n = 0, len = bin_length(c, t);
-  for (void **q = c->bins[t].head; q && n <= len; q = q[0], n++)
-    if (q == p) tp_report_bad_free("double free (or free of a block never handed out)", p, tp_tier_size(t));
+void tp_cache_check_free(const tp_cache_t *c, unsigned t, void *p) {
+  void **blk = p;
+  if (blk[1] != (void *)tp_free_key) return;
+  uint32_t n = 0, len = c ? bin_length(c, t) : 0;
+  for (void **q = c ? c->bins[t].head : NULL; q && n <= len; q = q[0], n++)
+    if (q == blk) tp_report_bad_free("double free (or free of a block never handed out)", p, tp_tier_size(t));
   tp_report_bad_free("double free (the block is free in another thread's cache or the central "
                      "pool)", p, tp_tier_size(t));
 }
 
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {
   void **blk = p;
-  if (blk[1] == (void *)c->key) check_double_free(c, t, blk);
+  tp_cache_check_free(c, t, blk);
   if (c->bins[t].room == 0) flush_bin(c, t);
   tp_bin_push(&c->bins[t], blk, c->key);
 }

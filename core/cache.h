@@ -217,6 +217,9 @@ void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n);
  * tier t, carved) into live cache c: checks a probable double free, hands
  * a full list to the central pool, pushes. */
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p);
+/* Aborts with a double-free report if block p of tier t holds the free key
+ * (c: the freeing thread's cache, whose list names the case; NULL: none). */
+void tp_cache_check_free(const tp_cache_t *c, unsigned t, void *p);
 /* Gives the calling thread's cached blocks back to the central pools. */
 void tp_cache_flush_current(void);
 /* In the fork child: forgets the caches of threads that do not exist there. */

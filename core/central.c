@@ -32,7 +32,7 @@ static inline void *decode(uint64_t top) {
 /* The word of a batch head of tier t that holds the next batch's head and
  * this batch's length: word 2, so that word 1 keeps the free key a head
  * had as a free block in a list (a second free of it is then caught like
- * any other, check_double_free in cache.c); word 1 in the 16-byte tier,
+ * any other, tp_cache_check_free in cache.c); word 1 in the 16-byte tier,
  * whose blocks have no word 2. */
 static inline _Atomic uint64_t *link_of(unsigned t, void *blk) {
   return (_Atomic uint64_t *)blk + 1 + (t != 0);
