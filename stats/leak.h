@@ -46,7 +46,7 @@ enum tp_leak_mode { TP_LEAKS_OFF = 0, TP_LEAKS_ALL = 1, TP_LEAKS_SAMPLE = 2 };
 extern enum tp_leak_mode tp_leak_mode;
 
 /* From tp_stats_start (the preload constructor, single-threaded): parses
- * TIERPOOL_LEAKS, maps the tables, warms libunwind up and installs the
+ * TIERPOOL_LEAKS, maps the tables, loads libunwind and installs the
  * hooks. Does nothing when TIERPOOL_LEAKS is unset. */
 void tp_leak_start(void);
 

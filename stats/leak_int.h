@@ -224,8 +224,6 @@ uint32_t tp_stack_capture(void);
  * are installed: a thread cache that dlopen's allocations set up before
  * the sampler started would not sample its first gets (sampler.h). */
 void tp_stack_load_unwinder(void);
-/* One unwind whose result is thrown away: libunwind sets up its caches. */
-void tp_stack_warm_up(void);
 /* Resets the module lock in a fork child. */
 void tp_stack_fork_child(void);
 /* The path of module m ("" if unknown). */

@@ -39,13 +39,14 @@ void tp_leak_start(void) {
   tp_leak_mode = mode;
   tp_lk.counting = mode == TP_LEAKS_SAMPLE || tp_profile_on;
   tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
+  /* Loaded, not set up: tp_unwind follows most stacks without it, and
+   * the first one it cannot follow sets libunwind up inside that capture
+   * (its allocations go unhooked, as every capture's do). Set up here, in
+   * every process, it cost `all` mode 0.3 ms and 70 page faults a process
+   * whether or not a walk ever needed it: most of what checking a test
+   * suite of short processes adds to each (scripts/ab over 100 runs of a
+   * one-malloc program, docs/leaks.md). */
   tp_stack_load_unwinder();
-  /* libunwind's global set-up (0.2-0.3 ms), here rather than inside a
-   * malloc. Not in sample mode: a short process may never take a sample,
-   * and tp_unwind follows most stacks without libunwind; one it cannot
-   * follow sets libunwind up inside that capture (its allocations go
-   * unhooked, as every capture's do). */
-  if (mode == TP_LEAKS_ALL) tp_stack_warm_up();
 }
 
 void tp_leak_fork_child(void) {

@@ -388,15 +388,6 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
 
 /* ------------------------------------------------------------ capture */
 
-void tp_stack_warm_up(void) {
-  void *buf[8];
-  if (!unw_backtrace_fn) return;
-  unsigned char was = tp_in_hook; /* at start, the hooks are already on */
-  tp_in_hook = 1;
-  unw_backtrace_fn(buf, 8);
-  tp_in_hook = was;
-}
-
 /* The calling thread's memo of its last walk (leak_unwind.h), in its
  * cache, marked busy until the capture is done with it; NULL in sample
  * mode, whose captures are too far apart to share frames, before the
