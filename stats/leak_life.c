@@ -42,10 +42,9 @@ void tp_leak_start(void) {
   /* Loaded, not set up: tp_unwind follows most stacks without it, and
    * the first one it cannot follow sets libunwind up inside that capture
    * (its allocations go unhooked, as every capture's do). Set up here, in
-   * every process, it cost `all` mode 0.3 ms and 70 page faults a process
-   * whether or not a walk ever needed it: most of what checking a test
-   * suite of short processes adds to each (scripts/ab over 100 runs of a
-   * one-malloc program, docs/leaks.md). */
+   * every process, it cost `all` mode 0.46 ms of CPU time and 70 page
+   * faults a process whether or not a walk ever needed it (Debian's
+   * /bin/true, docs/leaks.md "Per process"). */
   tp_stack_load_unwinder();
 }
 
