@@ -81,6 +81,9 @@ static struct {
   tp_range_t roots[TP_SCAN_ROOTS];
   size_t nroots;
   uintptr_t skip[2][2];        /* tierpool's and mimalloc's spans: not roots */
+  /* What the pass over anonymous memory leaves out: those two spans and
+   * the modules' writable segments (roots already), page aligned. */
+  uintptr_t anon_skip[TP_SCAN_ROOTS + 2][2];
   uintptr_t ldso_fn;           /* an address inside ld.so */
   size_t tls_static;           /* bytes of static TLS below the thread pointer */
   /* per scan, mmap'd and unmapped */
@@ -509,6 +512,16 @@ static uintptr_t own_stack_from(uintptr_t self_sp) {
   return v && scan_from > self_sp && scan_from < v->hi ? scan_from : self_sp;
 }
 
+/* Adds [lo, hi), widened to whole pages, to what the pass over anonymous
+ * memory leaves out. */
+static void anon_skip(uintptr_t lo, uintptr_t hi, size_t *n) {
+  _Static_assert(TP_SCAN_ROOTS + 2 <= TP_ANON_SKIP_MAX, "every root can be left out");
+  if (hi <= lo) return;
+  sc.anon_skip[*n][0] = lo & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+  sc.anon_skip[*n][1] = (hi + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+  (*n)++;
+}
+
 __attribute__((noinline)) bool tp_leak_scan(void) {
   uint64_t t0 = now_ns();
   __builtin_unwind_init(); /* callee-saved registers onto this frame: scanned with the stack */
@@ -555,12 +568,10 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
     sps[nsps++] = self_sp;
     for (uint32_t i = 0; i < w->n && nsps < TP_SCAN_SPS; i++)
       if (w->threads[i].sp) sps[nsps++] = w->threads[i].sp;
-    uintptr_t skip[4]; /* tierpool's and mimalloc's own segments (their .bss) */
-    for (int s = 0; s < 2; s++) {
-      skip[2 * s] = sc.skip[s][0];
-      skip[2 * s + 1] = (sc.skip[s][1] + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
-    }
-    tp_anon_roots(&sc.maps, skip, 2, sps, nsps, scan_root);
+    size_t nskip = 0;
+    for (int s = 0; s < 2; s++) anon_skip(sc.skip[s][0], sc.skip[s][1], &nskip);
+    for (size_t i = 0; i < sc.nroots; i++) anon_skip(sc.roots[i].lo, sc.roots[i].hi, &nskip);
+    tp_anon_roots(&sc.maps, &sc.anon_skip[0][0], nskip, sps, nsps, scan_root);
     flood();
     classify(nstacks);
   }

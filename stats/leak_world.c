@@ -340,11 +340,12 @@ bool tp_resident(tp_resident_t *r, uintptr_t pg) {
  * the thread stacks (scanned from their stack pointers: below them lies
  * dead data; a mapping right above a guard page is taken for one), the
  * engine's own tables (tp_os_own: they hold block
- * addresses that are not the program's) and the modules' segments
- * (scanned already). Pages never touched are skipped (mincore): reading
+ * addresses that are not the program's) and the modules' writable
+ * segments, roots of their own already (the caller passes them: a
+ * module's .bss ends in an anonymous mapping, which this pass would read
+ * a second time). Pages never touched are skipped (mincore): reading
  * them would only map zeros. */
 #define TP_OWN_MAX 4096
-#define TP_SKIP_MAX 8 /* ranges a caller adds (tierpool's and mimalloc's .bss) */
 #define TP_MI_SEGMENT ((uintptr_t)32 << 20) /* mimalloc 2.0.9's segment size and alignment */
 
 static bool own_before(const void *a, const void *b) {
@@ -400,9 +401,10 @@ static void anon_range(uintptr_t lo, uintptr_t hi, void (*root)(uintptr_t lo, ui
 
 void tp_anon_roots(const tp_maps_t *m, const uintptr_t *skip, size_t nskip,
                    const uintptr_t *sps, size_t nsps, void (*root)(uintptr_t lo, uintptr_t hi)) {
-  static uintptr_t own[TP_OWN_MAX + TP_SKIP_MAX][2]; /* one scan at a time (report lock) */
+  /* One scan at a time (report lock); only the entries used are touched. */
+  static uintptr_t own[TP_OWN_MAX + TP_ANON_SKIP_MAX][2];
   size_t n = tp_os_own(own, TP_OWN_MAX);
-  for (size_t s = 0; s < nskip && s < TP_SKIP_MAX; s++, n++) {
+  for (size_t s = 0; s < nskip && s < TP_ANON_SKIP_MAX; s++, n++) {
     own[n][0] = skip[2 * s];
     own[n][1] = skip[2 * s + 1];
   }

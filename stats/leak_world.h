@@ -83,10 +83,13 @@ void tp_resident_init(tp_resident_t *r, const void *lo, size_t bytes);
 /* Whether page pg (page aligned, in the range) was ever touched. */
 bool tp_resident(tp_resident_t *r, uintptr_t pg);
 
+/* Most ranges a caller of tp_anon_roots may leave out. */
+#define TP_ANON_SKIP_MAX (16384 + 8)
+
 /* The program's anonymous memory that is a root of the scan (see
  * leak_world.c): calls root for each resident page of it. skip: nskip
  * ranges [skip[2k], skip[2k + 1]) left out besides the engine's own
- * mappings (page aligned); sps: the
+ * mappings (page aligned; at most TP_ANON_SKIP_MAX); sps: the
  * threads' stack pointers (their stacks are scanned from there, not
  * whole). */
 void tp_anon_roots(const tp_maps_t *m, const uintptr_t *skip, size_t nskip,
