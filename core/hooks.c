@@ -7,6 +7,7 @@
 __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
 tp_hooks_t tp_hooks;
 bool tp_hooked;
+bool tp_hooks_every_get;
 
 void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean) {
   TP_CHECK(hooks->get && hooks->put, "tp_set_hooks: both hooks are required");
@@ -16,6 +17,7 @@ void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean) {
     tp_sampler_start(sample_mean);
     tp_fwd_hooked = !tp_slow_mode;
   } else {
+    tp_hooks_every_get = true;
     tp_layout_slow_mode();
   }
 }

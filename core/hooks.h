@@ -41,6 +41,11 @@ void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean);
 /* The hooks installed (tp_hooked), written once before other threads run. */
 extern tp_hooks_t tp_hooks;
 extern bool tp_hooked;
+/* Installed for every get (no sampler): slow mode is on for them. With
+ * no guard of its own on (guard.h), the slow path's plain get and put
+ * is then the fast path's list pop or push with the hook around it
+ * (alloc.c, tp_malloc_slow and tp_free_slow). */
+extern bool tp_hooks_every_get;
 
 /* For the guards (guard.h) and the forwarding layer: run the hooks unless
  * none are installed or this thread is inside one already. Inline: in
