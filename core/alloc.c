@@ -110,9 +110,9 @@ TP_RESIDENT void *tp_get(size_t n, size_t align) {
  * get): no guard refuses or counts, no sampler. A get or put the fast
  * path would have served is then that list pop or push with the hook
  * around it; anything else (an empty or full list, no cache yet, a
- * suspect free) takes the whole slow path. The entry points, the
- * guards' flags and tp_get's steps cost about 180 instructions a
- * malloc-free pair of `workloads tree 12` otherwise (callgrind). */
+ * suspect free) takes the whole slow path, whose general steps cost 57
+ * instructions more a malloc-free pair (callgrind, `workloads tree 12`,
+ * 843.5 M -> 806.0 M in all). */
 static inline bool hooks_only(void) {
   return tp_hooks_every_get && !tp_guard_refuses && !tp_guard_counts;
 }
