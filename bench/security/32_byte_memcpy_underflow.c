@@ -1,0 +1,12 @@
+/* memcpy of a block's worth of bytes to 32 bytes before the block: the
+ * copy starts outside it. */
+#include "probe.h"
+
+static const char zeros[PROBE_SIZE];
+
+int main(void) {
+  char *p = heap_get(PROBE_SIZE);
+  copy_bytes(p - 32, zeros, sizeof zeros);
+  uncaught("memcpy starting 32 bytes before a block");
+  return 0;
+}
