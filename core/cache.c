@@ -147,7 +147,7 @@ static void reclaim_idle(tp_cache_t *c, unsigned t, uint32_t now) {
     uint32_t len = bin_length(c, u);
     if (len > own) {
       tp_central_give(u, cut_after(c->bins[u].head, own), len - own);
-      TP_ADD(c->bins[u].net_in, -(int64_t)(len - own));
+      TP_ADD(c->net_in[u], -(int64_t)(len - own));
       len = own;
     }
     set_bound(c, u, own);
@@ -288,9 +288,10 @@ static void *refill(tp_cache_t *c, unsigned t) {
     blk[0] = len > 1 ? (void *)(first + size) : NULL;
   }
   TP_DCHECK(len - 1 <= c->bound[t]);
+  tp_cache_see_front(c, t);
   c->bins[t].head = blk[0];
   c->bins[t].room = c->bound[t] - (len - 1);
-  TP_ADD(c->bins[t].net_in, len);
+  TP_ADD(c->net_in[t], len);
   tp_peak_note(t); /* blocks left the central pool: maybe a new peak */
   return blk;
 }
@@ -302,7 +303,7 @@ static void flush_bin(tp_cache_t *c, unsigned t) {
   if (b->head) {
     uint32_t len = bin_length(c, t);
     tp_central_give(t, b->head, len);
-    TP_ADD(b->net_in, -(int64_t)len);
+    TP_ADD(c->net_in[t], -(int64_t)len);
   }
   b->head = NULL;
   b->room = c->bound[t];
@@ -348,9 +349,14 @@ void tp_cache_check_free(const tp_cache_t *c, unsigned t, void *p) {
                      "pool)", p, tp_tier_size(t));
 }
 
+void tp_cache_see_front(tp_cache_t *c, unsigned t) {
+  c->bins[t].lim = tp_region_start(t) + atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
+}
+
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {
   void **blk = p;
   tp_cache_check_free(c, t, blk);
+  tp_cache_see_front(c, t); /* the caller checked p against the real front */
   if (c->bins[t].room == 0) flush_bin(c, t);
   tp_bin_push(&c->bins[t], blk, c->key);
 }
@@ -392,7 +398,7 @@ void tp_cache_fork_child(void) {
     for (unsigned t = 0; t < tp_layout.ntiers; t++) {
       uint32_t len = tp_bin_cached(c, t);
       lost += len;
-      c->bins[t].net_in -= len;
+      c->net_in[t] -= len;
       c->bins[t].head = NULL;
       c->bins[t].room = c->bound[t];
     }

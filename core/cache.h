@@ -40,8 +40,14 @@ typedef struct tp_bin_s {
   uint32_t room; /* pushes left before the list is handed over; 0 in sentinels (owner only) */
   uint32_t mask; /* block size - 1: a freed pointer must have these bits clear */
   uint64_t put;  /* blocks taken back (owner writes with TP_ADD; readers TP_LOAD) */
-  int64_t net_in; /* blocks the slow path moved into the list (refills, fresh
-                   * blocks) minus those it moved out (flushes) (owner, TP_ADD) */
+  /* The tier's carve front as this thread last saw it (an address: the
+   * region start plus the central carve offset; 0 before the first look).
+   * Below it every block was carved once; a free at or past it takes the
+   * slow path, which checks the real front (a block never carved joins no
+   * list: carving would hand it out a second time) and moves this one up.
+   * Fronts only grow, so a stale one sends a good free the slow way once.
+   * (owner) */
+  uintptr_t lim;
 } tp_bin_t;      /* 32 bytes: the tier index scales with one shift */
 
 /* The fast path counts puts only. Gets follow from the list's length,
@@ -64,6 +70,9 @@ typedef struct tp_cache_s {
   uint64_t disc_count[TIERPOOL_REASON_COUNT]; /* forwarded gets (owner, TP_ADD) */
   uint64_t disc_bytes[TIERPOOL_REASON_COUNT];
   uint64_t fwd_frees;           /* frees of mimalloc blocks (owner, TP_ADD) */
+  int64_t net_in[TP_MAX_TIERS]; /* blocks the slow path moved into each list (refills,
+                                 * fresh blocks) minus those it moved out (flushes)
+                                 * (owner, TP_ADD) */
   /* Small types: with them the cache and a ring of 256 fit one page. */
   uint32_t bound[TP_MAX_TIERS]; /* most blocks each list holds now, tp_bound_floor to bound_hi
                                  * (owner writes; readers TP_LOAD) */
@@ -174,7 +183,9 @@ TP_HOT void *tp_malloc(size_t n) {
 }
 
 /* Frees p: a pooled block goes back to this thread's cache. The slow path
- * takes a full list, a sentinel cache, a misaligned pointer and a block
+ * takes a full list, a sentinel cache, a misaligned pointer, a block at or
+ * past the carve front as this thread saw it last (tp_bin_t.lim: word 1
+ * is not read there, the page may not even be committed) and a block
  * that already holds the free key (a probable double free). */
 TP_HOT void tp_free(void *p) {
   if (tp_likely(tp_is_fast_pooled(p))) {
@@ -182,7 +193,7 @@ TP_HOT void tp_free(void *p) {
     tp_bin_t *b = &c->bins[tp_tier_of_ptr(p)];
     void **blk = (void **)p;
     if (tp_likely(b->room != 0 && ((uint32_t)(uintptr_t)p & b->mask) == 0 &&
-                  blk[1] != (void *)c->key)) {
+                  (uintptr_t)p < b->lim && blk[1] != (void *)c->key)) {
       tp_bin_push(b, blk, c->key);
       return;
     }
@@ -217,6 +228,8 @@ void *tp_cache_get(tp_cache_t *c, unsigned t, size_t n);
  * tier t, carved) into live cache c: checks a probable double free, hands
  * a full list to the central pool, pushes. */
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p);
+/* Moves c->bins[t].lim up to tier t's carve front (slow paths only). */
+void tp_cache_see_front(tp_cache_t *c, unsigned t);
 /* Aborts with a double-free report if block p of tier t holds the free key
  * (c: the freeing thread's cache, whose list names the case; NULL: none). */
 void tp_cache_check_free(const tp_cache_t *c, unsigned t, void *p);

@@ -43,7 +43,7 @@ void tp_stats_collect(tierpool_stats_t *out) {
        * but together they may be off by the operations in flight. */
       uint64_t put = TP_LOAD(c->bins[t].put);
       uint64_t len = tp_bin_cached(c, t);
-      ts->get += put + (uint64_t)TP_LOAD(c->bins[t].net_in) - len;
+      ts->get += put + (uint64_t)TP_LOAD(c->net_in[t]) - len;
       ts->put += put;
       ts->cached += len;
       ts->bytes_requested += TP_LOAD(c->bytes[t]);

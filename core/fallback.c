@@ -443,7 +443,7 @@ void *tp_forward_sampled(tp_cache_t *c, unsigned t, size_t n) {
   }
   ((void **)p)[0] = NULL; /* see tp_forward */
   /* A get of tier t: one more block came in and went out (cache.h). */
-  TP_ADD(c->bins[t].net_in, 1);
+  TP_ADD(c->net_in[t], 1);
   tp_count_get(c, t, n);
   tp_hooks_run_get(p, n, false, true);
   return p;
@@ -457,7 +457,7 @@ void tp_forward_free(void *p) {
     if (t >= 0) { /* a put of tier t, as the get was */
       if (c->kind == TP_CACHE_LIVE) {
         TP_ADD(c->bins[t].put, 1);
-        TP_ADD(c->bins[t].net_in, -1);
+        TP_ADD(c->net_in[t], -1);
       } else {
         atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
       }

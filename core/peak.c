@@ -51,7 +51,7 @@ TP_RESIDENT __attribute__((no_sanitize_thread)) static int64_t tier_live(unsigne
   int64_t live = (int64_t)(LOAD(ct->orphan_get) - LOAD(ct->orphan_put));
   for (tp_cache_t *c = tp_cache_registry(); c; c = c->next_all) {
     uint64_t len = tp_bin_cached(c, t);
-    live += TP_LOAD(c->bins[t].net_in) - (int64_t)len;
+    live += TP_LOAD(c->net_in[t]) - (int64_t)len;
   }
   return live;
 }

@@ -14,8 +14,9 @@
  *                           central); main frees the block again
  *   bad_free cross_live     a thread frees a block and waits (the block stays
  *                           in its cache); main frees the block again
- *   bad_free close          free p+4096 of a 64-byte block p: a block carved
- *                           with p but never handed out; then allocate until
+ *   bad_free close          free p+4096 of a 64-byte block p (the tier's
+ *                           first, so p+4096 lies at or below the carve
+ *                           front, never handed out); then allocate until
  *                           the same address would come out twice
  *   bad_free stack          free the address of a local variable
  *   bad_free alloca         free a block from alloca
@@ -81,7 +82,7 @@ int main(int argc, char **argv) {
     CHECK(p);
     say("addr=%p\n", (void *)(p + 64 * k));
     free(p + 64 * k);
-    /* Accepted: the next malloc would hand out a block never carved. */
+    /* Were it accepted, the next malloc would hand out a block never carved. */
     void *q = malloc(opaque(64));
     say("next=%p\n", q);
   } else if (!strcmp(mode, "central")) {
