@@ -14,6 +14,8 @@
  *                           central); main frees the block again
  *   bad_free cross_live     a thread frees a block and waits (the block stays
  *                           in its cache); main frees the block again
+ *   bad_free neighbour      free p+64 of a 64-byte block p, the tier's first:
+ *                           its neighbour, carved with it, never handed out
  *   bad_free close          free p+4096 of a 64-byte block p (the tier's
  *                           first, so p+4096 lies at or below the carve
  *                           front, never handed out); then allocate until
@@ -110,6 +112,12 @@ int main(int argc, char **argv) {
     pthread_mutex_unlock(&gate);
     say("addr=%p\n", p);
     free(launder(p));
+  } else if (!strcmp(mode, "neighbour")) {
+    char *p = malloc(opaque(64));
+    CHECK(p);
+    say("addr=%p\n", (void *)(p + 64));
+    free(p + 64);
+    say("survived\n");
   } else if (!strcmp(mode, "close")) {
     char *p = malloc(opaque(64));
     CHECK(p);

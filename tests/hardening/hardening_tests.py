@@ -129,6 +129,12 @@ def expect_foreign_abort(mode, what):
           % (what, m.group(1), r.stderr))
 
 
+def case_neighbour_free():
+    # free(p + 64) of the tier's first 64-byte block: carved with p, on the
+    # thread's list marked free, never handed out.
+    expect_abort([prog("bad_free"), "neighbour"], env(), "never handed out", 64)
+
+
 def case_close_free():
     # free(p + 4096) of a 64-byte block p, the tier's first: at the carve
     # front (the first carve is one page) or, were it larger, a block carved
