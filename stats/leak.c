@@ -65,10 +65,10 @@ static void charge_counts(tp_stack_t *s, uint64_t n, int sign) {
 /* Inline: in `all` mode without a profile a get's charge is a bit it
  * mostly finds set, and a put's nothing. */
 static inline void charge(uint32_t id, uint64_t n, unsigned bit, int sign) {
-  tp_stack_t *s = &tp_leak_tab.stacks[id];
-  if (sign > 0 && !(atomic_load_explicit(&s->tiers, memory_order_relaxed) & (1ull << bit)))
-    atomic_fetch_or_explicit(&s->tiers, 1ull << bit, memory_order_relaxed);
-  if (counting()) charge_counts(s, n, sign);
+  _Atomic uint64_t *tiers = &tp_leak_tab.tiers[id];
+  if (sign > 0 && !(atomic_load_explicit(tiers, memory_order_relaxed) & (1ull << bit)))
+    atomic_fetch_or_explicit(tiers, 1ull << bit, memory_order_relaxed);
+  if (counting()) charge_counts(&tp_leak_tab.stacks[id], n, sign);
 }
 
 static uint64_t *side_slot(const void *p, size_t t) {

@@ -50,7 +50,7 @@
 #define TP_LEAK_NO_MODULE 0xffffu        /* a frame outside every module (JIT code) */
 #define TP_STACK_NONE 0u                 /* id 0: no stack (not charged) */
 #define TP_STACK_OVERFLOW 1u             /* charged when the table is full */
-#define TP_LEAK_FWD_BIT 63               /* tp_stack_t.tiers: forwarded blocks */
+#define TP_LEAK_FWD_BIT 63               /* tp_leak_tab.tiers[id]: forwarded blocks */
 
 /* One interned stack. Written once before it is published (key .. depth),
  * then only its counters change, by atomic add from any thread. */
@@ -67,7 +67,7 @@ typedef struct tp_stack_s {
   _Atomic int64_t live;        /* blocks charged now (sampled blocks in sample mode) */
   _Atomic int64_t count;       /* sample mode: live blocks estimated, x count_scale */
   _Atomic int64_t bytes;       /* live bytes requested (an estimate in sample mode) */
-  _Atomic uint64_t tiers;      /* bit t: tier t charged once; TP_LEAK_FWD_BIT: forwarded */
+  uint64_t unused64;           /* (the tiers charged: tp_leak_tab.tiers) */
 } tp_stack_t;                  /* 64 bytes */
 
 /* One loaded object as it was when a stack first ran through it. Entries
@@ -86,6 +86,15 @@ typedef struct tp_module_s {
 
 typedef struct tp_leak_tab_s {
   tp_stack_t *stacks;          /* [TP_LEAK_MAX_STACKS] */
+  /* What every tracked get reads of its stack, one word each, indexed by
+   * id like stacks[] but apart from its 64-byte entries: ids are handed
+   * out in the order stacks are first met, and a program meets them again
+   * in much that order, so neighbouring gets read neighbouring words here
+   * where the entries put each on a line of its own. keys[id]:
+   * stacks[id].key again, for the index's lookups; tiers[id]: bit t, tier
+   * t charged once, TP_LEAK_FWD_BIT a forwarded block. */
+  uint64_t *keys;
+  _Atomic uint64_t *tiers;
   _Atomic uint32_t nstacks;    /* ids handed out so far */
   _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL] */
   uintptr_t *ips;              /* frame pool: return addresses */

@@ -168,7 +168,7 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
   for (uint32_t id = TP_STACK_OVERFLOW; id < hi; id++) {
     tp_stack_t *s = &t->stacks[id];
     if (!s->key || s->epoch < from) continue;
-    uint64_t tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed);
+    uint64_t tiers = atomic_load_explicit(&t->tiers[id], memory_order_relaxed);
     if (kinds) {
       const tp_kind_acc_t *a = &tp_scan_acc[id];
       for (unsigned k = 0; k < TP_KIND_UNKNOWN; k++)

@@ -106,16 +106,18 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
+  t->keys = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
+  t->tiers = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
   t->index = tp_os_map(sizeof(uint64_t) * (TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL), true);
   t->ips = tp_os_map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, true);
   t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
   t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
   t->paths = tp_os_map(TP_LEAK_PATH_BYTES, true);
-  if (!t->stacks || !t->index || !t->ips || !t->mods || !t->modules || !t->paths) return false;
+  if (!t->stacks || !t->keys || !t->tiers || !t->index || !t->ips || !t->mods || !t->modules || !t->paths) return false;
   if (!tp_unwind_init()) return false;
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
-  t->stacks[TP_STACK_OVERFLOW].key = 1;
+  t->stacks[TP_STACK_OVERFLOW].key = t->keys[TP_STACK_OVERFLOW] = 1;
   t->paths[0] = '\0';
   t->npaths = 1;
   ssize_t k = readlink("/proc/self/exe", t->exe, sizeof t->exe - 1);
@@ -310,7 +312,7 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   s->epoch = epoch;
   s->frame0 = f0;
   s->depth = (uint16_t)depth;
-  s->key = key;
+  s->key = t->keys[id] = key;
   return id;
 }
 
@@ -341,8 +343,8 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
         return *mine;
       /* Another thread took the slot: s is now its value; it may be ours. */
     }
-    if ((s & 0xffffffff00000000ull) == tag && t->stacks[(uint32_t)s].key == key) {
-      if (*mine) t->stacks[*mine].key = 0; /* lost a race for the same stack */
+    if ((s & 0xffffffff00000000ull) == tag && t->keys[(uint32_t)s] == key) {
+      if (*mine) t->stacks[*mine].key = t->keys[*mine] = 0; /* lost a race for the same stack */
       return (uint32_t)s;
     }
   }

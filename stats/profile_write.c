@@ -95,7 +95,7 @@ static void write_stacks(tp_emitter_t *e) {
     tp_emit_scalar(e, &f_exit_b, pos(exit_b));
     tp_emit_scalar(e, &f_short_n, tp_v_u64(blocks_of(atomic_load(&site->short_count))));
     tp_emit_scalar(e, &f_short_b, pos(atomic_load(&site->short_bytes)));
-    uint64_t tiers = atomic_load_explicit(&s->tiers, memory_order_relaxed), sizes[TP_MAX_TIERS];
+    uint64_t tiers = atomic_load_explicit(&tab->tiers[id], memory_order_relaxed), sizes[TP_MAX_TIERS];
     size_t k = 0;
     for (unsigned t = 0; t < TP_MAX_TIERS; t++)
       if (tiers >> t & 1) sizes[k++] = tp_tier_size(t);
