@@ -134,16 +134,14 @@ void *tp_malloc_slow(size_t n) {
 /* ------------------------------------------------------------ free */
 
 /* tp_free_slow's put of a pooled block in hooks-only slow mode, when the
- * fast path's own checks pass (and the block lies below the tier's carve
- * line, which the whole slow path reports otherwise): true if done. */
+ * fast path's own checks pass (the carve front as this thread saw it
+ * included): true if done. */
 static inline bool hooks_only_put(void *p) {
   tp_cache_t *c = tp_tls;
-  unsigned t = tp_tier_of_ptr(p);
-  tp_bin_t *b = &c->bins[t];
+  tp_bin_t *b = &c->bins[tp_tier_of_ptr(p)];
   void **blk = p;
   if (c->kind != TP_CACHE_LIVE || b->room == 0 || ((uint32_t)(uintptr_t)p & b->mask) != 0 ||
-      (uintptr_t)p - tp_region_start(t) >= atomic_load_explicit(&tp_central[t].carve, memory_order_relaxed) ||
-      blk[1] == (void *)c->key)
+      (uintptr_t)p >= b->lim || blk[1] == (void *)c->key)
     return false;
   tp_hooks_run_put(p, true);
   tp_bin_push(b, blk, c->key);

@@ -356,7 +356,9 @@ void tp_cache_see_front(tp_cache_t *c, unsigned t) {
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {
   void **blk = p;
   tp_cache_check_free(c, t, blk);
-  tp_cache_see_front(c, t); /* the caller checked p against the real front */
+  /* The caller checked p against the real front: the list's copy of it
+   * moves up if it was behind. */
+  if ((uintptr_t)p >= c->bins[t].lim) tp_cache_see_front(c, t);
   if (c->bins[t].room == 0) flush_bin(c, t);
   tp_bin_push(&c->bins[t], blk, c->key);
 }
