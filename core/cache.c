@@ -350,7 +350,8 @@ void tp_cache_check_free(const tp_cache_t *c, unsigned t, void *p) {
 }
 
 void tp_cache_see_front(tp_cache_t *c, unsigned t) {
-  c->bins[t].lim = tp_region_start(t) + atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
+  uint64_t front = atomic_load_explicit(&tp_central[t].carve, memory_order_acquire);
+  c->bins[t].lim = tp_region_start(t) + front;
 }
 
 void tp_cache_put(tp_cache_t *c, unsigned t, void *p) {

@@ -113,7 +113,9 @@ bool tp_stack_init(void) {
   t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
   t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
   t->paths = tp_os_map(TP_LEAK_PATH_BYTES, true);
-  if (!t->stacks || !t->keys || !t->tiers || !t->index || !t->ips || !t->mods || !t->modules || !t->paths) return false;
+  if (!t->stacks || !t->keys || !t->tiers || !t->index || !t->ips || !t->mods || !t->modules ||
+      !t->paths)
+    return false;
   if (!tp_unwind_init()) return false;
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
