@@ -134,17 +134,13 @@ void *tp_malloc_slow(size_t n) {
 /* ------------------------------------------------------------ free */
 
 /* tp_free_slow's put of a pooled block in hooks-only slow mode, when the
- * fast path's own checks pass (the carve front as this thread saw it
- * included): true if done. */
+ * fast path's own checks pass (tp_bin_accepts): true if done. */
 static inline bool hooks_only_put(void *p) {
   tp_cache_t *c = tp_tls;
   tp_bin_t *b = &c->bins[tp_tier_of_ptr(p)];
-  void **blk = p;
-  if (c->kind != TP_CACHE_LIVE || b->room == 0 || ((uint32_t)(uintptr_t)p & b->mask) != 0 ||
-      (uintptr_t)p >= b->lim || blk[1] == (void *)c->key)
-    return false;
+  if (c->kind != TP_CACHE_LIVE || !tp_bin_accepts(c, b, p)) return false;
   tp_hooks_run_put(p, true);
-  tp_bin_push(b, blk, c->key);
+  tp_bin_push(b, p, c->key);
   return true;
 }
 

@@ -182,19 +182,25 @@ TP_HOT void *tp_malloc(size_t n) {
   return tp_malloc_slow(n);
 }
 
-/* Frees p: a pooled block goes back to this thread's cache. The slow path
- * takes a full list, a sentinel cache, a misaligned pointer, a block at or
- * past the carve front as this thread saw it last (tp_bin_t.lim: word 1
- * is not read there, the page may not even be committed) and a block
- * that already holds the free key (a probable double free). */
+/* Whether pooled block p may go on list b of cache c as it is: the list
+ * has room (a sentinel cache's never has), p is a block start, it lies
+ * below the carve front as this thread saw it last (tp_bin_t.lim: word 1
+ * is not read past it, the page may not even be committed), and it does
+ * not hold the free key (a probable double free). Anything else is the
+ * slow path's. */
+TP_HOT bool tp_bin_accepts(const tp_cache_t *c, const tp_bin_t *b, const void *p) {
+  return b->room != 0 && ((uint32_t)(uintptr_t)p & b->mask) == 0 && (uintptr_t)p < b->lim &&
+         ((void *const *)p)[1] != (void *)c->key;
+}
+
+/* Frees p: a pooled block goes back to this thread's cache when the list
+ * accepts it (tp_bin_accepts); the slow path takes the rest. */
 TP_HOT void tp_free(void *p) {
   if (tp_likely(tp_is_fast_pooled(p))) {
     tp_cache_t *c = tp_tls;
     tp_bin_t *b = &c->bins[tp_tier_of_ptr(p)];
-    void **blk = (void **)p;
-    if (tp_likely(b->room != 0 && ((uint32_t)(uintptr_t)p & b->mask) == 0 &&
-                  (uintptr_t)p < b->lim && blk[1] != (void *)c->key)) {
-      tp_bin_push(b, blk, c->key);
+    if (tp_likely(tp_bin_accepts(c, b, p))) {
+      tp_bin_push(b, (void **)p, c->key);
       return;
     }
   }

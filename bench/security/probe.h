@@ -44,6 +44,17 @@ PROBE_UNUSED static void uncaught(const char *what) {
   fflush(stdout);
 }
 
+/* A malloc(0) block. NULL leaves nothing to read or write: the probe says
+ * so and exits 1, which the set's runner scores as caught. */
+PROBE_UNUSED static volatile char *zero_size_block(void) {
+  volatile char *p = heap_get(0);
+  if (!p) {
+    puts("malloc(0) returned NULL");
+    exit(1);
+  }
+  return p;
+}
+
 /* Flips the bits of one byte (a plain store would leave the byte as it was
  * once in 256 runs). */
 PROBE_UNUSED static void flip(char *at) {

@@ -2,11 +2,7 @@
 #include "probe.h"
 
 int main(void) {
-  volatile char *p = heap_get(0);
-  if (!p) {
-    puts("malloc(0) returned NULL");
-    return 1;
-  }
+  volatile char *p = zero_size_block();
   *p = 0x41;
   heap_put((void *)p);
   uncaught("a write into a malloc(0) block, then free");
