@@ -182,6 +182,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * that saw an object go away leaves a memo no walk replays). */
   uint64_t gen0 = atomic_load_explicit(&uw_gen, memory_order_relaxed), gen = gen0;
   int n = 0, r = 1;
+  uint64_t shapes = 0; /* the walked steps' shapes, or-ed */
   /* look is kept in a register: read back from ips, each frame would wait
    * for a store to be forwarded. */
   uintptr_t look = pc + 1;
@@ -197,7 +198,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
    * swing between two paths to the same program. walked[0] is the step
    * after the prefix (below) when this walk takes it. */
   tp_uw_step_t walked[TP_UW_MEMO_STEPS];
-  const tp_uw_step_t *prev = memo->step + memo->off;
+  tp_uw_step_t *prev = memo->step + memo->off;
   bool valid = memo->gen == gen0;
   int pn = valid ? memo->n : 0, mp = valid ? memo->pre : 0;
   /* The caller's own frames first (the last walk's prefix), as one piece:
@@ -248,6 +249,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
         }
       }
       walked[n - pre] = (tp_uw_step_t){ra, sp, bp, p->shape};
+      shapes |= p->shape;
       ips[n++] = look = ra;
       if (!replay) break;
     }
@@ -280,20 +282,40 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
         const tp_uw_step_t *p = prev + kept_from;
         const tp_uw_step_t *pe = pn - kept_from < max - n ? prev + pn : p + (max - n);
         uintptr_t *q = ips + n;
-        for (; p < pe; p++, q++) {
-          if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
-              ((p->shape & UW_RBP_SAVED) &&
-               *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp))
-            break;
-          *q = p->ra;
+        if (memo->cfa_rbp) {
+          for (; p < pe; p++, q++) {
+            if (*(const uintptr_t *)(p->cfa - 8) != p->ra ||
+                ((p->shape & UW_RBP_SAVED) &&
+                 *(const uintptr_t *)(p->cfa + (int16_t)(uint16_t)(p->shape >> 16)) != p->bp))
+              break;
+            *q = p->ra;
+          }
+        } else { /* no CFA from rbp: the return addresses alone */
+          for (; p < pe; p++, q++) {
+            uintptr_t a = p->ra;
+            if (*(const uintptr_t *)(p->cfa - 8) != a) break;
+            *q = a;
+          }
         }
         kept_to = (int)(p - prev);
         n = (int)(q - ips);
         if (kept_to > kept_from) {
-          const tp_uw_step_t *last = &prev[kept_to - 1];
+          tp_uw_step_t *last = &prev[kept_to - 1], *sv = last;
           look = last->ra;
           sp = last->cfa;
           bp = last->bp;
+          if (!memo->cfa_rbp) {
+            /* rbp as the walk would have it: from the last kept step that
+             * restores it (its CFA holds), else as the splice found it;
+             * kept steps from there on record it, for a walk that goes on
+             * from them or splices there. */
+            bp = at->bp;
+            while (sv >= prev + kept_from && !(sv->shape & UW_RBP_SAVED)) sv--;
+            if (sv >= prev + kept_from) {
+              bp = *(const uintptr_t *)(sv->cfa + (int16_t)(uint16_t)(sv->shape >> 16));
+              for (; sv <= last; sv++) sv->bp = bp;
+            }
+          }
         }
       }
     }
@@ -301,6 +323,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     uint64_t s = shape_of(look, &gen);
     if ((r = uw_step(s, &sp, &bp, &ra)) <= 0) break;
     walked[w++] = (tp_uw_step_t){ra, sp, bp, s};
+    shapes |= s;
     ips[n++] = look = ra;
   }
   if (r < 0) {
@@ -341,6 +364,8 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   memo->n = un;
   memo->gen = gen0;
   memo->lead = lead;
+  /* (The kept steps' shapes are the last walk's: counted in its flag.) */
+  memo->cfa_rbp = (shapes & UW_CFA_RBP) || (kept && memo->cfa_rbp);
   return n;
 }
 #else

@@ -44,6 +44,9 @@ typedef struct tp_uw_memo_s {
   uintptr_t sp0, self_lo, self_hi;
   tp_uw_step_t pstep[TP_UW_PRE_MAX];
   int lead; /* the first return addresses of the last walk that were the one's before */
+  /* Some step of the last walk computes its CFA from rbp (perhaps): else a
+   * kept step's saved rbp needs no compare, as no kept CFA is read from it. */
+  int cfa_rbp;
   int busy; /* the caller's: in use (a signal handler's capture goes without) */
   int skip; /* the caller's: leading frames of its own it dropped from the last walk */
   uint32_t id, epoch;
