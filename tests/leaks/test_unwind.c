@@ -133,6 +133,9 @@ Test(unwind, signal_frame_gives_up) {
  * as a program's consecutive allocations do. Every third level keeps a
  * frame pointer (alloca), so rbp-based frames and saved rbp slots are in
  * the memo too. */
+static uintptr_t tree_last[MAXF]; /* the walk before, to judge "same" */
+static int tree_last_n;
+
 __attribute__((noinline)) static void tree(int d, snap_t *s, int *walks) {
   if (d % 3 == 1) {
     char *p = alloca(16 + (size_t)d * 8);
@@ -141,6 +144,12 @@ __attribute__((noinline)) static void tree(int d, snap_t *s, int *walks) {
   }
   snap(s, MAXF);
   assert_same(s);
+  /* "same" exactly when every return address is the walk before's. */
+  bool equal = *walks && s->n == tree_last_n && !memcmp(s->ours, tree_last, sizeof *s->ours * (size_t)s->n);
+  cr_assert_eq(s->same, equal, "walk %d: same %d, the return addresses %s", *walks, s->same,
+               equal ? "the same" : "not the same");
+  memcpy(tree_last, s->ours, sizeof tree_last);
+  tree_last_n = s->n;
   ++*walks;
   if (d == 0) return;
   tree(d - 1, s, walks);
