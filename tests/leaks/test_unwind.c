@@ -145,7 +145,8 @@ __attribute__((noinline)) static void tree(int d, snap_t *s, int *walks) {
   snap(s, MAXF);
   assert_same(s);
   /* "same" exactly when every return address is the walk before's. */
-  bool equal = *walks && s->n == tree_last_n && !memcmp(s->ours, tree_last, sizeof *s->ours * (size_t)s->n);
+  bool equal = *walks && s->n == tree_last_n &&
+               !memcmp(s->ours, tree_last, sizeof *s->ours * (size_t)s->n);
   cr_assert_eq(s->same, equal, "walk %d: same %d, the return addresses %s", *walks, s->same,
                equal ? "the same" : "not the same");
   memcpy(tree_last, s->ours, sizeof tree_last);
