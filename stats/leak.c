@@ -244,19 +244,15 @@ static uint64_t freed_by(void) {
   return tp_leak_mode == TP_LEAKS_ALL && tp_stats_config.leaks_frees ? tp_stack_capture() : 0;
 }
 
-static void hook_put(void *p, bool pooled) {
+/* The put of hook_put past its common case (below). */
+static __attribute__((noinline)) void hook_put_rest(void *p, bool pooled) {
   uint32_t id;
   uint64_t n;
   unsigned bit = TP_LEAK_FWD_BIT;
   if (pooled) {
     size_t t = tp_tier_of_ptr(p);
     uint64_t *slot = side_slot(p, t);
-    if (!counting()) {
-      /* No counter to give back: the slot only says "freed" (and keeps
-       * the id for a bad-free report). A plain store, where take's locked
-       * compare-and-swap stalls on the line: the block is not in a free
-       * list yet (the engine runs this hook first), so no get of it and no
-       * report's settling can write the slot meanwhile. */
+    if (!counting()) { /* TIERPOOL_LEAKS_FREES: the slot keeps this free's stack too */
       _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
       uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
       if (tp_side_charged(v))
@@ -279,6 +275,24 @@ static void hook_put(void *p, bool pooled) {
   }
   charge(id, n, bit, -1);
   if (tp_profile_on) tp_profile_put(p, id, n, bit);
+}
+
+static void hook_put(void *p, bool pooled) {
+  /* A pooled block without running counters (`all` mode, no profile, the
+   * frees' stacks not kept): the slot only says "freed", keeping the id
+   * for a bad-free report. A plain store, where take's locked
+   * compare-and-swap stalls on the line: the block is not in a free list
+   * yet (the engine runs this hook first), so no get of it and no
+   * report's settling can write the slot meanwhile. Apart from the rest,
+   * it saves no registers: exact mode's every free comes here. */
+  if (pooled && !counting() && !tp_stats_config.leaks_frees) {
+    _Atomic uint64_t *a = (_Atomic uint64_t *)side_slot(p, tp_tier_of_ptr(p));
+    uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
+    if (tp_side_charged(v))
+      atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED, memory_order_relaxed);
+    return;
+  }
+  hook_put_rest(p, pooled);
 }
 
 /* ------------------------------------------------------------ life */
