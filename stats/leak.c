@@ -262,6 +262,21 @@ static uint64_t freed_by(void) {
   return tp_leak_mode == TP_LEAKS_ALL && tp_stats_config.leaks_frees ? tp_stack_capture() : 0;
 }
 
+/* A put's slot without a charge to give back (no running counters): it
+ * only says "freed", keeping the id for a bad-free report, and this
+ * free's stack with the stack kept (TIERPOOL_LEAKS_FREES). A plain store,
+ * where take's locked compare-and-swap stalls on the line: the block is
+ * not in a free list yet (the engine runs the put hook first), so no get
+ * of it and no report's settling can write the slot meanwhile. */
+static inline void slot_freed(uint64_t *slot, bool with_stack) {
+  _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
+  uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
+  if (tp_side_charged(v))
+    atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED |
+                                 (with_stack ? freed_by() : 0),
+                          memory_order_relaxed);
+}
+
 /* The put of hook_put past its common case (below). */
 static __attribute__((noinline)) void hook_put_rest(void *p, bool pooled) {
   uint32_t id;
@@ -270,12 +285,8 @@ static __attribute__((noinline)) void hook_put_rest(void *p, bool pooled) {
   if (pooled) {
     size_t t = tp_tier_of_ptr(p);
     uint64_t *slot = side_slot(p, t);
-    if (!counting()) { /* TIERPOOL_LEAKS_FREES: the slot keeps this free's stack too */
-      _Atomic uint64_t *a = (_Atomic uint64_t *)slot;
-      uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
-      if (tp_side_charged(v))
-        atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED | freed_by(),
-                              memory_order_relaxed);
+    if (!counting()) {
+      slot_freed(slot, true);
       return;
     }
     uint64_t v = take(slot);
@@ -296,18 +307,11 @@ static __attribute__((noinline)) void hook_put_rest(void *p, bool pooled) {
 }
 
 static void hook_put(void *p, bool pooled) {
-  /* A pooled block without running counters (`all` mode, no profile, the
-   * frees' stacks not kept): the slot only says "freed", keeping the id
-   * for a bad-free report. A plain store, where take's locked
-   * compare-and-swap stalls on the line: the block is not in a free list
-   * yet (the engine runs this hook first), so no get of it and no
-   * report's settling can write the slot meanwhile. Apart from the rest,
-   * it saves no registers: exact mode's every free comes here. */
+  /* A pooled block without running counters (`all` mode, no profile),
+   * the frees' stacks not kept: exact mode's every free. Apart from the
+   * rest, it saves no registers. */
   if (pooled && !counting() && !tp_stats_config.leaks_frees) {
-    _Atomic uint64_t *a = (_Atomic uint64_t *)side_slot(p, tp_tier_of_ptr(p));
-    uint64_t v = atomic_load_explicit(a, memory_order_relaxed);
-    if (tp_side_charged(v))
-      atomic_store_explicit(a, (v & 0xffffffff00000000ull) | TP_SIDE_FREED, memory_order_relaxed);
+    slot_freed(side_slot(p, tp_tier_of_ptr(p)), false);
     return;
   }
   hook_put_rest(p, pooled);

@@ -303,8 +303,9 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
           tp_uw_step_t *last = &prev[kept_to - 1], *sv = last;
           look = last->ra;
           sp = last->cfa;
-          bp = last->bp;
-          if (!memo->cfa_rbp) {
+          if (memo->cfa_rbp) {
+            bp = last->bp; /* compared, where saved */
+          } else {
             /* rbp as the walk would have it: from the last kept step that
              * restores it (its CFA holds), else as the splice found it;
              * kept steps from there on record it, for a walk that goes on
