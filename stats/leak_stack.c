@@ -103,6 +103,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
   return 1;
 }
 
+static void hash_key_init(void);
+
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
@@ -117,6 +119,7 @@ bool tp_stack_init(void) {
       !t->paths)
     return false;
   if (!tp_unwind_init()) return false;
+  hash_key_init();
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
   t->stacks[TP_STACK_OVERFLOW].key = t->keys[TP_STACK_OVERFLOW] = 1;
@@ -266,39 +269,60 @@ static inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
-/* One multiply a frame in one chain was 5 cycles a frame (each step waits
- * on the multiply before it); in two lanes, 5 instructions a frame. The
- * frames past the innermost TP_LEAK_LINE_INNER go two to one multiply, a
- * 128-bit product whose halves are folded (9 instructions for two frames:
- * callgrind `workloads tree 12`, 20 fewer a capture). They are hashed first, and
- * *outer is taken from them (0 for a stack no deeper than that): stacks
- * that differ only in their innermost frames share it, and `all` mode
- * looks for them in one line of the index (intern). */
+/* The stack hash's key: a random-looking word per frame position, and one
+ * for the depth (TP_LEAK_MAX_DEPTH + 1 of them), filled at start
+ * (tp_stack_init; splitmix64 of the position). Each has its top bit set: a
+ * code address (below 2^48) xored with it is never 0. */
+static uint64_t hash_key[TP_LEAK_MAX_DEPTH + 2];
+
+static void hash_key_init(void) {
+  for (unsigned i = 0; i < sizeof hash_key / sizeof *hash_key; i++)
+    hash_key[i] = mix64((i + 1) * 0x9e3779b97f4a7c15ull) | 1ull << 63;
+}
+
+/* Two frames, each xored with its position's key, multiplied into 128
+ * bits, the halves folded. */
+static inline uint64_t pair_fold(uint64_t a, uint64_t b) {
+  __uint128_t m = (__uint128_t)a * b;
+  return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+/* The hash is a sum of pair_folds, one per pair of frames (frame i with
+ * key i), then one multiply to spread it (NH, as xxh3 hashes short
+ * inputs). The products do not wait on each other: the hash is ready
+ * about 20 cycles after its last frame, where a chain of one multiply a
+ * pair was 5 cycles a pair (about 80 for a 32-frame stack), and every
+ * capture waited for it before its look in the index. The frames past the
+ * innermost TP_LEAK_LINE_INNER are summed first and *outer is taken from
+ * them (0 for a stack no deeper than that): stacks that differ only in
+ * their innermost frames share it, and `all` mode looks for them in one
+ * line of the index (intern). The depth takes the odd place beside frame
+ * 2, so stacks whose frames are another's first ones hash apart. */
 static uint64_t frames_hash(const uintptr_t *ips, unsigned n, uint64_t *outer) {
-  _Static_assert(TP_LEAK_LINE_INNER == 3, "the inner frames are folded in one by one, below");
-#define TP_FOLD(h, ip) ((h) = ((h) ^ (ip)) * 0x100000001b3ull + ((h) >> 29))
-  uint64_t a = 0x9e3779b97f4a7c15ull ^ n;
-  if (n <= TP_LEAK_LINE_INNER) {
-    *outer = 0;
-    for (unsigned i = 0; i < n; i++) TP_FOLD(a, ips[i]);
-    return mix64(a);
-  }
-  /* Two frames a multiply, its whole 128-bit product folded: a chain of
-   * one multiply for two frames (the factor of the odd frame is never 0,
-   * a code address being below 2^47; the other is 0 once in 2^64). */
+  _Static_assert(TP_LEAK_LINE_INNER == 3, "frames 0 to 2 and the depth are the inner pairs");
+  const uint64_t *k = hash_key;
+  uint64_t o0 = 0, o1 = 0;
   unsigned i = TP_LEAK_LINE_INNER;
-  for (; i + 1 < n; i += 2) {
-    __uint128_t m = (__uint128_t)(a ^ ips[i] ^ 0xa0761d6478bd642full) *
-                    (ips[i + 1] ^ 0xe7037ed1a0b428dbull);
-    a = (uint64_t)m ^ (uint64_t)(m >> 64);
+  /* Two sums: each add waits on the one before. */
+  for (; i + 3 < n; i += 4) {
+    o0 += pair_fold(ips[i] ^ k[i], ips[i + 1] ^ k[i + 1]);
+    o1 += pair_fold(ips[i + 2] ^ k[i + 2], ips[i + 3] ^ k[i + 3]);
   }
-  if (i < n) TP_FOLD(a, ips[i]);
-  *outer = (a * 0x9e3779b97f4a7c15ull) >> 24; /* a place, not a key: its middle bits will do */
-  TP_FOLD(a, ips[2]);
-  TP_FOLD(a, ips[1]);
-  TP_FOLD(a, ips[0]);
-#undef TP_FOLD
-  return mix64(a);
+  if (i + 1 < n) {
+    o0 += pair_fold(ips[i] ^ k[i], ips[i + 1] ^ k[i + 1]);
+    i += 2;
+  }
+  if (i < n) o1 += pair_fold(ips[i] ^ k[i], k[i + 1]);
+  uint64_t o = o0 + o1;
+  *outer = n > TP_LEAK_LINE_INNER ? (o * 0x9e3779b97f4a7c15ull) >> 24 : 0; /* a place: middle bits */
+  uint64_t h = o;
+  if (n > 1) h += pair_fold(ips[0] ^ k[0], ips[1] ^ k[1]);
+  else if (n) h += pair_fold(ips[0] ^ k[0], k[1]);
+  h += pair_fold((n > 2 ? ips[2] : 0) ^ k[2], n ^ k[TP_LEAK_MAX_DEPTH + 1]);
+  /* Spread: the low bits of a sum of products are its weakest. */
+  h ^= h >> 37;
+  h *= 0x165667919e3779f9ull;
+  return h ^ (h >> 32);
 }
 
 /* A new entry for these frames, not yet published; 0 if a table is full. */
