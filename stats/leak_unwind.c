@@ -150,6 +150,20 @@ static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *
   return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
 }
 
+/* The memo's step j: its CFA's slot in at_cfa points to it. */
+static inline __attribute__((always_inline)) void mark_cfa(tp_uw_memo_t *m, int j) {
+  m->at_cfa[(m->step[j].cfa >> 4) & (TP_UW_CFA_SLOTS - 1)] = (uint8_t)j;
+}
+
+/* Steps into the memo from step[at] on, marked. */
+static inline __attribute__((always_inline)) void put_steps(tp_uw_memo_t *m, int at,
+                                                            const tp_uw_step_t *src, int cnt) {
+  for (int i = 0; i < cnt; i++) {
+    m->step[at + i] = src[i];
+    mark_cfa(m, at + i);
+  }
+}
+
 /* The walk, with a memo of the last one, in three ways.
  *
  * The caller's own frames (the memo's prefix) first, as one piece: the
@@ -259,21 +273,17 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   /* Then by itself, looking for a state of the last walk after each step
    * that is not the last walk's own (one splice per walk). */
   /* The new walk is walked[0..w1), then prev[kept_from..kept_to), then walked[w1..w). */
-  int w = n - pre, k = 0, w1 = -1, kept_from = 0, kept_to = 0;
-  bool first = true;
+  int w = n - pre, k, w1 = -1, kept_from = 0, kept_to = 0;
   for (bool check = !replay && w > 0; r > 0; check = true) {
     if (check && w1 < 0) {
       const tp_uw_step_t *at = &walked[w - 1];
-      /* The last walk's first step at or above this CFA (the CFAs of a
-       * walk rise). Both walks most often keep their outer frames, a frame
-       * or two apart in position: start there, not at the innermost. */
-      if (first) {
-        first = false;
-        k = w - 2 < 0 ? 0 : w - 2 > pn ? pn : w - 2;
-        while (k > 0 && prev[k - 1].cfa >= at->cfa) k--;
-      }
-      while (k < pn && prev[k].cfa < at->cfa) k++;
-      if (k < pn && prev[k].cfa == at->cfa && prev[k].ra == at->ra && prev[k].bp == at->bp) {
+      /* The last walk's step with this CFA, if any, in one look (a search
+       * along the last walk's rising CFAs ended after a number of steps
+       * that changes from get to get: two mispredicted branches a get on
+       * `tree`). */
+      k = memo->at_cfa[(at->cfa >> 4) & (TP_UW_CFA_SLOTS - 1)] - memo->off;
+      if ((unsigned)k < (unsigned)pn && prev[k].cfa == at->cfa && prev[k].ra == at->ra &&
+          prev[k].bp == at->bp) {
         /* The same state as the last walk after its step k: its later
          * steps hold while the words they read are unchanged. */
         w1 = w;
@@ -355,10 +365,13 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   int kept = kept_to - kept_from, off = memo->off + kept_from - uw1;
   if (!kept || off < 0 || off + un > TP_UW_MEMO_ROOM) {
     off = (TP_UW_MEMO_ROOM - un) / 2;
-    if (kept) memmove(memo->step + off + uw1, prev + kept_from, (size_t)kept * sizeof *prev);
+    if (kept) {
+      memmove(memo->step + off + uw1, prev + kept_from, (size_t)kept * sizeof *prev);
+      for (int j = off + uw1; j < off + uw1 + kept; j++) mark_cfa(memo, j);
+    }
   }
-  memcpy(memo->step + off, walked + np, (size_t)uw1 * sizeof *walked);
-  if (w > w1) memcpy(memo->step + off + uw1 + kept, walked + w1, (size_t)(w - w1) * sizeof *walked);
+  put_steps(memo, off, walked + np, uw1);
+  if (w > w1) put_steps(memo, off + uw1 + kept, walked + w1, w - w1);
   /* Its return addresses, all of them, are the last walk's. */
   *same = replay && mp + pn > 0 && n == mp + pn; /* (replay: the prefix, if any, was taken) */
   memo->off = off;

@@ -11,8 +11,11 @@
 #define TP_UW_MEMO_STEPS 80
 /* Room for the last walk's steps to move within: a new walk that keeps the
  * last one's outer steps writes only its own inner ones, in front of them.
- * About three walks; what two pages hold besides the prefix. */
-#define TP_UW_MEMO_ROOM 236
+ * About three walks; what two pages hold besides the prefix and at_cfa. */
+#define TP_UW_MEMO_ROOM 228
+/* at_cfa's slots: a CFA's bits 4 to 11 (CFAs are 16-byte aligned at calls,
+ * so the frames of any 4 KiB of stack have a slot each). */
+#define TP_UW_CFA_SLOTS 256
 
 /* Most steps a memo's prefix holds (the caller's own frames). */
 #define TP_UW_PRE_MAX 16
@@ -50,11 +53,17 @@ typedef struct tp_uw_memo_s {
   int busy; /* the caller's: in use (a signal handler's capture goes without) */
   int skip; /* the caller's: leading frames of its own it dropped from the last walk */
   uint32_t id, epoch;
+  /* Where in step[] the step with a given CFA was last written (its slot:
+   * (cfa >> 4) % TP_UW_CFA_SLOTS): a hint, checked against the step, that
+   * finds the last walk's state in one look. A slot a step of another CFA
+   * took, or one left from an older walk, only misses a splice. */
+  uint8_t at_cfa[TP_UW_CFA_SLOTS];
   tp_uw_step_t step[TP_UW_MEMO_ROOM];
 } tp_uw_memo_t;
 
 /* Two pages a thread (docs/leaks.md, "Capture"). */
 _Static_assert(sizeof(tp_uw_memo_t) <= 8192, "a memo fits two pages");
+_Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 
 /* Maps the table of frame shapes; false if the memory is refused. */
 bool tp_unwind_init(void);
