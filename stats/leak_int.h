@@ -6,14 +6,14 @@
  *
  *   index[]  (2^19 words)          stacks[] (dense, by id)        frame pool
  *   +------------------+           +---------------------+        +-------+
- *   | key>>32 | id     | --------> | key, fhash, epoch   | -----> | ip    |
+ *   | key:46  | id:18  | --------> | key, fhash, epoch   | -----> | ip    |
  *   +------------------+           | frame0, depth       |        | ip    |
  *   | 0 (empty)        |           | live, count, bytes  |        | ...   |
  *                                  +---------------------+        +-------+
  *
  * index is open addressing, linear probing, insert-only (sample mode looks
  * in a small part after it first, leak_stack.c's intern): a slot goes from 0
- * to (high half of the key, id) once, by CAS, after the stack entry and its
+ * to (the key's top 46 bits, id) once, by CAS, after the stack entry and its
  * frames are written, so a reader that finds a slot finds a whole entry.
  * Ids are handed out by an atomic counter; entries are never removed. All
  * of it is mapped MAP_NORESERVE: only the pages touched count.
@@ -39,6 +39,8 @@
  * new: 5 to 7). Every frame unwound costs, so no more than that. */
 #define TP_STACK_SKIP_MAX 8
 #define TP_LEAK_MAX_STACKS (1u << 18)    /* distinct stacks (ids) */
+/* An index slot: the key's bits above the id's, and the id. */
+#define TP_LEAK_ID_MASK ((uint64_t)TP_LEAK_MAX_STACKS - 1)
 #define TP_LEAK_INDEX_SLOTS (1u << 19)   /* index load stays under 1/2 */
 #define TP_LEAK_INDEX_SMALL (1u << 13)   /* sample mode's first part (64 KiB), after it */
 #define TP_LEAK_SMALL_PROBES 16          /* slots of it a stack looks at */
@@ -90,10 +92,11 @@ typedef struct tp_leak_tab_s {
    * id like stacks[] but apart from its 64-byte entries: ids are handed
    * out in the order stacks are first met, and a program meets them again
    * in much that order, so neighbouring gets read neighbouring words here
-   * where the entries put each on a line of its own. keys[id]:
-   * stacks[id].key again, for the index's lookups; tiers[id]: bit t, tier
-   * t charged once, TP_LEAK_FWD_BIT a forwarded block. */
-  uint64_t *keys;
+   * where the entries put each on a line of its own. tiers[id]: bit t,
+   * tier t charged once, TP_LEAK_FWD_BIT a forwarded block. next[id]: the
+   * stack a thread captured after this one when it last looked one up in
+   * the index, as an index slot (0: none); a thread tries it first. */
+  _Atomic uint64_t *next;
   _Atomic uint64_t *tiers;
   _Atomic uint32_t nstacks;    /* ids handed out so far */
   _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL] */

@@ -108,21 +108,21 @@ static void hash_key_init(void);
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
-  t->keys = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
   t->tiers = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
+  t->next = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
   t->index = tp_os_map(sizeof(uint64_t) * (TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL), true);
   t->ips = tp_os_map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, true);
   t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
   t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
   t->paths = tp_os_map(TP_LEAK_PATH_BYTES, true);
-  if (!t->stacks || !t->keys || !t->tiers || !t->index || !t->ips || !t->mods || !t->modules ||
+  if (!t->stacks || !t->tiers || !t->next || !t->index || !t->ips || !t->mods || !t->modules ||
       !t->paths)
     return false;
   if (!tp_unwind_init()) return false;
   hash_key_init();
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
-  t->stacks[TP_STACK_OVERFLOW].key = t->keys[TP_STACK_OVERFLOW] = 1;
+  t->stacks[TP_STACK_OVERFLOW].key = 1;
   t->paths[0] = '\0';
   t->npaths = 1;
   ssize_t k = readlink("/proc/self/exe", t->exe, sizeof t->exe - 1);
@@ -283,13 +283,21 @@ static void hash_key_init(void) {
 /* Two frames, each xored with its position's key, multiplied into 128
  * bits, the halves folded. */
 static inline uint64_t pair_fold(uint64_t a, uint64_t b) {
+#if defined(__x86_64__)
+  /* gcc 12 passes a 128-bit product through the stack here (a store and
+   * a load in every pair); the instruction itself leaves it in rdx:rax. */
+  uint64_t lo, hi;
+  __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "%0"(a), "rm"(b) : "cc");
+  return lo ^ hi;
+#else
   __uint128_t m = (__uint128_t)a * b;
   return (uint64_t)m ^ (uint64_t)(m >> 64);
+#endif
 }
 
-/* The hash is a sum of pair_folds, one per pair of frames (frame i with
- * key i), then one multiply to spread it (NH, as xxh3 hashes short
- * inputs). The products do not wait on each other: the hash is ready
+/* The hash of ips[0 .. n) (ips[n] == 0): a sum of pair_folds, one per
+ * pair of frames (frame i with key i), then one multiply to spread it
+ * (NH, as xxh3 hashes short inputs). The products do not wait on each other: the hash is ready
  * about 20 cycles after its last frame, where a chain of one multiply a
  * pair was 5 cycles a pair (about 80 for a 32-frame stack), and every
  * capture waited for it before its look in the index. The frames past the
@@ -301,19 +309,13 @@ static inline uint64_t pair_fold(uint64_t a, uint64_t b) {
 static uint64_t frames_hash(const uintptr_t *ips, unsigned n, uint64_t *outer) {
   _Static_assert(TP_LEAK_LINE_INNER == 3, "frames 0 to 2 and the depth are the inner pairs");
   const uint64_t *k = hash_key;
-  uint64_t o0 = 0, o1 = 0;
-  unsigned i = TP_LEAK_LINE_INNER;
-  /* Two sums: each add waits on the one before. */
-  for (; i + 3 < n; i += 4) {
-    o0 += pair_fold(ips[i] ^ k[i], ips[i + 1] ^ k[i + 1]);
-    o1 += pair_fold(ips[i + 2] ^ k[i + 2], ips[i + 3] ^ k[i + 3]);
-  }
-  if (i + 1 < n) {
-    o0 += pair_fold(ips[i] ^ k[i], ips[i + 1] ^ k[i + 1]);
-    i += 2;
-  }
-  if (i < n) o1 += pair_fold(ips[i] ^ k[i], k[i + 1]);
-  uint64_t o = o0 + o1;
+  /* One loop, its count the only branch that depends on the depth (a
+   * loop by fours with two tails for the rest mispredicted three times as
+   * often): an odd last frame pairs with ips[n], which the caller sets to
+   * 0. */
+  uint64_t o = 0;
+  for (unsigned i = TP_LEAK_LINE_INNER; i < n; i += 2)
+    o += pair_fold(ips[i] ^ k[i], ips[i + 1] ^ k[i + 1]);
   *outer = n > TP_LEAK_LINE_INNER ? (o * 0x9e3779b97f4a7c15ull) >> 24 : 0; /* a place: middle bits */
   uint64_t h = o;
   if (n > 1) h += pair_fold(ips[0] ^ k[0], ips[1] ^ k[1]);
@@ -343,7 +345,7 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   s->epoch = epoch;
   s->frame0 = f0;
   s->depth = (uint16_t)depth;
-  s->key = t->keys[id] = key;
+  s->key = key;
   return id;
 }
 
@@ -359,7 +361,7 @@ static inline __attribute__((always_inline)) uint32_t
 intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips, unsigned depth,
           uint64_t key, uint64_t fhash, uint32_t epoch, uint32_t *mine) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  uint64_t tag = key & 0xffffffff00000000ull;
+  uint64_t tag = key & ~TP_LEAK_ID_MASK;
   size_t i = (size_t)(key >> 1) & mask; /* (its bit 0 is always set) */
   /* Sample mode captures rarely, each most likely a new stack on a page of
    * the index not touched yet. (In `all` mode the pages fill quickly, and
@@ -374,9 +376,9 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
         return *mine;
       /* Another thread took the slot: s is now its value; it may be ours. */
     }
-    if ((s & 0xffffffff00000000ull) == tag && t->keys[(uint32_t)s] == key) {
-      if (*mine) t->stacks[*mine].key = t->keys[*mine] = 0; /* lost a race for the same stack */
-      return (uint32_t)s;
+    if ((s & ~TP_LEAK_ID_MASK) == tag) {
+      if (*mine) t->stacks[*mine].key = 0; /* lost a race for the same stack */
+      return (uint32_t)(s & TP_LEAK_ID_MASK);
     }
   }
   return 0;
@@ -398,12 +400,17 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
  * just read. A line already full of other stacks costs 8 compares before
  * the random slot. Sample mode: the small part first (its stacks share
  * 16 pages instead of faulting one each). */
-static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
+static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uint64_t guess,
+                       uint32_t last) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint64_t outer, fhash = frames_hash(ips, depth, &outer);
   /* fhash is mixed already: a period only needs to move it elsewhere. */
   uint64_t moved = (uint64_t)epoch * 0x9e3779b97f4a7c15ull;
   uint64_t key = (fhash ^ moved) | 1;
+  /* The stack that came after the thread's last one the last time: read
+   * before the walk, so no look in the index waits here. */
+  if (guess && (guess & ~TP_LEAK_ID_MASK) == (key & ~TP_LEAK_ID_MASK))
+    return (uint32_t)(guess & TP_LEAK_ID_MASK);
   uint32_t mine = 0, id = 0;
   if (t->captures_rare)
     id = intern_in(t->index + TP_LEAK_INDEX_SLOTS, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
@@ -416,7 +423,10 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch) {
   if (!id)
     id = intern_in(t->index, TP_LEAK_INDEX_SLOTS - 1, TP_LEAK_INDEX_SLOTS, ips, depth, key, fhash,
                    epoch, &mine);
-  return id ? id : TP_STACK_OVERFLOW;
+  if (!id) return TP_STACK_OVERFLOW;
+  if (last) /* a hint: written only when it changes */
+    atomic_store_explicit(&t->next[last], (key & ~TP_LEAK_ID_MASK) | id, memory_order_release);
+  return id;
 }
 
 /* ------------------------------------------------------------ capture */
@@ -447,11 +457,13 @@ static tp_uw_memo_t *walk_memo(void) {
 _Static_assert(TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX <= TP_UW_MEMO_STEPS, "a memo holds every walk");
 
 uint32_t tp_stack_capture(void) {
-  uintptr_t buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX];
+  uintptr_t buf[TP_LEAK_MAX_DEPTH + TP_STACK_SKIP_MAX + 1]; /* + 1: frames_hash's 0 */
   tp_leak_tab_t *t = &tp_leak_tab;
   tp_uw_memo_t *memo = walk_memo();
   bool same = false;
   uint32_t epoch = atomic_load_explicit(&t->epoch, memory_order_relaxed);
+  uint32_t last = memo ? memo->id : 0;
+  uint64_t guess = last ? atomic_load_explicit(&t->next[last], memory_order_acquire) : 0;
   int n = tp_unwind(buf, (int)t->depth + TP_STACK_SKIP_MAX, memo, &same);
   /* The stack the thread captured last: its id again, without a hash and
    * a look in the index. */
@@ -472,7 +484,8 @@ uint32_t tp_stack_capture(void) {
     while (i < n && buf[i] - t->self_lo < t->self_hi - t->self_lo) i++;
   unsigned depth = n > i ? (unsigned)(n - i) : 0;
   if (depth > t->depth) depth = t->depth;
-  uint32_t id = intern(&buf[i], depth, epoch);
+  buf[i + depth] = 0;
+  uint32_t id = intern(&buf[i], depth, epoch, guess, last);
   if (memo) {
     memo->id = id > TP_STACK_OVERFLOW ? id : 0;
     memo->skip = i;
