@@ -150,17 +150,18 @@ static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *
   return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
 }
 
-/* The memo's step j: its CFA's slot in at_cfa points to it. */
-static inline __attribute__((always_inline)) void mark_cfa(tp_uw_memo_t *m, int j) {
-  m->at_cfa[(m->step[j].cfa >> 4) & (TP_UW_CFA_SLOTS - 1)] = (uint8_t)j;
+/* The memo's step j, of CFA cfa: that CFA's slot in at_cfa points to it. */
+static inline __attribute__((always_inline)) void mark_cfa(tp_uw_memo_t *m, int j, uintptr_t cfa) {
+  m->at_cfa[(cfa >> 4) & (TP_UW_CFA_SLOTS - 1)] = (uint8_t)j;
 }
 
-/* Steps into the memo from step[at] on, marked. */
+/* Steps into the memo from step[at] on, marked. (The CFA from the source:
+ * read back from the step just stored, it waited for the store.) */
 static inline __attribute__((always_inline)) void put_steps(tp_uw_memo_t *m, int at,
                                                             const tp_uw_step_t *src, int cnt) {
   for (int i = 0; i < cnt; i++) {
     m->step[at + i] = src[i];
-    mark_cfa(m, at + i);
+    mark_cfa(m, at + i, src[i].cfa);
   }
 }
 
@@ -367,7 +368,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     off = (TP_UW_MEMO_ROOM - un) / 2;
     if (kept) {
       memmove(memo->step + off + uw1, prev + kept_from, (size_t)kept * sizeof *prev);
-      for (int j = off + uw1; j < off + uw1 + kept; j++) mark_cfa(memo, j);
+      for (int j = off + uw1; j < off + uw1 + kept; j++) mark_cfa(memo, j, memo->step[j].cfa);
     }
   }
   put_steps(memo, off, walked + np, uw1);
