@@ -95,8 +95,8 @@ typedef struct tp_leak_tab_s {
    * where the entries put each on a line of its own. tiers[id]: bit t,
    * tier t charged once, TP_LEAK_FWD_BIT a forwarded block. next[id]: the
    * stack a thread captured after this one when it last looked one up in
-   * the index, as an index slot (0: none); a thread tries it first. */
-  _Atomic uint64_t *next;
+   * the index (0: none); a thread compares its frames first. */
+  _Atomic uint32_t *next;
   _Atomic uint64_t *tiers;
   _Atomic uint32_t nstacks;    /* ids handed out so far */
   _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL] */

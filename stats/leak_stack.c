@@ -109,7 +109,7 @@ bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
   t->tiers = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
-  t->next = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
+  t->next = tp_os_map(sizeof(uint32_t) * TP_LEAK_MAX_STACKS, true);
   t->index = tp_os_map(sizeof(uint64_t) * (TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL), true);
   t->ips = tp_os_map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, true);
   t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
@@ -400,17 +400,22 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
  * just read. A line already full of other stacks costs 8 compares before
  * the random slot. Sample mode: the small part first (its stacks share
  * 16 pages instead of faulting one each). */
-static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uint64_t guess,
+static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uint32_t guess,
                        uint32_t last) {
   tp_leak_tab_t *t = &tp_leak_tab;
+  /* The stack that came after the thread's last one the last time, its
+   * entry asked for before the walk: the same frames in the same period
+   * are that stack, with no hash and no look in the index. */
+  if (guess) {
+    const tp_stack_t *g = &t->stacks[guess];
+    if (g->depth == depth && g->epoch == epoch && g->key &&
+        !memcmp(&t->ips[g->frame0], ips, depth * sizeof *ips))
+      return guess;
+  }
   uint64_t outer, fhash = frames_hash(ips, depth, &outer);
   /* fhash is mixed already: a period only needs to move it elsewhere. */
   uint64_t moved = (uint64_t)epoch * 0x9e3779b97f4a7c15ull;
   uint64_t key = (fhash ^ moved) | 1;
-  /* The stack that came after the thread's last one the last time: read
-   * before the walk, so no look in the index waits here. */
-  if (guess && (guess & ~TP_LEAK_ID_MASK) == (key & ~TP_LEAK_ID_MASK))
-    return (uint32_t)(guess & TP_LEAK_ID_MASK);
   uint32_t mine = 0, id = 0;
   if (t->captures_rare)
     id = intern_in(t->index + TP_LEAK_INDEX_SLOTS, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
@@ -424,8 +429,8 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uin
     id = intern_in(t->index, TP_LEAK_INDEX_SLOTS - 1, TP_LEAK_INDEX_SLOTS, ips, depth, key, fhash,
                    epoch, &mine);
   if (!id) return TP_STACK_OVERFLOW;
-  if (last) /* a hint: written only when it changes */
-    atomic_store_explicit(&t->next[last], (key & ~TP_LEAK_ID_MASK) | id, memory_order_release);
+  if (last && id > TP_STACK_OVERFLOW) /* a hint: written only when it changes */
+    atomic_store_explicit(&t->next[last], id, memory_order_release);
   return id;
 }
 
@@ -463,7 +468,8 @@ uint32_t tp_stack_capture(void) {
   bool same = false;
   uint32_t epoch = atomic_load_explicit(&t->epoch, memory_order_relaxed);
   uint32_t last = memo ? memo->id : 0;
-  uint64_t guess = last ? atomic_load_explicit(&t->next[last], memory_order_acquire) : 0;
+  uint32_t guess = last ? atomic_load_explicit(&t->next[last], memory_order_acquire) : 0;
+  if (guess) __builtin_prefetch(&t->stacks[guess]); /* on its way during the walk */
   int n = tp_unwind(buf, (int)t->depth + TP_STACK_SKIP_MAX, memo, &same);
   /* The stack the thread captured last: its id again, without a hash and
    * a look in the index. */
