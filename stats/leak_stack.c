@@ -269,10 +269,11 @@ static inline uint64_t mix64(uint64_t h) {
   return h;
 }
 
-/* The stack hash's key: a random-looking word per frame position, and one
- * for the depth (TP_LEAK_MAX_DEPTH + 1 of them), filled at start
- * (tp_stack_init; splitmix64 of the position). Each has its top bit set: a
- * code address (below 2^48) xored with it is never 0. */
+/* The stack hash's key: a random-looking word per frame position (up to
+ * TP_LEAK_MAX_DEPTH, the 0 after an odd last frame's included), and one
+ * for the depth, filled at start (tp_stack_init; a mix of the position).
+ * Each has its top bit set: a code address (below 2^48) xored with it is
+ * never 0. */
 static uint64_t hash_key[TP_LEAK_MAX_DEPTH + 2];
 
 static void hash_key_init(void) {
@@ -297,10 +298,11 @@ static inline uint64_t pair_fold(uint64_t a, uint64_t b) {
 
 /* The hash of ips[0 .. n) (ips[n] == 0): a sum of pair_folds, one per
  * pair of frames (frame i with key i), then one multiply to spread it
- * (NH, as xxh3 hashes short inputs). The products do not wait on each other: the hash is ready
- * about 20 cycles after its last frame, where a chain of one multiply a
- * pair was 5 cycles a pair (about 80 for a 32-frame stack), and every
- * capture waited for it before its look in the index. The frames past the
+ * (NH, as xxh3 hashes short inputs). The products do not wait on each
+ * other: the hash is ready about 20 cycles after its last frame, where a
+ * chain of one multiply a pair was 5 cycles a pair (about 80 for a
+ * 32-frame stack), and every capture waited for it before its look in the
+ * index. The frames past the
  * innermost TP_LEAK_LINE_INNER are summed first and *outer is taken from
  * them (0 for a stack no deeper than that): stacks that differ only in
  * their innermost frames share it, and `all` mode looks for them in one
