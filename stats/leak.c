@@ -185,8 +185,6 @@ static unsigned fwd_bit(uint64_t n) {
                                                                      : TP_LEAK_FWD_BIT;
 }
 
-/* Runs with the thread's tp_in_hook set: what libunwind allocates
- * here is served but not hooked. */
 /* The get of hook_get past its common case (below). */
 static __attribute__((noinline)) void hook_get_rest(void *p, size_t n, bool pooled, bool sampled) {
   uint64_t *slot = NULL;
@@ -238,6 +236,8 @@ static __attribute__((noinline)) void hook_get_rest(void *p, size_t n, bool pool
   if (tp_profile_on) tp_profile_got(p, id, n, bit);
 }
 
+/* Runs with the thread's tp_in_hook set: what libunwind allocates
+ * here is served but not hooked. */
 static void hook_get(void *p, size_t n, bool pooled, bool sampled) {
   /* A pooled get without running counters or a profile (`all` mode's
    * every get): word 0 cleared (hook_get_rest says why), the stack into
