@@ -10,6 +10,7 @@
 #include "hardening.h"
 #include "hooks.h"
 #include "large.h"
+#include "os.h"
 #include "peak.h"
 #include "sampler.h"
 
@@ -75,10 +76,11 @@ static void *get_block(size_t n, size_t align) {
   if (n > tp_layout.max_size) return forward(n, TP_MIN_SIZE, reason_past_tiers(), false);
   size_t t = tp_tier_of(n);
   tp_cache_t *c = live_cache();
-  /* A sampled get is served by mimalloc: its free comes to the slow path,
-   * where the hooks see it (sampler.h). Not an aligned one (mimalloc 2.0.9 may fail
-   * those, fallback.c): a count below zero samples the next plain get. */
-  if (c && tp_unlikely(tp_fwd_hooked) && align <= TP_MIN_SIZE && sampled(c, (unsigned)t, n)) {
+  /* A sampled get is served outside the pools: its free comes to the slow
+   * path, where the hooks see it (sampler.h). Its block is aligned to its
+   * size up to a page (sampler.c); a get aligned past a page is not
+   * sampled: a count below zero samples the next get. */
+  if (c && tp_unlikely(tp_fwd_hooked) && align <= TP_PAGE_SIZE && sampled(c, (unsigned)t, n)) {
     void *p = tp_forward_sampled(c, (unsigned)t, n);
     if (p) return p;
   }
@@ -224,8 +226,8 @@ void *tp_realloc(void *p, size_t n) {
   size_t have;
   int sampled_tier = tp_unlikely(tp_fwd_hooked) && !tp_is_pooled(p) ? tp_sampled_tier(p) : -1;
   if (tp_is_pooled(p) || sampled_tier >= 0) {
-    /* (A sampled block is one of its tier's, served by mimalloc with at
-     * least the tier's size: sampler.h.) */
+    /* (A sampled block is one of its tier's, of the tier's size, outside
+     * the pools: sampler.h.) */
     size_t size = tp_tier_size(sampled_tier >= 0 ? (unsigned)sampled_tier : tp_tier_of_ptr(p));
     /* Same tier: keep the block. Shrinking far below it moves, to give
      * the bigger block back. */

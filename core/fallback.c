@@ -192,9 +192,10 @@ void tp_fwd_start(void) {
   struct rlimit as, data;
   bool limited = (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) ||
                  (getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur != RLIM_INFINITY);
-  /* Requests go to mimalloc from anywhere: sampled blocks, sizes between
-   * the largest tier and large.c's, every request without pools. */
-  if (limited || tp_sampling || !tp_layout.span || tp_layout.max_size < TP_LARGE_MIN)
+  /* Requests go to mimalloc from anywhere: sizes between the largest tier
+   * and large.c's, every request without pools. (Not sampled blocks:
+   * sampler.c.) */
+  if (limited || !tp_layout.span || tp_layout.max_size < TP_LARGE_MIN)
     tp_fwd_load();
 }
 
@@ -287,6 +288,7 @@ static bool page_mapped(const void *p) {
 }
 
 bool tp_fwd_owns(const void *p) {
+  if (tp_fwd_hooked && tp_sampled_tier(p) >= 0) return true;
   bool at_hdr = ((uintptr_t)p & (TP_LARGE_PAGE - 1)) == TP_LARGE_HDR;
   if (at_hdr && atomic_load_explicit(owned_slot(p), memory_order_relaxed) == (uintptr_t)p)
     return tp_large_state(p) == TP_LARGE_LIVE;
@@ -319,6 +321,22 @@ static enum tp_large_state large_state(const char *what, const void *p) {
   return tp_large_state(p);
 }
 
+/* A pointer into the sampled blocks' memory that is no live sampled
+ * block: freed already, or inside one. */
+static void sampled_bad_free(const char *what, const void *p) {
+  bool interior;
+  size_t size = tp_sampled_stored(p, &interior);
+  if (!size) return;
+  bool is_free = what[0] == 'f';
+  if (interior)
+    tp_report_bad_free(is_free ? "free of a pointer into the middle of a block"
+                               : "realloc or malloc_usable_size of a pointer into the middle of a block",
+                       p, size);
+  tp_report_bad_free(is_free ? "double free (or free of a block never handed out)"
+                             : "realloc or malloc_usable_size of a block already freed",
+                     p, size);
+}
+
 /* mi_is_in_heap_region() of 2.0.9 answers only for segments inside its
  * address map and says "no" for valid blocks mapped elsewhere (over 1 GiB,
  * or under ASan): its "no" only sends p to the finer checks of
@@ -326,6 +344,7 @@ static enum tp_large_state large_state(const char *what, const void *p) {
  * (mi_free would crash on them) and let the rest through. */
 void tp_fwd_check(const char *what, const void *p) {
   if (tp_unlikely(!tp_fwd_heap_region(p)) && large_state(what, p) == TP_LARGE_NOT_OURS) {
+    if (tp_fwd_hooked) sampled_bad_free(what, p);
     tp_check_foreign(what, p);
     /* Through those checks, and mimalloc never loaded: nothing of ours. */
     if (!mi_ready()) {
@@ -435,13 +454,9 @@ void *tp_forward_realloc(void *p, size_t n) {
 void *tp_forward_sampled(tp_cache_t *c, unsigned t, size_t n) {
   /* The tier's size, not n: the block behaves as the tier's would
    * (malloc_usable_size, realloc within the tier keeps it). */
-  void *p = tp_fwd_alloc(tp_tier_size(t), TP_MIN_SIZE, false);
+  void *p = tp_sampled_new(t);
   if (!p) return NULL;
-  if (!tp_sampled_add(p, t)) {
-    tp_fwd_free(p);
-    return NULL;
-  }
-  ((void **)p)[0] = NULL; /* see tp_forward */
+  ((void **)p)[0] = NULL; /* see tp_forward (a freed one's link is there) */
   /* A get of tier t: one more block came in and went out (cache.h). */
   TP_ADD(c->net_in[t], 1);
   tp_count_get(c, t, n);
@@ -453,7 +468,7 @@ void tp_forward_free(void *p) {
   tp_cache_t *c = tp_tls;
   if (tp_fwd_hooked) {
     tp_hooks_run_put(p, false);
-    int t = tp_sampled_remove(p);
+    int t = tp_sampled_free(p);
     if (t >= 0) { /* a put of tier t, as the get was */
       if (c->kind == TP_CACHE_LIVE) {
         TP_ADD(c->bins[t].put, 1);
@@ -461,7 +476,6 @@ void tp_forward_free(void *p) {
       } else {
         atomic_fetch_add_explicit(&tp_central[t].orphan_put, 1, memory_order_relaxed);
       }
-      tp_fwd_free(p);
       return;
     }
   }

@@ -57,8 +57,8 @@ void *tp_forward(size_t n, size_t align, int reason, bool zero);
 /* Counts a forwarded free for this thread, then tp_fwd_free. */
 void tp_forward_free(void *p);
 /* The sampler's get of n bytes of tier t for live cache c (sampler.h):
- * served by mimalloc, counted as a get of tier t, hooked; NULL when it
- * cannot be (then the caller serves it pooled). */
+ * served outside the pools, counted as a get of tier t, hooked; NULL when
+ * it cannot be (then the caller serves it pooled). */
 void *tp_forward_sampled(tp_cache_t *c, unsigned t, size_t n);
 /* tp_fwd_realloc, seen by the sampler's hooks as a put and a get. */
 void *tp_forward_realloc(void *p, size_t n);

@@ -21,6 +21,21 @@ static tp_sampled_t *tp_sampled; /* [TP_SAMPLED_SLOTS], under tp_sampled_lock */
 static uint32_t tp_sampled_used; /* written under the lock, read without it */
 static _Atomic int tp_sampled_lock;
 
+/* Their memory (see "their memory" below), under the same lock. */
+#define TP_SCHUNK_MIN ((size_t)1 << 20) /* a chunk's least size */
+#define TP_SCHUNK_MAX 256               /* chunks: each an eighth of all mapped, at least */
+typedef struct {
+  void *free;         /* freed blocks, linked through their word 0 */
+  uintptr_t cur, end; /* the rest of the tier's last chunk */
+} tp_sstore_t;
+static tp_sstore_t tp_sstore[TP_MAX_TIERS];
+static struct {
+  uintptr_t lo, hi;
+  unsigned tier;
+} tp_schunks[TP_SCHUNK_MAX];
+static unsigned tp_nschunks;
+static size_t tp_smapped; /* bytes of all the chunks */
+
 static uint64_t tp_sample_seed;
 
 #define TP_SAMPLE_MAX ((int64_t)1 << 62) /* the longest interval drawn */
@@ -82,18 +97,105 @@ static size_t find(uintptr_t p) {
   return i;
 }
 
-bool tp_sampled_add(void *p, unsigned t) {
-  if (!tp_sampled) return false;
-  tp_os_touch_for_write(&tp_sampled[home((uintptr_t)p)].p);
+/* ------------------------------------------------------------ their memory */
+
+/* A sampled block lives in memory of its own: not in the pools (its free
+ * would take the fast path, which never asks "was this block sampled?"),
+ * and not in mimalloc, which sample mode then loaded in every process at
+ * start (165,000 of the 366,000 instructions sample mode added to a short
+ * program, besides its pages and system calls). Chunks from tp_os_map (the
+ * exit scan knows them as the engine's own and does not read them as the
+ * program's anonymous memory), each serving one tier: per tier, a free
+ * list and the rest of its last chunk. A block lies a multiple of its size
+ * from its chunk's start, so it is aligned to its size up to a page. A
+ * chunk is at least an eighth of all those mapped before it, so they stay
+ * few, and a list of them tells a bad free's pointer. As the pools do, the
+ * memory is kept for the next sampled blocks, never given back. */
+
+/* A block of tier t (size bytes): a freed one, or from the rest of the
+ * tier's chunk; NULL when both are empty. Under the lock. */
+static void *take(unsigned t, size_t size) {
+  tp_sstore_t *s = &tp_sstore[t];
+  void *p = s->free;
+  if (p) {
+    s->free = *(void **)p;
+  } else if (s->end - s->cur >= size) {
+    p = (void *)s->cur;
+    s->cur += size;
+  }
+  return p;
+}
+
+/* A new chunk for tier t, mapped outside the lock; false when refused. */
+static bool grow(unsigned t, size_t size) {
+  size_t want = __atomic_load_n(&tp_smapped, __ATOMIC_RELAXED) / 8;
+  if (want < 4 * size) want = 4 * size;
+  if (want < TP_SCHUNK_MIN) want = TP_SCHUNK_MIN;
+  want = (want + TP_SCHUNK_MIN - 1) & ~(TP_SCHUNK_MIN - 1);
+  void *m = tp_os_map(want, true);
+  if (!m) m = tp_os_map(want = size < TP_PAGE_SIZE ? TP_PAGE_SIZE : size, true); /* RLIMIT_AS */
+  if (!m) return false;
+  bool keep = false, ok = true;
   lock();
-  bool ok = tp_sampled_used < TP_SAMPLED_SLOTS / 4 * 3;
-  if (ok) {
-    size_t i = find((uintptr_t)p);
-    if (!tp_sampled[i].p) __atomic_store_n(&tp_sampled_used, tp_sampled_used + 1, __ATOMIC_RELAXED);
-    tp_sampled[i] = (tp_sampled_t){(uintptr_t)p, t};
+  tp_sstore_t *s = &tp_sstore[t];
+  if (s->end - s->cur >= size) {
+    /* Another thread's new chunk came first. */
+  } else if (tp_nschunks == TP_SCHUNK_MAX) {
+    ok = false;
+  } else {
+    tp_schunks[tp_nschunks++] = (typeof(tp_schunks[0])){(uintptr_t)m, (uintptr_t)m + want, t};
+    __atomic_store_n(&tp_smapped, tp_smapped + want, __ATOMIC_RELAXED);
+    s->cur = (uintptr_t)m; /* (the last chunk has less than a block left) */
+    s->end = (uintptr_t)m + want;
+    keep = true;
   }
   unlock();
+  if (!keep) tp_os_unmap(m, want);
   return ok;
+}
+
+/* Takes a block of tier t and enters it in the table, under the lock;
+ * *room is false when the table is full. */
+static void *take_entered(unsigned t, size_t size, bool *room) {
+  void *p = NULL;
+  lock();
+  *room = tp_sampled_used < TP_SAMPLED_SLOTS / 4 * 3;
+  if (*room && (p = take(t, size))) {
+    tp_os_touch_for_write(&tp_sampled[home((uintptr_t)p)].p); /* one page fault, not two */
+    tp_sampled[find((uintptr_t)p)] = (tp_sampled_t){(uintptr_t)p, t};
+    __atomic_store_n(&tp_sampled_used, tp_sampled_used + 1, __ATOMIC_RELAXED);
+  }
+  unlock();
+  return p;
+}
+
+void *tp_sampled_new(unsigned t) {
+  if (!tp_sampled) return NULL;
+  size_t size = tp_tier_size(t);
+  bool room;
+  void *p = take_entered(t, size, &room);
+  if (!p && room && grow(t, size)) p = take_entered(t, size, &room);
+  return p;
+}
+
+/* The chunk holding p, or -1. Under the lock. */
+static int chunk_of(uintptr_t p) {
+  for (unsigned i = 0; i < tp_nschunks; i++)
+    if (p - tp_schunks[i].lo < tp_schunks[i].hi - tp_schunks[i].lo) return (int)i;
+  return -1;
+}
+
+size_t tp_sampled_stored(const void *p, bool *interior) {
+  if (!tp_sampled) return 0;
+  lock();
+  int i = chunk_of((uintptr_t)p);
+  uintptr_t lo = i < 0 ? 0 : tp_schunks[i].lo;
+  unsigned t = i < 0 ? 0 : tp_schunks[i].tier;
+  unlock();
+  if (i < 0) return 0;
+  size_t size = tp_tier_size(t);
+  *interior = (((uintptr_t)p - lo) & (size - 1)) != 0;
+  return size;
 }
 
 static int find_tier(const void *p, bool remove) {
@@ -114,12 +216,15 @@ static int find_tier(const void *p, bool remove) {
     }
     tp_sampled[i].p = 0;
     __atomic_store_n(&tp_sampled_used, tp_sampled_used - 1, __ATOMIC_RELAXED);
+    tp_sstore_t *s = &tp_sstore[t]; /* its memory, for the next sampled block */
+    *(void **)p = s->free;
+    s->free = (void *)p;
   }
   unlock();
   return t;
 }
 
 int tp_sampled_tier(const void *p) { return find_tier(p, false); }
-int tp_sampled_remove(const void *p) { return find_tier(p, true); }
+int tp_sampled_free(const void *p) { return find_tier(p, true); }
 
 void tp_sampled_fork_child(void) { atomic_store(&tp_sampled_lock, 0); }

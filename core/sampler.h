@@ -10,10 +10,11 @@
  * The count is a word of the thread cache (sample_left), and the fast path
  * keeps it: one subtraction and one branch per pooled get (tp_bin_pop), no
  * other work, so the pools stay fast with the sampler on. The slow path
- * serves the sampled get from mimalloc: its free then comes to the slow
- * path by itself, where the hook sees it, and a pooled free never has to
- * ask "was this block sampled?" (jemalloc's sampled allocations leave
- * their size class for the same reason). A table of the live sampled
+ * serves the sampled get outside the pools (sampler.c, "their memory"):
+ * its free then comes to the slow path by itself, where the hook sees it,
+ * and a pooled free never has to ask "was this block sampled?"
+ * (jemalloc's sampled allocations leave their size class for the same
+ * reason). A table of the live sampled
  * blocks keeps them counted as gets and puts of the tier they asked for,
  * so the stats are the same with the sampler on or off.
  * Forwarded gets and puts are slow anyway: with hooks in fast mode they all
@@ -53,13 +54,18 @@ static inline bool tp_sampler_due(tp_cache_t *c, size_t n) {
   return !tp_sampling || tp_sampler_due_slow(c, n);
 }
 
-/* The live sampled blocks (served by mimalloc, counted in their tier):
- * add p of tier t after a sampled get (false: no room, serve it pooled);
- * tp_sampled_tier answers p's tier, or -1 if p is not a sampled block;
- * tp_sampled_remove answers the same and forgets p (at its free). */
-bool tp_sampled_add(void *p, unsigned t);
+/* The live sampled blocks, in memory of their own (sampler.c, "their
+ * memory"), counted in their tiers. tp_sampled_new: a block of tier t's
+ * size, entered in the table; NULL when there is no room (serve the get
+ * pooled). tp_sampled_tier: p's tier, or -1 if p is not a live sampled
+ * block. tp_sampled_free: the same, and p is forgotten and its memory
+ * kept for the next (at its free). tp_sampled_stored: for a pointer that
+ * is nobody's block, its tier's size if it lies in the sampled blocks'
+ * memory (a double free, or a pointer into a block: *interior), else 0. */
+void *tp_sampled_new(unsigned t);
 int tp_sampled_tier(const void *p);
-int tp_sampled_remove(const void *p);
+int tp_sampled_free(const void *p);
+size_t tp_sampled_stored(const void *p, bool *interior);
 /* In the fork child: another thread may have held the table's lock. */
 void tp_sampled_fork_child(void);
 

@@ -30,8 +30,8 @@
   X(CHOICE, leaks, "TIERPOOL_LEAKS", 0, 0, 0, "off/0/none,all,sample",           \
     "Leak attribution: `all` captures the call stack of every get, `sample` of a sample by " \
     "bytes; dumps then list the stacks still holding blocks ([docs/leaks.md](docs/leaks.md)). " \
-    "`all` runs in slow mode; `sample` keeps the fast path (a sampled get is served by " \
-    "mimalloc and still counted in its tier). `off`: none.")                      \
+    "`all` runs in slow mode; `sample` keeps the fast path (a sampled get is served " \
+    "outside the pools and still counted in its tier). `off`: none.")             \
   X(UINT, leaks_depth, "TIERPOOL_LEAKS_DEPTH", 32, 1, 64, NULL,                  \
     "Frames kept per captured stack (1 to 64).")                                 \
   X(BYTES, leaks_sample, "TIERPOOL_LEAKS_SAMPLE", 512u << 10, 1, 1ull << 30, NULL, \

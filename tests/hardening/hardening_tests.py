@@ -84,6 +84,16 @@ def case_double_free():
         expect_abort([prog("bad_free"), "double", str(size)], env(harden="full"), "double free", tier)
 
 
+def case_sampled_bad_free():
+    # Every get sampled: each block lives in the sampler's own memory, not in
+    # the pools nor in mimalloc (never loaded here). Its second free, or a
+    # free of a pointer into it, is still named, with the block's tier.
+    e = env(leaks="sample", leaks_sample="1")
+    for size, tier in ((64, 64), (100, 128), (4096, 4096)):
+        expect_abort([prog("bad_free"), "double", str(size)], e, "double free", tier)
+    expect_abort([prog("bad_free"), "middle"], e, "middle", 64)
+
+
 def case_middle_free():
     expect_abort([prog("bad_free"), "middle"], env(), "middle", 64)
     expect_abort([prog("bad_free"), "middle"], env(harden="full"), "middle", 64)

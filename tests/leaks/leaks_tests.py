@@ -326,12 +326,18 @@ def case_sample(tmp):
     check(abs(st["bytes"] - 100 * n) < 0.2 * 100 * n, "estimated bytes %d for %d" % (st["bytes"], 100 * n))
     check(abs(st["blocks"] - n) < 0.2 * n, "estimated blocks %d for %d" % (st["blocks"], n))
     check(200 < st["samples"] < 1000 and st["samples"] < st["blocks"], "samples %d" % st["samples"])
-    # The sampled blocks (served by mimalloc so that their frees reach the
-    # hook) still count in their tier: the stats are those of a run
-    # without the sampler, and nothing of leaky's went to mimalloc.
+    # The sampled blocks (served outside the pools so that their frees
+    # reach the hook) still count in their tier: the stats are those of a
+    # run without the sampler, and nothing of leaky's went to mimalloc.
     t128 = [t for t in d["tiers"] if t["size"] == 128][0]
     check(t128["get"] >= n and t128["live"] >= n, "tier 128 get %d live %d" % (t128["get"], t128["live"]))
     check(d["discarded"] < 50, "discarded %d" % d["discarded"])
+    # Sampled blocks have memory of their own: sample mode does not load
+    # mimalloc (a fixed cost for every process) where the pools serve all.
+    r = run([prog("leaky"), "sample", "2000"], dict(e, LD_DEBUG="files"))
+    check(r.returncode == 0 and "libunwind" in r.stderr, "leaky sample failed: %s" % r.stderr[-2000:])
+    check("libmimalloc" not in r.stderr, "sample mode loaded mimalloc: %s" %
+          [l for l in r.stderr.splitlines() if "libmimalloc" in l][:3])
     # Freed work cancels exactly: nothing of leaky's own in a clean run.
     for f in glob.glob(tmp + "/tp.*"):
         os.unlink(f)
