@@ -30,6 +30,7 @@
 #include "common.h"
 #include "dest.h"
 #include "options.h"
+#include "quiet_thread.h"
 #include "leak.h"
 #include "live.h"
 #include "snapshot.h"
@@ -209,19 +210,7 @@ static void *dump_thread(void *arg) {
 
 TP_RESIDENT static void start_thread(void) {
   if (!tp_stats_config.interval && !tp_stats_config.live) return;
-  /* Block everything before creating it, so the thread never runs a
-   * handler, not even between its start and a pthread_sigmask of its own. */
-  sigset_t all, prev;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &prev);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_t t;
-  int rc = pthread_create(&t, &attr, dump_thread, NULL);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &prev, NULL);
+  int rc = tp_quiet_thread_start(dump_thread);
   if (rc != 0)
     TP_WARN_ERRNO_ONCE(rc, "cannot start the dump thread: no interval dumps, no live file");
 }

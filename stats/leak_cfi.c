@@ -269,7 +269,15 @@ uint64_t tp_cfi_shape(uintptr_t pc) {
   const uint8_t *cie_ptr = f.p;
   uint32_t cie_off = (uint32_t)rd_fixed(&f, 4);
   tp_cie_t c;
-  if (cie_off == 0 || !read_cie(cie_ptr - cie_off, &c) || c.signal) return UW_VALID | UW_UNKNOWN;
+  if (cie_off == 0 || !read_cie(cie_ptr - cie_off, &c)) return UW_VALID | UW_UNKNOWN;
+  /* A signal frame ("S"): followed when it is the kernel's return path,
+   * glibc's __restore_rt, `mov $15, %rax; syscall` (rt_sigreturn) at pc + 1
+   * (its FDE starts a byte early, for this lookup of a return address - 1). */
+  if (c.signal) {
+    static const uint8_t restore_rt[9] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+    return UW_VALID | (memcmp((const void *)(pc + 1), restore_rt, sizeof restore_rt) == 0
+                           ? UW_SIGNAL : UW_UNKNOWN);
+  }
   uintptr_t begin = (uintptr_t)rd_ptr(&f, c.fde_enc);
   uintptr_t range = (uintptr_t)rd_ptr(&f, c.fde_enc & 0x0f);
   if (f.bad || pc - begin >= range) return UW_VALID | UW_UNKNOWN;

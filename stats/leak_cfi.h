@@ -15,6 +15,9 @@
 #define UW_UNKNOWN 4u     /* not a shape this unwinder follows */
 #define UW_CFA_RBP 8u     /* CFA = rbp + offset (else rsp + offset) */
 #define UW_RBP_SAVED 16u  /* rbp is restored from CFA + its offset */
+#define UW_SIGNAL 32u     /* the kernel's signal frame (x86-64 Linux's rt_sigreturn
+                           * trampoline): the interrupted registers are in the
+                           * ucontext at the CFA of the handler's frame */
 
 /* The largest frame followed: a CFA further than this above the stack
  * pointer is a wrong shape (or a frame libunwind may judge). */

@@ -231,12 +231,10 @@ bool tp_stack_init(void);
  * id in the current period, interning it if new. TP_STACK_OVERFLOW when a
  * table is full. Called from the get hook only. */
 uint32_t tp_stack_capture(void);
-/* Loads libunwind (a plain run never maps it), or warns once that stacks
- * tp_unwind cannot follow will have no frames. At start, after the hooks
- * are installed: a thread cache that dlopen's allocations set up before
- * the sampler started would not sample its first gets (sampler.h). */
-void tp_stack_load_unwinder(void);
-/* Resets the module lock in a fork child. */
+/* Waits (2 s at most) while a thread loads libunwind: before a scan stops
+ * the world, which that thread, every signal blocked, would not join. */
+void tp_stack_unwinder_wait(void);
+/* Resets the module lock and the loading of libunwind in a fork child. */
 void tp_stack_fork_child(void);
 /* The path of module m ("" if unknown). */
 const char *tp_module_path(unsigned m);

@@ -39,13 +39,7 @@ void tp_leak_start(void) {
   tp_leak_mode = mode;
   tp_lk.counting = mode == TP_LEAKS_SAMPLE || tp_profile_on;
   tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
-  /* Loaded, not set up: tp_unwind follows most stacks without it, and
-   * the first one it cannot follow sets libunwind up inside that capture
-   * (its allocations go unhooked, as every capture's do). Set up here, in
-   * every process, it cost `all` mode 0.46 ms of CPU time and 70 page
-   * faults a process whether or not a walk ever needed it (Debian's
-   * /bin/true, docs/leaks.md "Per process"). */
-  tp_stack_load_unwinder();
+  /* (libunwind: loaded when a capture first needs it, leak_stack.c.) */
 }
 
 void tp_leak_fork_child(void) {

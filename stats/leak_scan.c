@@ -535,7 +535,9 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
     return true;
   }
   /* Before the others stop: dl_iterate_phdr takes the loader's lock, which
-   * a stopped thread might hold. */
+   * a stopped thread might hold; and the thread loading libunwind, if
+   * any, blocks the stop signal. */
+  tp_stack_unwinder_wait();
   sc.nroots = 0;
   span_of(tp_fwd_code(), sc.skip[1]); /* mimalloc's, once it is loaded */
   dl_iterate_phdr(module_roots, NULL);

@@ -9,10 +9,11 @@
  * module's path and load bias copied too, so the report can name a library
  * that was closed before exit.
  *
- * libunwind is loaded (dlopen) when tracking starts, not linked: a program
- * run without TIERPOOL_LEAKS or a profile never maps it, nor liblzma, which
- * it pulls in (issue 13, the fixed cost of preloading). Without it, a stack
- * tp_unwind gives up on is recorded without frames.
+ * libunwind is loaded (dlopen) by a thread of tierpool's when a capture
+ * first needs it, not linked: a process whose stacks tp_unwind follows
+ * never maps it, nor liblzma, which it pulls in (the fixed cost of
+ * preloading). Without it, a stack tp_unwind gives up on keeps the frames
+ * it followed.
  *
  * Locks: the index is lock-free. Appending a module takes module_lock; on
  * an older glibc without _dl_find_object that happens inside
@@ -25,8 +26,10 @@
 #include <limits.h>
 #include <link.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -35,6 +38,7 @@
 #include "leak_unwind.h"
 #include "log.h"
 #include "os.h"
+#include "quiet_thread.h"
 #include "spin.h"
 
 tp_leak_tab_t tp_leak_tab;
@@ -45,32 +49,74 @@ tp_leak_tab_t tp_leak_tab;
 #define TP_LIBUNWIND_SONAME "libunwind.so.8"
 #endif
 
-/* unw_backtrace, or NULL when libunwind could not be loaded. Written once,
- * at start (tp_leak_start, single-threaded, just after the hooks are
- * installed). No thread warms libunwind up: the walk is tp_unwind's, and a
- * stack it cannot follow sets libunwind up on its first fallback, inside
- * the capture; a warm-up had cost every thread's first capture 80,000
- * instructions and about 60 page faults, most of sample mode's cost in a
- * short program. */
-static typeof(unw_backtrace) *unw_backtrace_fn;
+/* unw_backtrace once libunwind is loaded; NULL before, and when it cannot
+ * be. tp_unwind follows nearly every stack by itself (signal frames too):
+ * libunwind is loaded only when a capture meets a frame it does not
+ * follow, not at start. Loaded at start, libunwind and the liblzma it
+ * pulls in cost every process about 0.3 ms of CPU time and 20 page faults
+ * (Debian's /bin/true: docs/leaks.md, "Per process"), and none of python3,
+ * bash, git, perl, sqlite3, make, cmake, gcc or g++ ever needed it.
+ *
+ * It is not loaded inside that capture: the capture runs inside the
+ * program's malloc, which the loader calls while it holds its lock, and
+ * which a thread may call holding a lock that a constructor run by
+ * another thread's dlopen waits for. A thread of tierpool's, started then,
+ * loads it, holding nothing; the captures that need libunwind before it is
+ * there keep the frames tierpool's unwinder followed (the innermost,
+ * always the allocation's own function). No thread warms libunwind up:
+ * its first fallback sets it up inside the capture. */
+static typeof(unw_backtrace) *_Atomic unw_backtrace_fn;
+enum { UNW_NONE, UNW_LOADING, UNW_DONE };
+static _Atomic int unw_state;
 
 /* dlopen allocates: tp_in_hook set, those blocks are served and never
  * fail, and they are not charged to a stack (the loader keeps them for
  * the life of the process). RTLD_LOCAL: libunwind's symbols (its weak
  * `backtrace`, its _Unwind_*) stay out of the program's scope. */
-void tp_stack_load_unwinder(void) {
-  if (unw_backtrace_fn) return;
+static void load_unwinder(void) {
   unsigned char was = tp_in_hook;
   tp_in_hook = 1;
   void *h = dlopen(TP_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (h) *(void **)&unw_backtrace_fn = dlsym(h, "unw_backtrace"); /* POSIX's form */
-  const char *why = unw_backtrace_fn ? NULL : dlerror();
+  typeof(unw_backtrace) *fn = NULL;
+  if (h) *(void **)&fn = dlsym(h, "unw_backtrace"); /* POSIX's form */
+  const char *why = fn ? NULL : dlerror();
   tp_in_hook = was;
-  if (!unw_backtrace_fn)
+  if (fn) atomic_store_explicit(&unw_backtrace_fn, fn, memory_order_release);
+  else
     TP_WARN_ONCE("cannot load " TP_LIBUNWIND_SONAME " (%s): leaks and profiles still count "
-                 "every block, but a stack tierpool's own unwinder cannot follow is reported "
-                 "without frames (install libunwind to name them all)",
+                 "every block, but a stack tierpool's own unwinder cannot follow keeps only "
+                 "the frames it followed (install libunwind to name them all)",
                  why ? why : "no unw_backtrace");
+}
+
+static void *loader_main(void *arg) {
+  (void)arg;
+  load_unwinder();
+  atomic_store_explicit(&unw_state, UNW_DONE, memory_order_release);
+  return NULL;
+}
+
+/* Starts the loading thread, once. Inside a capture (tp_in_hook set: what
+ * pthread_create allocates is served untracked). */
+static void want_unwinder(void) {
+  int s = UNW_NONE;
+  if (atomic_load_explicit(&unw_state, memory_order_relaxed) != UNW_NONE ||
+      !atomic_compare_exchange_strong(&unw_state, &s, UNW_LOADING))
+    return;
+  int rc = tp_quiet_thread_start(loader_main);
+  if (rc != 0) {
+    atomic_store(&unw_state, UNW_DONE);
+    TP_WARN_ERRNO_ONCE(rc, "cannot start a thread to load " TP_LIBUNWIND_SONAME ": a stack "
+                       "tierpool's own unwinder cannot follow keeps only the frames it followed");
+  }
+}
+
+void tp_stack_unwinder_wait(void) {
+  for (int i = 0; i < 2000 && atomic_load_explicit(&unw_state, memory_order_acquire) == UNW_LOADING;
+       i++) {
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
 }
 
 /* ------------------------------------------------------------ memory */
@@ -131,7 +177,13 @@ bool tp_stack_init(void) {
   return true;
 }
 
-void tp_stack_fork_child(void) { atomic_store(&tp_leak_tab.module_lock, 0); }
+void tp_stack_fork_child(void) {
+  atomic_store(&tp_leak_tab.module_lock, 0);
+  /* The loading thread is not here: the next capture that needs libunwind
+   * starts another. */
+  int s = UNW_LOADING;
+  atomic_compare_exchange_strong(&unw_state, &s, UNW_NONE);
+}
 
 const char *tp_module_path(unsigned m) {
   if (m >= atomic_load_explicit(&tp_leak_tab.nmodules, memory_order_acquire)) return "";
@@ -481,8 +533,15 @@ uint32_t tp_stack_capture(void) {
     memo->busy = 0;
     return id;
   }
-  if (n < 0)
-    n = unw_backtrace_fn ? unw_backtrace_fn((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX) : 0;
+  if (n < 0) {
+    typeof(unw_backtrace) *fn = atomic_load_explicit(&unw_backtrace_fn, memory_order_acquire);
+    if (fn) {
+      n = fn((void **)buf, (int)t->depth + TP_STACK_SKIP_MAX);
+    } else {
+      n = -1 - n; /* the frames it followed */
+      want_unwinder();
+    }
+  }
   /* tierpool's own frames, dropped: as many as from the last walk when
    * they and the first frame after them are that walk's. */
   int i = 0;

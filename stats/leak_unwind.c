@@ -140,12 +140,34 @@ static inline __attribute__((always_inline)) bool uw_frame(uint64_t s, uintptr_t
   return true;
 }
 
+/* Offsets in the ucontext_t the kernel puts at the CFA of a signal
+ * handler's frame (x86-64 Linux: uc_flags, uc_link, uc_stack, then
+ * uc_mcontext.gregs): REG_RBP, REG_RSP, REG_RIP. */
+#define UW_UC_RBP (40 + 8 * 10)
+#define UW_UC_RSP (40 + 8 * 15)
+#define UW_UC_RIP (40 + 8 * 16)
+
+/* The uncommon shapes: -1 for one not followed, 0 for the end of the
+ * chain; a signal frame steps to the interrupted registers, its pc
+ * reported as pc + 1: a return address's place, so that the shape found
+ * and the line named for it (at the address - 1) are pc's own. */
+static __attribute__((noinline)) int uw_odd(uint64_t s, uintptr_t *sp, uintptr_t *bp,
+                                            uintptr_t *ra) {
+  if (s & UW_UNKNOWN) return -1;
+  if (s & UW_LAST) return 0;
+  const uint8_t *uc = (const uint8_t *)*sp;
+  uintptr_t pc = *(const uintptr_t *)(uc + UW_UC_RIP);
+  *bp = *(const uintptr_t *)(uc + UW_UC_RBP);
+  *sp = *(const uintptr_t *)(uc + UW_UC_RSP);
+  *ra = pc ? pc + 1 : 0;
+  return pc != 0;
+}
+
 /* One step up with the shape s from the table: 1, a frame; 0, the end of
  * the chain; -1, a shape or CFA this unwinder does not follow. */
 static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *sp, uintptr_t *bp,
                                                          uintptr_t *ra) {
-  if (s & UW_UNKNOWN) return -1;
-  if (s & UW_LAST) return 0;
+  if (tp_unlikely(s & (UW_UNKNOWN | UW_LAST | UW_SIGNAL))) return uw_odd(s, sp, bp, ra);
   if (!uw_frame(s, sp, bp, ra)) return -1;
   return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
 }
@@ -203,7 +225,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
   uintptr_t look = pc + 1;
   if (!memo || max > TP_UW_MEMO_STEPS) {
     while (n < max && (r = uw_step(shape_of(look, &gen), &sp, &bp, &ra)) > 0) ips[n++] = look = ra;
-    return r < 0 ? -1 : n;
+    return r < 0 ? -1 - n : n;
   }
   /* The steps walked here, in this frame: written into the memo only at
    * the end, with the last walk's steps this one kept. Stored into the
@@ -338,9 +360,11 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
     shapes |= s;
     ips[n++] = look = ra;
   }
-  if (r < 0) {
+  /* A walk through a signal frame leaves no memo: its steps are not all
+   * frames of one stack. */
+  if (r < 0 || (shapes & UW_SIGNAL)) {
     memo->n = memo->lead = memo->pre = 0;
-    return -1;
+    return r < 0 ? -1 - n : n;
   }
   if (w1 < 0) w1 = w;
   /* A walk that did not take the last prefix makes its own: its first

@@ -69,8 +69,11 @@ _Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 bool tp_unwind_init(void);
 /* The return addresses of the caller's stack, innermost first, as
  * unw_backtrace gives them (its caller's return address first), at most
- * max; -1 when a frame has a shape this unwinder does not follow: ask
- * libunwind. Safe in any thread; never allocates. With a memo (NULL for
+ * max; -1 - k when a frame has a shape this unwinder does not follow (ask
+ * libunwind), ips[0 .. k) being the frames before it. Through a signal
+ * frame, the interrupted pc is given as pc + 1 (libunwind gives pc): the
+ * place of a return address, whose line is that of the address - 1. Safe
+ * in any thread, a signal handler's included; never allocates. With a memo (NULL for
  * none; one walk at a time uses it), *same tells whether the return
  * addresses are the memo's last walk's, all of them (the same stack to a
  * capture, wherever it lies). */

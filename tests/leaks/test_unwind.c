@@ -1,8 +1,9 @@
 /* test_unwind.c - the capture's unwinder (stats/leak_unwind.c) against
  * libunwind, frame for frame: deep recursion without frame pointers,
  * frames whose CFA is rbp-based (alloca), libc's frames (a qsort
- * callback), another thread, a truncated walk, and a signal handler, where
- * it must give up (-1) so that the capture asks libunwind; and walks that
+ * callback), another thread, a truncated walk, a signal handler (through
+ * the signal frame), a function without call frame information, where it
+ * must give up (-1 - k) so that the capture asks libunwind; and walks that
  * use a memo of the last walk (recursion whose paths change between walks,
  * rbp-based frames among them, changing depth limits), which must give
  * the same frames and say "same" exactly when the stack is the last one.
@@ -121,11 +122,48 @@ static void on_signal(int sig) {
   rec(2, &in_handler, MAXF);
 }
 
-Test(unwind, signal_frame_gives_up) {
+/* Through the kernel's signal frame to the interrupted code: libunwind's
+ * frames, but for the interrupted pc, given as pc + 1 (leak_unwind.h). */
+Test(unwind, signal_frame) {
   signal(SIGUSR1, on_signal);
   raise(SIGUSR1);
-  cr_assert_gt(in_handler.m, 5, "libunwind crosses the signal frame");
-  cr_assert_eq(in_handler.n, -1, "a signal frame is libunwind's to cross");
+  const snap_t *s = &in_handler;
+  cr_assert_gt(s->m, 5, "libunwind crosses the signal frame");
+  cr_assert_eq(s->n, s->m, "tp_unwind: %d frames, libunwind: %d", s->n, s->m);
+  int moved = 0;
+  for (int i = 1; i < s->n; i++) {
+    if (s->ours[i] == (uintptr_t)s->ref[i]) continue;
+    cr_assert_eq(s->ours[i], (uintptr_t)s->ref[i] + 1, "frame %d: %#lx, libunwind %p", i,
+                 (unsigned long)s->ours[i], s->ref[i]);
+    moved++;
+  }
+  cr_assert_eq(moved, 1, "one interrupted pc, %d frames differ", moved);
+}
+
+/* A function without call frame information (no FDE), as hand-written
+ * assembly or generated code may be. It keeps a frame pointer, which
+ * libunwind follows; tp_unwind gives up there, with the frames before. */
+static snap_t in_nocfi;
+void tp_test_nocfi_call(void);
+__attribute__((noinline, used)) void tp_test_nocfi_inner(void) {
+  snap(&in_nocfi, MAXF);
+  after++;
+}
+__asm__(".text\n.p2align 4\n.globl tp_test_nocfi_call\n.type tp_test_nocfi_call, @function\n"
+        "tp_test_nocfi_call:\n  push %rbp\n  mov %rsp, %rbp\n  call tp_test_nocfi_inner\n"
+        "  pop %rbp\n  ret\n.size tp_test_nocfi_call, .-tp_test_nocfi_call\n");
+
+Test(unwind, no_cfi_gives_up) {
+  tp_test_nocfi_call();
+  after++;
+  const snap_t *s = &in_nocfi;
+  cr_assert_lt(s->n, 0, "tp_unwind followed a frame without call frame information");
+  int k = -1 - s->n;
+  cr_assert_eq(k, 3, "the frames before it: snap, tp_test_nocfi_inner, tp_test_nocfi_call (%d)", k);
+  cr_assert_gt(s->m, k + 2, "libunwind follows the frame pointer on (%d frames)", s->m);
+  for (int i = 1; i < k; i++)
+    cr_assert_eq(s->ours[i], (uintptr_t)s->ref[i], "frame %d: %#lx, libunwind %p", i,
+                 (unsigned long)s->ours[i], s->ref[i]);
 }
 
 /* A binary recursion, snapped on entry to every call: consecutive walks
