@@ -147,19 +147,18 @@ static inline __attribute__((always_inline)) bool uw_frame(uint64_t s, uintptr_t
 #define UW_UC_RSP (40 + 8 * 15)
 #define UW_UC_RIP (40 + 8 * 16)
 
-/* The uncommon shapes: -1 for one not followed, 0 for the end of the
- * chain; a signal frame steps to the interrupted registers, its pc
- * reported as pc + 1: a return address's place, so that the shape found
- * and the line named for it (at the address - 1) are pc's own. */
-static __attribute__((noinline)) int uw_odd(uint64_t s, uintptr_t *sp, uintptr_t *bp,
-                                            uintptr_t *ra) {
-  if (s & UW_UNKNOWN) return -1;
-  if (s & UW_LAST) return 0;
+/* The step through a signal frame (shape UW_SIGNAL): to the interrupted
+ * registers, its pc reported as pc + 1, a return address's place, so that
+ * the shape found and the line named for it (at the address - 1) are pc's
+ * own. Inline: a call in the walk's loop, however rare, cost every frame
+ * of every walk registers (callgrind, `tree 12`: 3% more instructions). */
+static inline __attribute__((always_inline)) int uw_signal(uintptr_t *sp, uintptr_t *bp,
+                                                           uintptr_t *ra) {
   const uint8_t *uc = (const uint8_t *)*sp;
   uintptr_t pc = *(const uintptr_t *)(uc + UW_UC_RIP);
   *bp = *(const uintptr_t *)(uc + UW_UC_RBP);
   *sp = *(const uintptr_t *)(uc + UW_UC_RSP);
-  *ra = pc ? pc + 1 : 0;
+  *ra = pc + 1;
   return pc != 0;
 }
 
@@ -167,7 +166,8 @@ static __attribute__((noinline)) int uw_odd(uint64_t s, uintptr_t *sp, uintptr_t
  * the chain; -1, a shape or CFA this unwinder does not follow. */
 static inline __attribute__((always_inline)) int uw_step(uint64_t s, uintptr_t *sp, uintptr_t *bp,
                                                          uintptr_t *ra) {
-  if (tp_unlikely(s & (UW_UNKNOWN | UW_LAST | UW_SIGNAL))) return uw_odd(s, sp, bp, ra);
+  if (tp_unlikely(s & (UW_UNKNOWN | UW_SIGNAL))) return s & UW_UNKNOWN ? -1 : uw_signal(sp, bp, ra);
+  if (s & UW_LAST) return 0;
   if (!uw_frame(s, sp, bp, ra)) return -1;
   return *ra != 0; /* 0: the end of the chain, as libunwind sees it */
 }
