@@ -144,6 +144,8 @@ static bool fwd_insert(uintptr_t p, uint32_t id, uint64_t n, tp_fwd_t *old) {
   if (ok) {
     if (!old->p) tp_lk.fwd_used++;
     tp_lk.fwd[i] = (tp_fwd_t){.p = p, .n = n, .id = id};
+    size_t pg = i * sizeof(tp_fwd_t) / TP_PAGE_SIZE; /* (where the entry starts) */
+    tp_lk.fwd_pages[pg / 64] |= 1ull << (pg % 64);
   }
   fwd_unlock();
   return ok;

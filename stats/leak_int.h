@@ -148,6 +148,9 @@ typedef struct tp_fwd_s {
 
 #define TP_LEAK_FWD_BITS 20
 #define TP_LEAK_FWD_SLOTS (1u << TP_LEAK_FWD_BITS)
+/* The table's pages, and a bit for each that ever held an entry. */
+#define TP_LEAK_FWD_PAGES ((TP_LEAK_FWD_SLOTS * sizeof(tp_fwd_t) + 4095) / 4096)
+#define TP_LEAK_FWD_PAGE_WORDS ((TP_LEAK_FWD_PAGES + 63) / 64)
 
 /* The per-block tables. leak_tables.c maps them; the hooks (leak.c) write
  * them; the scan, the report and the profile read them. */
@@ -155,6 +158,10 @@ typedef struct tp_leak_tables_s {
   uint64_t *side[TP_MAX_TIERS];     /* per tier, per block: (id << 32) | length */
   tp_fwd_t *fwd;                    /* [TP_LEAK_FWD_SLOTS], linear probing */
   uint32_t fwd_used;                /* entries in fwd (fwd_lock) */
+  /* The pages of fwd that ever held an entry, a bit each (fwd_lock): what
+   * a reader of every entry looks at (a look at all of them, whether
+   * resident, was a good part of a short program's exit scan). */
+  uint64_t *fwd_pages; /* [TP_LEAK_FWD_PAGE_WORDS], right after fwd's slots */
   _Atomic int fwd_lock;             /* taken by hook code only, never by a dump */
   double mean;                      /* sample: mean interval in bytes */
   /* The stacks' live figures are kept (leak.c's counting): sample mode,

@@ -9,7 +9,6 @@
  */
 #include "layout.h"
 #include "leak_int.h"
-#include "leak_world.h"
 #include "os.h"
 
 enum tp_leak_mode tp_leak_mode;
@@ -31,7 +30,9 @@ bool tp_leak_tables_init(void) {
     tp_lk.side[t] = side;
     side += side_slots(t);
   }
-  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS, true);
+  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS +
+                           sizeof(uint64_t) * TP_LEAK_FWD_PAGE_WORDS, true);
+  if (tp_lk.fwd) tp_lk.fwd_pages = (uint64_t *)(tp_lk.fwd + TP_LEAK_FWD_SLOTS);
   return tp_lk.fwd != NULL;
 }
 
@@ -42,19 +43,19 @@ size_t tp_leak_fwd_each(void (*fn)(const tp_fwd_t *e, void *ctx), void *ctx) {
   const size_t slots = TP_LEAK_FWD_SLOTS;
   size_t n = 0;
   if (!tab) return 0;
-  tp_resident_t r;
-  tp_resident_init(&r, tab, slots * sizeof *tab);
-  for (uintptr_t pg = (uintptr_t)tab; pg < r.hi; pg += TP_PAGE_SIZE) {
-    if (!tp_resident(&r, pg)) continue;
-    /* The entries that start on this page: an entry's p is its first word,
-     * so one starting on an untouched page is empty. */
-    size_t i = (pg - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
-    size_t end = (pg + TP_PAGE_SIZE - (uintptr_t)tab + sizeof *tab - 1) / sizeof *tab;
-    for (; i < end && i < slots; i++)
-      if (tab[i].p) {
-        fn(&tab[i], ctx);
-        n++;
-      }
+  /* The pages an entry ever started on: an entry's p is its first word, so
+   * one that starts on any other page is empty. */
+  for (size_t w = 0; w < TP_LEAK_FWD_PAGE_WORDS; w++) {
+    for (uint64_t bits = tp_lk.fwd_pages[w]; bits; bits &= bits - 1) {
+      size_t pg = w * 64 + (size_t)__builtin_ctzll(bits);
+      size_t i = (pg * TP_PAGE_SIZE + sizeof *tab - 1) / sizeof *tab;
+      size_t end = ((pg + 1) * TP_PAGE_SIZE + sizeof *tab - 1) / sizeof *tab;
+      for (; i < end && i < slots; i++)
+        if (tab[i].p) {
+          fn(&tab[i], ctx);
+          n++;
+        }
+    }
   }
   return n;
 }
