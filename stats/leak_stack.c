@@ -53,18 +53,18 @@ tp_leak_tab_t tp_leak_tab;
  * be. tp_unwind follows nearly every stack by itself (signal frames too):
  * libunwind is loaded only when a capture meets a frame it does not
  * follow, not at start. Loaded at start, libunwind and the liblzma it
- * pulls in cost every process about 0.3 ms of CPU time and 20 page faults
- * (Debian's /bin/true: docs/leaks.md, "Per process"), and none of python3,
- * bash, git, perl, sqlite3, make, cmake, gcc or g++ ever needed it.
+ * pulls in cost every process about 0.3 ms of CPU time and 20 to 40 page
+ * faults (Debian's /bin/true: docs/leaks.md, "Per process"), and none of
+ * python3, bash, git, perl, sqlite3, make, cmake, gcc or g++ needed it.
  *
  * It is not loaded inside that capture: the capture runs inside the
  * program's malloc, which the loader calls while it holds its lock, and
  * which a thread may call holding a lock that a constructor run by
  * another thread's dlopen waits for. A thread of tierpool's, started then,
  * loads it, holding nothing; the captures that need libunwind before it is
- * there keep the frames tierpool's unwinder followed (the innermost,
- * always the allocation's own function). No thread warms libunwind up:
- * its first fallback sets it up inside the capture. */
+ * there keep the frames tierpool's unwinder followed (the innermost, up to
+ * the one it does not follow). No thread warms libunwind up: its first
+ * fallback sets it up inside the capture. */
 static typeof(unw_backtrace) *_Atomic unw_backtrace_fn;
 enum { UNW_NONE, UNW_LOADING, UNW_DONE };
 static _Atomic int unw_state;
