@@ -411,23 +411,11 @@ static void print_stack(uint32_t id, const char *title) {
   tp_leak_report_release();
 }
 
-typedef struct {
-  uintptr_t a;
-  uint64_t v;
-} tp_fwd_hit_t;
-
-/* A forwarded block's entry that holds address a, interior or not. */
-static void fwd_holding(const tp_fwd_t *f, void *ctx) {
-  tp_fwd_hit_t *h = ctx;
-  if (f->id && h->a - f->p < (f->n ? f->n : 1)) h->v = (uint64_t)f->id << 32;
-}
-
 /* A pooled block keeps its allocation stack after its put (TP_SIDE_FREED),
  * and with TIERPOOL_LEAKS_FREES the stack of that put; a forwarded one is
  * found in the table, interior pointers included (every entry is read:
  * the process is about to abort), its frees are not kept. */
 void tp_leak_bad_free(const void *p) {
-  uintptr_t a = (uintptr_t)p;
   uint64_t v = 0;
   if (tp_is_pooled(p)) {
     size_t t = tp_tier_of_ptr(p);
@@ -435,9 +423,7 @@ void tp_leak_bad_free(const void *p) {
     v = atomic_load_explicit((_Atomic uint64_t *)&tp_lk.side[t][tp_block_index(p, (unsigned)t)],
                              memory_order_relaxed);
   } else {
-    tp_fwd_hit_t hit = {a, 0};
-    tp_leak_fwd_each(fwd_holding, &hit);
-    v = hit.v;
+    v = (uint64_t)tp_leak_fwd_id_at((uintptr_t)p) << 32;
   }
   uint32_t id = (uint32_t)(v >> 32), by = tp_is_pooled(p) ? tp_side_freed_by(v) : 0;
   if (id <= TP_STACK_OVERFLOW) return;

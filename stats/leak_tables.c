@@ -96,3 +96,19 @@ void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes) {
   *count = (int64_t)((double)tp_leak_tab.count_scale / p + 0.5);
   *bytes = (int64_t)((double)n / p + 0.5);
 }
+
+typedef struct {
+  uintptr_t a;
+  uint32_t id;
+} tp_fwd_hit_t;
+
+static void fwd_holding(const tp_fwd_t *f, void *ctx) {
+  tp_fwd_hit_t *h = ctx;
+  if (f->id && h->a - f->p < (f->n ? f->n : 1)) h->id = f->id;
+}
+
+uint32_t tp_leak_fwd_id_at(uintptr_t a) {
+  tp_fwd_hit_t hit = {a, 0};
+  tp_leak_fwd_each(fwd_holding, &hit);
+  return hit.id;
+}
