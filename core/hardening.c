@@ -62,6 +62,7 @@ void tp_check_foreign(const char *what, const void *p) {
   void *seg = (void *)((uintptr_t)p & ~(TP_MI_SEGMENT_SIZE - 1));
   if (mincore(seg, 4096, &vec) != 0 && errno == ENOMEM) {
     tp_warn("%s of a pointer not from the pools nor from mimalloc: %p; aborting", what, p);
+    tp_hooks_run_bad_free(p); /* with leak tracking: the stack of a block p points into */
     abort();
   }
   errno = saved;

@@ -28,6 +28,8 @@
  *                    (tierpool aborts, naming the stack that allocated it,
  *                    and with TIERPOOL_LEAKS_FREES the one that freed it)
  *   reach middle     frees a pointer 8 bytes into badfree_block (the same)
+ *   reach big_middle frees a pointer 16 bytes into big_badfree_block's 2 MiB
+ *                    (a forwarded block: the same)
  *
  * Built -O0 with frame pointers; pointers go through volatile globals so
  * the compiler keeps every store where it is written.
@@ -83,6 +85,7 @@ __attribute__((noinline)) void *big_child(void) { return malloc(72); }
 __attribute__((noinline)) void *big_kept_child(void) { return malloc(88); }
 __attribute__((noinline)) void *cycle_node(void) { return malloc(56); }
 __attribute__((noinline)) char *badfree_block(void) { return malloc(40); }
+__attribute__((noinline)) char *big_badfree_block(void) { return malloc(2u << 20); }
 __attribute__((noinline)) void badfree_release(char *p) {
   free(p);
   g_hidden ^= 1; /* not a tail call: this frame stays on the stack */
@@ -148,6 +151,8 @@ __attribute__((noinline)) static void run(const char *what, int n) {
     free(p);
   } else if (!strcmp(what, "middle")) {
     free(badfree_block() + 8);
+  } else if (!strcmp(what, "big_middle")) {
+    free(big_badfree_block() + 16);
   } else {
     fprintf(stderr, "reach: unknown case %s\n", what);
     exit(2);

@@ -202,8 +202,11 @@ def case_badfree():
     """A double free and an interior free abort, naming the allocating stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIERPOOL_")}
     env.update(LD_PRELOAD=A.lib, TIERPOOL_LEAKS="all")
-    for how, what, state in (("double", "double free", "already freed"),
-                             ("middle", "free of a pointer into the middle", "still in use")):
+    for how, what, state, fn in (
+            ("double", "double free", "already freed", "badfree_block"),
+            ("middle", "free of a pointer into the middle", "still in use", "badfree_block"),
+            ("big_middle", "free of a pointer not from the pools", "still in use",
+             "big_badfree_block")):
         r = subprocess.run([A.bin, how], env=env, capture_output=True, text=True,
                            timeout=TIMEOUT)
         check(r.returncode < 0, "%s: not killed (status %d)" % (how, r.returncode))
@@ -211,8 +214,8 @@ def case_badfree():
         head = [i for i, l in enumerate(lines) if "was allocated from:" in l]
         check(what in r.stderr and head and state in lines[head[0]],
               "%s: no allocation stack:\n%s" % (how, r.stderr))
-        check(lines[head[0] + 1].startswith("    #0 badfree_block+"),
-              "%s: stack does not start in badfree_block:\n%s" % (how, r.stderr))
+        check(lines[head[0] + 1].startswith("    #0 %s+" % fn),
+              "%s: stack does not start in %s:\n%s" % (how, fn, r.stderr))
         check("first freed from" not in r.stderr, "%s: a free stack nobody asked for" % how)
     # TIERPOOL_LEAKS_FREES: the double free also names where the block was freed first.
     r = subprocess.run([A.bin, "double"], env=dict(env, TIERPOOL_LEAKS_FREES="1"),
