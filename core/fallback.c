@@ -347,11 +347,7 @@ void tp_fwd_check(const char *what, const void *p) {
     if (tp_fwd_hooked) sampled_bad_free(what, p);
     tp_check_foreign(what, p);
     /* Through those checks, and mimalloc never loaded: nothing of ours. */
-    if (!mi_ready()) {
-      tp_warn("%s of a pointer not from the pools nor from mimalloc: %p; aborting", what, p);
-      tp_hooks_run_bad_free(p); /* with leak tracking: the stack of a block p points into */
-      abort();
-    }
+    if (!mi_ready()) tp_report_foreign(what, p);
   }
 }
 

@@ -25,6 +25,12 @@ void tp_report_bad_free(const char *what, const void *p, size_t tier_size) {
 
 /* ------------------------------------------------------------ foreign pointers */
 
+void tp_report_foreign(const char *what, const void *p) {
+  tp_warn("%s of a pointer not from the pools nor from mimalloc: %p; aborting", what, p);
+  tp_hooks_run_bad_free(p); /* with leak tracking: the stack of a block p points into */
+  abort();
+}
+
 extern void *__libc_stack_end; /* glibc: near the top of the main thread's stack */
 
 #define TP_MI_SEGMENT_SIZE ((uintptr_t)32 << 20) /* mimalloc 2.0.9: MI_SEGMENT_SHIFT 25 */
@@ -60,10 +66,6 @@ void tp_check_foreign(const char *what, const void *p) {
    * would crash on it). mincore is the probe that cannot fault. */
   unsigned char vec;
   void *seg = (void *)((uintptr_t)p & ~(TP_MI_SEGMENT_SIZE - 1));
-  if (mincore(seg, 4096, &vec) != 0 && errno == ENOMEM) {
-    tp_warn("%s of a pointer not from the pools nor from mimalloc: %p; aborting", what, p);
-    tp_hooks_run_bad_free(p); /* with leak tracking: the stack of a block p points into */
-    abort();
-  }
+  if (mincore(seg, 4096, &vec) != 0 && errno == ENOMEM) tp_report_foreign(what, p);
   errno = saved;
 }

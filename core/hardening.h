@@ -11,6 +11,11 @@
  * into, 0 if none) and aborts. Never allocates. */
 void tp_report_bad_free(const char *what, const void *p, size_t tier_size) __attribute__((noreturn, cold));
 
+/* Reports a pointer given to `what` that is no block of the pools, of
+ * mimalloc or of large.c (with leak tracking, the stack of a block it
+ * points into, if any) and aborts. */
+void tp_report_foreign(const char *what, const void *p) __attribute__((noreturn, cold));
+
 /* A pointer given to free or realloc that mimalloc's segment map does not
  * know: names it and aborts if it is a stack address, a static (inside a
  * loaded module) or a pointer whose would-be mimalloc segment header is
