@@ -213,7 +213,7 @@ void *tp_calloc(size_t n, size_t m) {
 size_t tp_usable_size(const void *p) {
   if (!p) return 0;
   if (tp_is_pooled(p)) return tp_tier_size(tp_tier_of_ptr(p));
-  int t = tp_unlikely(tp_fwd_hooked) ? tp_sampled_tier(p) : -1;
+  int t = tp_unlikely(tp_fwd_hooked) ? tp_sampled_tier(p, NULL) : -1;
   return t >= 0 ? tp_tier_size((unsigned)t) : tp_fwd_usable(p); /* a sampled block is its tier's */
 }
 
@@ -224,7 +224,7 @@ void *tp_realloc(void *p, size_t n) {
     return NULL;
   }
   size_t have;
-  int sampled_tier = tp_unlikely(tp_fwd_hooked) && !tp_is_pooled(p) ? tp_sampled_tier(p) : -1;
+  int sampled_tier = tp_unlikely(tp_fwd_hooked) && !tp_is_pooled(p) ? tp_sampled_tier(p, NULL) : -1;
   if (tp_is_pooled(p) || sampled_tier >= 0) {
     /* (A sampled block is one of its tier's, of the tier's size, outside
      * the pools: sampler.h.) */

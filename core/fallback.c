@@ -288,7 +288,7 @@ static bool page_mapped(const void *p) {
 }
 
 bool tp_fwd_owns(const void *p) {
-  if (tp_fwd_hooked && tp_sampled_tier(p) >= 0) return true;
+  if (tp_fwd_hooked && tp_sampled_tier(p, NULL) >= 0) return true;
   bool at_hdr = ((uintptr_t)p & (TP_LARGE_PAGE - 1)) == TP_LARGE_HDR;
   if (at_hdr && atomic_load_explicit(owned_slot(p), memory_order_relaxed) == (uintptr_t)p)
     return tp_large_state(p) == TP_LARGE_LIVE;

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cache.h"
 
@@ -55,17 +56,30 @@ static inline bool tp_sampler_due(tp_cache_t *c, size_t n) {
 }
 
 /* The live sampled blocks, in memory of their own (sampler.c, "their
- * memory"), counted in their tiers. tp_sampled_new: a block of tier t's
- * size, entered in the table; NULL when there is no room (serve the get
- * pooled). tp_sampled_tier: p's tier, or -1 if p is not a live sampled
- * block. tp_sampled_free: the same, and p is forgotten and its memory
- * kept for the next (at its free). tp_sampled_stored: for a pointer that
- * is nobody's block, its tier's size if it lies in the sampled blocks'
- * memory (a double free, or a pointer into a block: *interior), else 0. */
+ * memory"), counted in their tiers, each with a state word: 0 free,
+ * TP_SAMPLED_UNTAGGED once handed out, then a tag of the layer above
+ * (never 0 nor TP_SAMPLED_UNTAGGED).
+ * tp_sampled_new: a block of tier t's size; NULL when none can be mapped
+ * (serve the get pooled).
+ * tp_sampled_tag: gives p its tag; false if p is not in that memory (a
+ * forwarded block sampled in mimalloc or a large mapping).
+ * tp_sampled_tier: p's tier and its state in *tag (if tag is not NULL),
+ * or -1 if p is not a live sampled block. No lock.
+ * tp_sampled_free: the same, and p is freed, its memory kept for the
+ * next: of two frees of one block, one gets -1.
+ * tp_sampled_stored: for a pointer that is nobody's block, its tier's size
+ * if it lies in the sampled blocks' memory (a double free, or a pointer
+ * into a block: *interior), else 0.
+ * tp_sampled_each: fn for every live sampled block (a dump's or the exit
+ * scan's reading; blocks handed out or freed meanwhile may be seen or
+ * not); returns how many. */
+#define TP_SAMPLED_UNTAGGED UINT64_MAX
 void *tp_sampled_new(unsigned t);
-int tp_sampled_tier(const void *p);
+bool tp_sampled_tag(const void *p, uint64_t tag);
+int tp_sampled_tier(const void *p, uint64_t *tag);
 int tp_sampled_free(const void *p);
 size_t tp_sampled_stored(const void *p, bool *interior);
+size_t tp_sampled_each(void (*fn)(void *p, unsigned t, uint64_t tag, void *ctx), void *ctx);
 /* In the fork child: another thread may have held the table's lock. */
 void tp_sampled_fork_child(void);
 

@@ -7,6 +7,7 @@
  *
  *   pooled:    side[tier][block number] = (stack id << 32) | length asked
  *   forwarded: an entry {pointer, length, stack id} in tp_lk.fwd
+ *   sampled:   the block's state word in the sampler's memory (core/sampler.c)
  *
  * 0 (or no entry) means "not charged": a block got before the hooks were
  * installed (ld.so, libc start-up), or not sampled. Its put is ignored.
@@ -16,8 +17,8 @@
  * probability p = 1 - exp(-n / mean), and stands for 1/p blocks and n/p
  * bytes, so the report's counts are unbiased estimates. The put recomputes
  * the same weights from n, so they cancel exactly. With the sampler the
- * fast path stays on: a sampled block is a forwarded one (in the table
- * below), and the hooks see no other pooled block.
+ * fast path stays on: a sampled block is served from the sampler's own
+ * memory, outside the pools, and the hooks see no other pooled block.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -226,6 +227,9 @@ static __attribute__((noinline)) void hook_get_rest(void *p, size_t n, bool pool
   uint32_t id = tp_stack_capture();
   if (pooled) {
     atomic_store_explicit((_Atomic uint64_t *)slot, (uint64_t)id << 32 | n, memory_order_relaxed);
+  } else if (tp_sampled_tag(p, (uint64_t)id << 32 | n)) {
+    /* One of the sampler's own blocks: its state word holds the charge,
+     * no entry here (core/sampler.c says why). */
   } else {
     tp_fwd_t old;
     if (!fwd_insert((uintptr_t)p, id, n, &old)) {
@@ -299,9 +303,15 @@ static __attribute__((noinline)) void hook_put_rest(void *p, bool pooled) {
     id = (uint32_t)(v >> 32);
     n = v & 0xffffffffu;
     bit = (unsigned)t;
-  } else if (!fwd_remove((uintptr_t)p, &id, &n) || !id) { /* id 0: not sampled */
-    return;
   } else {
+    uint64_t tag;
+    if (tp_sampled_tier(p, &tag) >= 0) { /* one of the sampler's blocks */
+      if (tag == TP_SAMPLED_UNTAGGED) return;
+      id = (uint32_t)(tag >> 32);
+      n = tag & 0xffffffffu;
+    } else if (!fwd_remove((uintptr_t)p, &id, &n) || !id) { /* id 0: not sampled */
+      return;
+    }
     bit = fwd_bit(n);
   }
   charge(id, n, bit, -1);

@@ -179,7 +179,8 @@ bool tp_leak_tables_init(void);
 void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
 /* What the scan reads: tier t's side array ((id << 32) | length per block,
  * 0 when not charged) and the forwarded table's entries, each passed to fn
- * (reading only the table's pages ever written); returns how many. */
+ * (reading only the table's pages ever written), with the sampler's live
+ * blocks as entries of their own; returns how many. */
 uint64_t *tp_leak_side(unsigned t);
 size_t tp_leak_fwd_each(void (*fn)(const tp_fwd_t *e, void *ctx), void *ctx);
 /* The stack of the forwarded block that holds address a, interior or not

@@ -10,6 +10,7 @@
 #include "layout.h"
 #include "leak_int.h"
 #include "os.h"
+#include "sampler.h"
 
 enum tp_leak_mode tp_leak_mode;
 tp_leak_tables_t tp_lk;
@@ -38,11 +39,28 @@ bool tp_leak_tables_init(void) {
 
 uint64_t *tp_leak_side(unsigned t) { return t < TP_MAX_TIERS ? tp_lk.side[t] : NULL; }
 
+typedef struct {
+  void (*fn)(const tp_fwd_t *e, void *ctx);
+  void *ctx;
+} tp_fwd_each_t;
+
+/* A live block of the sampler's own memory, as the entry the table would
+ * hold for it (the hooks keep its charge in its state word instead). */
+static void sampled_entry(void *p, unsigned t, uint64_t tag, void *ctx) {
+  tp_fwd_each_t *e = ctx;
+  tp_fwd_t f = {.p = (uintptr_t)p, .n = tp_tier_size(t), .id = TP_STACK_NONE};
+  if (tag != TP_SAMPLED_UNTAGGED) {
+    f.id = (uint32_t)(tag >> 32);
+    f.n = tag & 0xffffffffu;
+  }
+  e->fn(&f, e->ctx);
+}
+
 size_t tp_leak_fwd_each(void (*fn)(const tp_fwd_t *e, void *ctx), void *ctx) {
   const tp_fwd_t *tab = tp_lk.fwd;
   const size_t slots = TP_LEAK_FWD_SLOTS;
-  size_t n = 0;
   if (!tab) return 0;
+  size_t n = tp_sampled_each(sampled_entry, &(tp_fwd_each_t){fn, ctx});
   /* The pages an entry ever started on: an entry's p is its first word, so
    * one that starts on any other page is empty. */
   for (size_t w = 0; w < TP_LEAK_FWD_PAGE_WORDS; w++) {
