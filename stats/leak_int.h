@@ -164,8 +164,8 @@ typedef struct tp_leak_tables_s {
   uint64_t *fwd_pages; /* [TP_LEAK_FWD_PAGE_WORDS], right after fwd's slots */
   _Atomic int fwd_lock;             /* taken by hook code only, never by a dump */
   double mean;                      /* sample: mean interval in bytes */
-  /* The stacks' live figures are kept (leak.c's counting): sample mode,
-   * or a profile. Set before the hooks are installed. */
+  /* The stacks' live figures are kept (leak.c's counting): with a
+   * profile. Set before the hooks are installed. */
   bool counting;
 } tp_leak_tables_t;
 

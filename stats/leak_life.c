@@ -37,7 +37,7 @@ void tp_leak_start(void) {
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
   tp_leak_scan_init();
   tp_leak_mode = mode;
-  tp_lk.counting = mode == TP_LEAKS_SAMPLE || tp_profile_on;
+  tp_lk.counting = tp_profile_on;
   tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);
   /* (libunwind: loaded when a capture first needs it, leak_stack.c.) */
 }

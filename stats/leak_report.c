@@ -46,11 +46,12 @@ typedef struct tp_leak_row_s {
 static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_ROWS] */
 static _Atomic long tp_report_owner;
 
-/* `all` mode: a stack's live blocks and bytes, counted by the report. */
+/* A stack's live blocks, count (x count_scale) and bytes, counted by the
+ * report when the hooks keep no running figures (leak.c's counting). */
 typedef struct tp_live_acc_s {
-  int64_t live, bytes;
+  int64_t live, count, bytes;
 } tp_live_acc_t;
-static tp_live_acc_t *tp_live; /* [TP_LEAK_MAX_STACKS], `all` mode only */
+static tp_live_acc_t *tp_live; /* [TP_LEAK_MAX_STACKS] */
 
 bool tp_leak_report_init(void) {
   tp_rows = tp_os_map(sizeof(tp_leak_row_t) * TP_LEAK_MAX_ROWS, true);
@@ -106,8 +107,9 @@ static void add_row(size_t *n, uint32_t id, unsigned kind, int64_t live, int64_t
   r->kind = kind;
 }
 
-/* `all` mode keeps no live counts per stack as blocks come and go (see
- * charge in leak.c): a report without a scan counts them here, from the
+/* Without a profile, neither mode keeps live counts per stack as blocks
+ * come and go (see charge in leak.c): a report without a scan counts them
+ * here (with their weights when sampled), from the
  * side arrays over each tier's carved part and the forwarded table, where
  * the hooks keep which stack holds each block. The other threads run on:
  * a block got or put meanwhile may count or not, as with counters read
@@ -115,8 +117,11 @@ static void add_row(size_t *n, uint32_t id, unsigned kind, int64_t live, int64_t
  * being written can be read half old. */
 static void count_one(uint64_t id, int64_t n, uint32_t nstacks) {
   if (id == TP_STACK_NONE || id >= nstacks) return;
+  int64_t count, bytes;
+  tp_leak_weights((uint64_t)n, &count, &bytes);
   tp_live[id].live++;
-  tp_live[id].bytes += n;
+  tp_live[id].count += count;
+  tp_live[id].bytes += bytes;
 }
 
 /* Reads the side arrays and the forwarded table only on pages that were
@@ -159,7 +164,7 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
   if (!scan) tp_scan_info.done = false;
   uint32_t nstacks = atomic_load_explicit(&t->nstacks, memory_order_acquire);
   if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
-  bool counted = !kinds && tp_leak_mode == TP_LEAKS_ALL;
+  bool counted = !kinds && (tp_leak_mode == TP_LEAKS_ALL || !tp_lk.counting);
   if (counted) count_live(nstacks);
   size_t n = 0;
   /* After a scan, only the stacks it accounted a block to: the rest of its
@@ -177,7 +182,7 @@ static size_t gather(uint32_t from, tp_leak_sum_t *sum, bool settle, bool scan) 
     }
     if (counted) {
       if (tp_live[id].live > 0)
-        add_row(&n, id, TP_KIND_UNKNOWN, tp_live[id].live, tp_live[id].live, tp_live[id].bytes, tiers);
+        add_row(&n, id, TP_KIND_UNKNOWN, tp_live[id].live, tp_live[id].count, tp_live[id].bytes, tiers);
       continue;
     }
     int64_t live = atomic_load_explicit(&s->live, memory_order_relaxed);
