@@ -17,21 +17,23 @@ static double tp_sample_mean;
 #define TP_SCHUNK_MIN ((size_t)1 << 20) /* a chunk's least size */
 #define TP_SCHUNK_MAX 256               /* chunks: each an eighth of all mapped, at least */
 typedef struct {
+  _Atomic int lock;   /* over the rest */
+  unsigned last;      /* the tier's last chunk */
   void *free;         /* freed blocks, linked through their word 0 */
-  uintptr_t cur, end; /* the rest of the tier's last chunk */
-  unsigned last;      /* that chunk */
-} tp_sstore_t;
+  uintptr_t cur, end; /* the rest of its last chunk */
+} __attribute__((aligned(64))) tp_sstore_t; /* a line each: threads sampling
+                                             * other tiers do not meet */
 typedef struct {
   uintptr_t lo, hi;         /* its blocks */
   _Atomic uint64_t *state;  /* a word per block (below), in the pages before lo */
   _Atomic size_t top;       /* blocks ever handed out: the states past it are 0 */
   unsigned tier;
 } tp_schunk_t;
-static tp_sstore_t tp_sstore[TP_MAX_TIERS];   /* under tp_sampled_lock */
+static tp_sstore_t tp_sstore[TP_MAX_TIERS];
 static tp_schunk_t tp_schunks[TP_SCHUNK_MAX]; /* entry i written before tp_nschunks > i */
-static _Atomic unsigned tp_nschunks;          /* written under the lock, read without it */
+static _Atomic unsigned tp_nschunks;          /* written under tp_schunk_lock, read without it */
 static size_t tp_smapped;                     /* bytes of all the chunks' blocks */
-static _Atomic int tp_sampled_lock;
+static _Atomic int tp_schunk_lock;            /* taken before a tier's */
 
 static uint64_t tp_sample_seed;
 
@@ -92,17 +94,19 @@ bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
  * the layer above gives it (its stack and length). The state, not a table
  * of live blocks under a lock, answers "is p a live sampled block?" for
  * every forwarded free, and the layer above keeps no entry of its own for
- * the block: a sampled get and its put each take the lock once, for the
- * free list, where a table here and the layer's own table took two locks
- * each and two reads at random places in large tables (on a program whose
- * data does not fit the cache, 1.7% of its time at one sample per 512 KiB:
- * `workloads churn`, sample mode against plain, over eight environment
- * sizes). A free exchanges the state for 0: of two frees of one block,
- * one finds it live and the other does not, and reports it. */
-static void lock(void) { tp_spin_lock(&tp_sampled_lock); }
-static void unlock(void) { tp_spin_unlock(&tp_sampled_lock); }
+ * the block: a sampled get and its put each take its tier's lock once,
+ * for the free list. A table here and the layer's own table took two
+ * locks each, one of them shared by every tier, and two reads at random
+ * places in large tables: at a sample per 16 KiB (TIERPOOL_LEAKS_SAMPLE,
+ * to make a sample's cost show), `workloads churn` took 1.29x the time
+ * of plain tierpool, and 1.19x with the state words; `workloads threads`
+ * 1.52x, and 1.37x with them and no running counts (stats/leak.c).
+ * A free exchanges the state for 0: of two frees of one block, one finds
+ * it live and the other does not, and reports it. */
+static void lock(unsigned t) { tp_spin_lock(&tp_sstore[t].lock); }
+static void unlock(unsigned t) { tp_spin_unlock(&tp_sstore[t].lock); }
 
-/* The chunk holding p, or NULL. Without the lock: chunks are only added,
+/* The chunk holding p, or NULL. Without a lock: chunks are only added,
  * each written before the count that shows it. */
 static const tp_schunk_t *chunk_of(uintptr_t p) {
   unsigned n = atomic_load_explicit(&tp_nschunks, memory_order_acquire);
@@ -127,7 +131,7 @@ static _Atomic uint64_t *state_of(const void *p, unsigned *t) {
  * tier's chunk (its chunk's top moved past it); NULL when both are
  * empty. */
 static void *take(unsigned t, size_t size) {
-  lock();
+  lock(t);
   tp_sstore_t *s = &tp_sstore[t];
   void *p = s->free;
   if (p) {
@@ -138,7 +142,7 @@ static void *take(unsigned t, size_t size) {
     tp_schunk_t *k = &tp_schunks[s->last];
     atomic_store_explicit(&k->top, (s->cur - k->lo) / size, memory_order_release);
   }
-  unlock();
+  unlock(t);
   return p;
 }
 
@@ -158,7 +162,8 @@ static bool grow(unsigned t, size_t size) {
   }
   if (!m) return false;
   bool keep = false, ok = true;
-  lock();
+  tp_spin_lock(&tp_schunk_lock);
+  lock(t);
   tp_sstore_t *s = &tp_sstore[t];
   unsigned n = atomic_load_explicit(&tp_nschunks, memory_order_relaxed);
   if (s->end - s->cur >= size) {
@@ -175,7 +180,8 @@ static bool grow(unsigned t, size_t size) {
     s->last = n;
     keep = true;
   }
-  unlock();
+  unlock(t);
+  tp_spin_unlock(&tp_schunk_lock);
   if (!keep) tp_os_unmap(m, states + want);
   return ok;
 }
@@ -210,11 +216,11 @@ int tp_sampled_free(const void *p) {
   unsigned t;
   _Atomic uint64_t *s = state_of(p, &t);
   if (!s || !atomic_exchange_explicit(s, 0, memory_order_relaxed)) return -1;
-  lock();
+  lock(t);
   tp_sstore_t *st = &tp_sstore[t]; /* its memory, for the next sampled block */
   *(void **)p = st->free;
   st->free = (void *)p;
-  unlock();
+  unlock(t);
   return (int)t;
 }
 
@@ -242,4 +248,7 @@ size_t tp_sampled_each(void (*fn)(void *p, unsigned t, uint64_t tag, void *ctx),
   return live;
 }
 
-void tp_sampled_fork_child(void) { atomic_store(&tp_sampled_lock, 0); }
+void tp_sampled_fork_child(void) {
+  atomic_store(&tp_schunk_lock, 0);
+  for (unsigned t = 0; t < TP_MAX_TIERS; t++) atomic_store(&tp_sstore[t].lock, 0);
+}

@@ -14,9 +14,9 @@
  * its free then comes to the slow path by itself, where the hook sees it,
  * and a pooled free never has to ask "was this block sampled?"
  * (jemalloc's sampled allocations leave their size class for the same
- * reason). A table of the live sampled
- * blocks keeps them counted as gets and puts of the tier they asked for,
- * so the stats are the same with the sampler on or off.
+ * reason). A state word per sampled block (sampler.c) keeps them counted
+ * as gets and puts of the tier they asked for, so the stats are the same
+ * with the sampler on or off.
  * Forwarded gets and puts are slow anyway: with hooks in fast mode they all
  * run the hooks (tp_fwd_hooked), sampled or not, so that the layer above
  * knows every forwarded block (its reachability scan needs them).
@@ -80,7 +80,7 @@ int tp_sampled_tier(const void *p, uint64_t *tag);
 int tp_sampled_free(const void *p);
 size_t tp_sampled_stored(const void *p, bool *interior);
 size_t tp_sampled_each(void (*fn)(void *p, unsigned t, uint64_t tag, void *ctx), void *ctx);
-/* In the fork child: another thread may have held the table's lock. */
+/* In the fork child: another thread may have held a lock of theirs. */
 void tp_sampled_fork_child(void);
 
 #pragma GCC visibility pop
