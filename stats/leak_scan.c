@@ -209,9 +209,19 @@ static void for_each_charged(tp_charged_fn fn, void *ctx) {
   }
 }
 
+static void count_sampled(void *p, unsigned t, uint64_t tag, void *ctx) {
+  (void)p, (void)t, (void)tag, (void)ctx;
+}
+
+typedef struct {
+  tp_fwd_t *cur, *end;
+} tp_fwd_out_t;
+
+/* (An entry past the room counted for is dropped: none is, with the
+ * world stopped.) */
 static void copy_fwd(const tp_fwd_t *e, void *out) {
-  tp_fwd_t **o = out;
-  *(*o)++ = *e;
+  tp_fwd_out_t *o = out;
+  if (o->cur < o->end) *o->cur++ = *e;
 }
 
 static bool by_p(const void *a, const void *b) {
@@ -243,12 +253,15 @@ static bool arrays_init(void) {
     m += sc.nblocks[t];
     if (sc.tags[t]) tp_engine_for_each_free_head(t, mark_free, NULL);
   }
-  /* Room for a full table, in one pass over it: only the pages written
-   * count (MAP_NORESERVE). */
-  sc.fwd_bytes = ((size_t)TP_LEAK_FWD_SLOTS + 1) * sizeof(tp_fwd_t);
+  /* Room for a full table and every live sampled block (entries of their
+   * own, and as many as were sampled: the world holds still), in one pass
+   * over them: only the pages written count (MAP_NORESERVE). */
+  size_t sampled = tp_sampled_each(count_sampled, NULL);
+  sc.fwd_bytes = ((size_t)TP_LEAK_FWD_SLOTS + sampled + 1) * sizeof(tp_fwd_t);
   if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
-  tp_fwd_t *out = sc.fwd;
-  sc.nfwd = tp_leak_fwd_each(copy_fwd, &out);
+  tp_fwd_out_t out = {sc.fwd, sc.fwd + TP_LEAK_FWD_SLOTS + sampled};
+  tp_leak_fwd_each(copy_fwd, &out);
+  sc.nfwd = (size_t)(out.cur - sc.fwd);
   for (size_t i = 0; i < sc.nfwd; i++) sc.fwd[i].tag = TAG_NONE;
   tp_sort(sc.fwd, sc.nfwd, sizeof *sc.fwd, by_p); /* by address, for the lookups */
   sc.fwd_lo = sc.nfwd ? sc.fwd[0].p : 0;

@@ -356,6 +356,25 @@ def case_sample(tmp):
     check("leaks (sampled: estimates):" in r.stderr and " samples, " in r.stderr, r.stderr)
 
 
+def case_sample_many(tmp):
+    """More live sampled blocks than the forwarded table has slots (2^20):
+    every get of `leaky sample` sampled, 1,100,000 blocks of 100 bytes
+    leaked. Each is sampled (a state word in the sampler's memory, no entry
+    in a table that could fill), so the estimate is the count; the exit
+    scan's snapshot holds them all and finds them leaked."""
+    n = 1100000
+    e = dict(env(leaks="sample", leaks_sample=1, stats=tmp + "/tp.%p.json", format="json",
+                 leaks_top=0), LD_PRELOAD=tptest.args.lib)
+    r = run([prog("leaky"), "sample", str(n)], e)
+    check(r.returncode == 0, "leaky sample %d failed (%d): %s" % (n, r.returncode, r.stderr[-2000:]))
+    lk = dumps_in(tmp)[-1]["leaks"]
+    st = [s for s in lk["stacks"] if s["frames"] and s["frames"][0]["function"] == "main"]
+    check(len(st) == 1, "one stack from main: %r" % [s["frames"][:1] for s in lk["stacks"]])
+    check(st[0]["samples"] == n and abs(st[0]["blocks"] - n) < n // 1000,
+          "samples %d, blocks %d, want %d" % (st[0]["samples"], st[0]["blocks"], n))
+    check(st[0].get("kind") == "direct", "kind %r" % st[0].get("kind"))
+
+
 def path_stacks(tmp, d, e):
     """leaky's 2^d paths, each taken twice, under environment e: the
     path_leak stacks of the last dump, checked to be 2^d distinct ones."""
