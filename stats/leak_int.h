@@ -183,6 +183,8 @@ void tp_leak_weights(uint64_t n, int64_t *count, int64_t *bytes);
  * blocks as entries of their own; returns how many. */
 uint64_t *tp_leak_side(unsigned t);
 size_t tp_leak_fwd_each(void (*fn)(const tp_fwd_t *e, void *ctx), void *ctx);
+/* Whether any stack holds a block now (asked in sample mode). */
+bool tp_leak_any_charged(void);
 /* The stack of the forwarded block that holds address a, interior or not
  * (0: none): every entry read, for a bad free's report. */
 uint32_t tp_leak_fwd_id_at(uintptr_t a);

@@ -500,33 +500,6 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Whether any stack holds a block now. When none does there is nothing to
- * classify, and no scan is made: a sampled run mostly ends so (a block is
- * sampled every 512 KiB on average, and most are freed by exit). Asked in
- * sample mode only: in `all` mode some block is nearly always live at
- * exit, and the stack table is long (tree 14: 0.3 ms to find the live
- * stacks at its end). With a profile the stacks' live counts say it;
- * without, the charged entries. */
-static void charged_entry(const tp_fwd_t *e, void *any) {
-  if (e->id != TP_STACK_NONE) *(bool *)any = true;
-}
-
-static bool any_charged(void) {
-  if (!tp_lk.counting) {
-    /* With the sampler in fast mode only forwarded blocks (the sampler's
-     * own among them) are charged; in slow mode pooled ones may be too,
-     * and the scan is made. */
-    bool any = !tp_fwd_hooked;
-    if (!any) tp_leak_fwd_each(charged_entry, &any);
-    return any;
-  }
-  uint32_t nstacks = atomic_load_explicit(&tp_leak_tab.nstacks, memory_order_acquire);
-  if (nstacks > TP_LEAK_MAX_STACKS) nstacks = TP_LEAK_MAX_STACKS;
-  for (uint32_t id = TP_STACK_OVERFLOW; id < nstacks; id++)
-    if (atomic_load_explicit(&tp_leak_tab.stacks[id].live, memory_order_relaxed) > 0) return true;
-  return false;
-}
-
 TP_START_DATA static uintptr_t scan_from; /* tp_leak_scan_from's frame; 0: none */
 
 void tp_leak_scan_from(const void *frame) { scan_from = (uintptr_t)frame; }
@@ -555,7 +528,7 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
   uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
   tp_scan_info = (tp_scan_info_t){0};
   if (!tp_scan_acc) return false;
-  if (tp_leak_mode == TP_LEAKS_SAMPLE && !any_charged()) {
+  if (tp_leak_mode == TP_LEAKS_SAMPLE && !tp_leak_any_charged()) {
     acc_clear();
     tp_scan_info.done = true;
     tp_scan_info.ns = now_ns() - t0;
