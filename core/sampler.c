@@ -100,7 +100,8 @@ bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
  * places in large tables: at a sample per 16 KiB (TIERPOOL_LEAKS_SAMPLE,
  * to make a sample's cost show), `workloads churn` took 1.29x the time
  * of plain tierpool, and 1.19x with the state words; `workloads threads`
- * 1.52x, and 1.37x with them and no running counts (stats/leak.c).
+ * 1.52x, 1.37x with them and no running counts (stats/leak.c), and 1.26x
+ * with a lock per tier.
  * A free exchanges the state for 0: of two frees of one block, one finds
  * it live and the other does not, and reports it. */
 static void lock(unsigned t) { tp_spin_lock(&tp_sstore[t].lock); }
