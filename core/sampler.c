@@ -242,7 +242,7 @@ size_t tp_sampled_each(void (*fn)(void *p, unsigned t, uint64_t tag, void *ctx),
     for (size_t j = 0; j < top; j++) {
       uint64_t v = atomic_load_explicit(&k->state[j], memory_order_relaxed);
       if (!v) continue;
-      fn((void *)(k->lo + (j << (k->tier + TP_MIN_SHIFT))), k->tier, v, ctx);
+      if (fn) fn((void *)(k->lo + (j << (k->tier + TP_MIN_SHIFT))), k->tier, v, ctx);
       live++;
     }
   }

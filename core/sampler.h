@@ -70,9 +70,9 @@ static inline bool tp_sampler_due(tp_cache_t *c, size_t n) {
  * tp_sampled_stored: for a pointer that is nobody's block, its tier's size
  * if it lies in the sampled blocks' memory (a double free, or a pointer
  * into a block: *interior), else 0.
- * tp_sampled_each: fn for every live sampled block (a dump's or the exit
- * scan's reading; blocks handed out or freed meanwhile may be seen or
- * not); returns how many. */
+ * tp_sampled_each: fn (if not NULL) for every live sampled block (a
+ * dump's or the exit scan's reading; blocks handed out or freed meanwhile
+ * may be seen or not); returns how many. */
 #define TP_SAMPLED_UNTAGGED UINT64_MAX
 void *tp_sampled_new(unsigned t);
 bool tp_sampled_tag(const void *p, uint64_t tag);

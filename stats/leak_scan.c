@@ -209,10 +209,6 @@ static void for_each_charged(tp_charged_fn fn, void *ctx) {
   }
 }
 
-static void count_sampled(void *p, unsigned t, uint64_t tag, void *ctx) {
-  (void)p, (void)t, (void)tag, (void)ctx;
-}
-
 typedef struct {
   tp_fwd_t *cur, *end;
 } tp_fwd_out_t;
@@ -256,7 +252,7 @@ static bool arrays_init(void) {
   /* Room for a full table and every live sampled block (entries of their
    * own, and as many as were sampled: the world holds still), in one pass
    * over them: only the pages written count (MAP_NORESERVE). */
-  size_t sampled = tp_sampled_each(count_sampled, NULL);
+  size_t sampled = tp_sampled_each(NULL, NULL);
   sc.fwd_bytes = ((size_t)TP_LEAK_FWD_SLOTS + sampled + 1) * sizeof(tp_fwd_t);
   if (!(sc.fwd = tp_os_map(sc.fwd_bytes, true))) return false;
   tp_fwd_out_t out = {sc.fwd, sc.fwd + TP_LEAK_FWD_SLOTS + sampled};
