@@ -45,17 +45,29 @@
 #define UW_PROBES 16
 #define UW_CLAIM (1ull << 63) /* a slot being written */
 
-/* Slot i: uw_keys[i] = (generation << 48) | return address (0: empty),
- * uw_shapes[i] its shape. Two arrays, not one of pairs: a frame's chain of
- * dependent steps is then one mask and a scaled load (an index of 16-byte
- * pairs costs a shift and an add more). */
-static _Atomic uint64_t *uw_keys, *uw_shapes;
+/* A slot: key = (generation << 48) | return address (0: empty), and the
+ * shape. A return address's home slot is at byte offset ra & UW_OFF in
+ * the table, its bits 4 to 18: a frame's chain of dependent steps is one
+ * mask and a load, and its key and shape share a line. Return addresses
+ * in one 4 KiB of code share a page of the table, so a process that
+ * captures only a few stacks (sample mode) maps a page for each piece of
+ * code its stacks pass through, not two for each return address (one for
+ * the keys, one for the shapes, as when they were two arrays): that first
+ * touch of a page costs several microseconds on some virtual machines,
+ * more than a hundred captures from warm tables. Return addresses within
+ * 16 bytes of each other (two calls in a row) take neighbouring slots. */
+typedef struct {
+  _Atomic uint64_t key, shape;
+} uw_slot_t;
+#define UW_OFF ((size_t)(UW_SLOTS - 1) * sizeof(uw_slot_t))
+static char *uw_tab;
 static _Atomic uint64_t uw_gen; /* the loader's removals seen, low 15 bits */
 
+static inline uw_slot_t *uw_slot(size_t off) { return (uw_slot_t *)(uw_tab + off); }
+
 bool tp_unwind_init(void) {
-  uw_keys = tp_os_map(2 * sizeof(uint64_t) * UW_SLOTS, true);
-  uw_shapes = uw_keys ? uw_keys + UW_SLOTS : NULL;
-  return uw_keys != NULL;
+  uw_tab = tp_os_map(sizeof(uw_slot_t) * UW_SLOTS, true);
+  return uw_tab != NULL;
 }
 
 /* ------------------------------------------------------------ the table */
@@ -74,14 +86,14 @@ static int read_subs(struct dl_phdr_info *info, size_t size, void *arg) {
  * keeps a subtraction out of every frame's chain of dependent steps. */
 static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *genp) {
   uint64_t gen = *genp;
-  size_t h = (size_t)ra, free_slot = SIZE_MAX;
+  size_t h = (size_t)ra, free_off = SIZE_MAX;
   if (ra >> 48) return tp_cfi_shape(ra - 1); /* beyond the key's 48 bits: not kept */
   for (unsigned probe = 0; probe < UW_PROBES; probe++) {
-    size_t i = (h + probe) & (UW_SLOTS - 1);
-    uint64_t k = atomic_load_explicit(&uw_keys[i], memory_order_acquire);
-    if (k == (gen << 48 | ra)) return atomic_load_explicit(&uw_shapes[i], memory_order_relaxed);
+    size_t off = (h + probe * sizeof(uw_slot_t)) & UW_OFF;
+    uint64_t k = atomic_load_explicit(&uw_slot(off)->key, memory_order_acquire);
+    if (k == (gen << 48 | ra)) return atomic_load_explicit(&uw_slot(off)->shape, memory_order_relaxed);
     if (k == 0 || (!(k & UW_CLAIM) && (k >> 48) != gen)) { /* empty, or of an older generation */
-      free_slot = (h + probe) & (UW_SLOTS - 1);
+      free_off = off;
       break;
     }
   }
@@ -94,13 +106,13 @@ static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *gen
     return tp_cfi_shape(ra - 1); /* the next capture fills the table again */
   }
   uint64_t shape = tp_cfi_shape(ra - 1);
-  if (free_slot != SIZE_MAX) {
-    _Atomic uint64_t *key = &uw_keys[free_slot];
-    uint64_t k = atomic_load_explicit(key, memory_order_relaxed);
+  if (free_off != SIZE_MAX) {
+    uw_slot_t *e = uw_slot(free_off);
+    uint64_t k = atomic_load_explicit(&e->key, memory_order_relaxed);
     if ((k == 0 || (!(k & UW_CLAIM) && (k >> 48) != gen)) &&
-        atomic_compare_exchange_strong(key, &k, UW_CLAIM | gen << 48 | ra)) {
-      atomic_store_explicit(&uw_shapes[free_slot], shape, memory_order_relaxed);
-      atomic_store_explicit(key, gen << 48 | ra, memory_order_release);
+        atomic_compare_exchange_strong(&e->key, &k, UW_CLAIM | gen << 48 | ra)) {
+      atomic_store_explicit(&e->shape, shape, memory_order_relaxed);
+      atomic_store_explicit(&e->key, gen << 48 | ra, memory_order_release);
     }
   }
   return shape;
@@ -112,9 +124,9 @@ static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *gen
  * spread well enough (call sites of one function land apart). *gen is the
  * walk's reading of uw_gen, moved on when a miss finds an object gone. */
 static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uint64_t *gen) {
-  size_t i = (size_t)ra & (UW_SLOTS - 1);
-  if (atomic_load_explicit(&uw_keys[i], memory_order_acquire) == (*gen << 48 | ra))
-    return atomic_load_explicit(&uw_shapes[i], memory_order_relaxed);
+  const uw_slot_t *e = uw_slot((size_t)ra & UW_OFF);
+  if (atomic_load_explicit(&e->key, memory_order_acquire) == (*gen << 48 | ra))
+    return atomic_load_explicit(&e->shape, memory_order_relaxed);
   return shape_slow(ra, gen);
 }
 
