@@ -112,7 +112,7 @@ static struct {
 enum { MI_NONE, MI_LOADING, MI_READY, MI_FAILED };
 static _Atomic int mi_state;
 static pthread_t mi_loader; /* the thread loading it (MI_LOADING) */
-static _Atomic bool mi_may_load; /* the engine is up (tp_fwd_ready) */
+TP_START_DATA static _Atomic bool mi_may_load; /* the engine is up (tp_fwd_ready) */
 
 void tp_fwd_ready(void) { atomic_store_explicit(&mi_may_load, true, memory_order_release); }
 

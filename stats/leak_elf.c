@@ -97,7 +97,7 @@ fail:
 
 bool tp_elf_lookup(tp_module_t *m, uint64_t vaddr, const char **name, uint64_t *off) {
   if (m->elf_state == 0) {
-    const char *path = tp_leak_tab.paths + m->path;
+    const char *path = tp_module_path(m);
     m->elf_state = path[0] == '/' && elf_load(m, path) ? 1 : -1;
   }
   if (m->elf_state != 1) return false;

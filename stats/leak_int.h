@@ -77,7 +77,7 @@ typedef struct tp_stack_s {
 typedef struct tp_module_s {
   uintptr_t base;              /* load bias (dl_iterate_phdr's dlpi_addr) */
   uintptr_t lo, hi;            /* its PT_LOAD span, absolute addresses */
-  uint32_t path;               /* offset of its path in tp_leak_tab.paths */
+  uint32_t path;               /* offset of its path in tp_leak_tab.paths (0: "", the main program) */
   uint32_t unused;
   /* ELF symbols, loaded at report time by leak_elf.c (report lock held) */
   int elf_state;               /* 0 not tried, 1 loaded, -1 none */
@@ -99,7 +99,8 @@ typedef struct tp_leak_tab_s {
   _Atomic uint32_t *next;
   _Atomic uint64_t *tiers;
   _Atomic uint32_t nstacks;    /* ids handed out so far */
-  _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL] */
+  _Atomic uint64_t *index;     /* [TP_LEAK_INDEX_SLOTS] */
+  _Atomic uint64_t *index_small; /* [TP_LEAK_INDEX_SMALL]: sample mode's first part */
   uintptr_t *ips;              /* frame pool: return addresses */
   uint16_t *mods;              /* frame pool: module of each frame */
   _Atomic uint32_t nframes;
@@ -114,7 +115,8 @@ typedef struct tp_leak_tab_s {
   bool captures_rare;          /* sample mode: a capture is rare (intern writes first) */
   unsigned depth;              /* TIERPOOL_LEAKS_DEPTH */
   uintptr_t self_lo, self_hi;  /* tierpool's own code: its frames are skipped */
-  char exe[512];               /* the main program's path (its dlpi_name is "") */
+  char exe[512];               /* the main program's path (its dlpi_name is ""), once read */
+  _Atomic int exe_state;       /* 0, 1 being read, 2 read */
   _Atomic uint64_t dropped;    /* gets not tracked: forwarded table full */
 } tp_leak_tab_t;
 
@@ -233,8 +235,6 @@ extern tp_kind_acc_t *tp_scan_acc; /* [TP_LEAK_MAX_STACKS], valid when tp_scan_i
  * block (report lock held; call after tp_leak_settle). False when it could
  * not run (no memory for its arrays): kinds are then unknown. */
 bool tp_leak_scan(void);
-/* At start (single-threaded): looks up what the scan needs from ld.so. */
-void tp_leak_scan_init(void);
 
 /* ------------------------------------------------------------ leak_stack.c */
 
@@ -249,8 +249,9 @@ uint32_t tp_stack_capture(void);
 void tp_stack_unwinder_wait(void);
 /* Resets the module lock and the loading of libunwind in a fork child. */
 void tp_stack_fork_child(void);
-/* The path of module m ("" if unknown). */
-const char *tp_module_path(unsigned m);
+/* The path of module m, the main program's read when first asked (a
+ * report's: /proc/self/exe is not read in a process that never reports). */
+const char *tp_module_path(const tp_module_t *m);
 
 /* ------------------------------------------------------------- leak_elf.c */
 

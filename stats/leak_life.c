@@ -35,7 +35,6 @@ void tp_leak_start(void) {
   /* TIERPOOL_PROFILE: its tables, before the hooks run. A profile that
    * cannot start (it said why) leaves no sampling nobody asked for. */
   if (!tp_profile_start() && asked == TP_LEAKS_OFF) return;
-  tp_leak_scan_init();
   tp_leak_mode = mode;
   tp_lk.counting = tp_profile_on;
   tp_set_hooks(&hooks, mode == TP_LEAKS_SAMPLE ? tp_lk.mean : 0);

@@ -246,7 +246,7 @@ static void frame_of(const tp_stack_t *s, unsigned i, tp_frame_t *f) {
   f->fn_offset = 0;
   if (m >= atomic_load_explicit(&t->nmodules, memory_order_acquire)) return;
   tp_module_t *mod = &t->modules[m];
-  f->module = t->paths + mod->path;
+  f->module = tp_module_path(mod);
   f->offset = ip - mod->base;
   /* A return address may lie just past its function (a call to a
    * noreturn function ends it): look up the call instruction. */

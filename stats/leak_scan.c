@@ -141,8 +141,14 @@ static void span_of(uintptr_t addr, uintptr_t out[2]) {
   out[1] = want[2];
 }
 
-void tp_leak_scan_init(void) {
-  span_of((uintptr_t)&tp_leak_scan_init, sc.skip[0]);
+/* What the scan needs from ld.so, and its table, looked up at its first
+ * run, which is at rest (at exit or from the API, never in a signal
+ * handler): a process that never scans pays for none of it (the lookup
+ * and the first touches of the pages they write were about 50 us of
+ * every process's start under leak tracking). */
+static bool scan_ready(void) {
+  if (tp_scan_acc) return true;
+  span_of((uintptr_t)&tp_leak_scan, sc.skip[0]);
   /* glibc's own answer for the static TLS size (what LSan asks too); a
    * generous default without it. */
   void (*info)(size_t *, size_t *);
@@ -152,6 +158,7 @@ void tp_leak_scan_init(void) {
   sc.tls_static = size ? size : 64 * 1024;
   sc.ldso_fn = info ? (uintptr_t)*(void **)&info : 0;
   tp_scan_acc = tp_os_map(sizeof(tp_kind_acc_t) * TP_LEAK_MAX_STACKS, true);
+  return tp_scan_acc != NULL;
 }
 
 /* Writable PT_LOAD segments of every module but ours: the globals. */
@@ -446,7 +453,7 @@ static unsigned kind_of(uint8_t tag) {
 }
 
 static void acc_clear(void) {
-  memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * acc_hi);
+  if (acc_hi) memset(tp_scan_acc, 0, sizeof(tp_kind_acc_t) * acc_hi);
   acc_hi = 0;
 }
 
@@ -523,13 +530,13 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
   __builtin_unwind_init(); /* callee-saved registers onto this frame: scanned with the stack */
   uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
   tp_scan_info = (tp_scan_info_t){0};
-  if (!tp_scan_acc) return false;
   if (tp_leak_mode == TP_LEAKS_SAMPLE && !tp_leak_any_charged()) {
     acc_clear();
     tp_scan_info.done = true;
     tp_scan_info.ns = now_ns() - t0;
     return true;
   }
+  if (!scan_ready()) return false;
   /* Before the others stop: dl_iterate_phdr takes the loader's lock, which
    * a stopped thread might hold; and the thread loading libunwind, if
    * any, blocks the stop signal. */

@@ -151,28 +151,50 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 
 static void hash_key_init(void);
 
+/* The tables, in one mapping, in this order: a process's first capture
+ * writes the start of nearly each of them, and the first page written in
+ * a 2 MiB window of the address space costs the kernel a page table too:
+ * about 35 us on some virtual machines, against 12 us for a page in a
+ * window already in use, and a process in sample mode may capture only a
+ * few stacks. As separate mappings, each of the eight tables began in a
+ * window of its own; here, from a window's start, the small ones and the
+ * start of `tiers` share the first window, and the rest need one each for
+ * stacks, ips and mods (their sizes put the others' starts past it).
+ * `next` and the whole index, which sample mode does not use, come last.
+ * (The window's start is found in a mapping 2 MiB larger; the rest of it
+ * is never touched.) */
+#define TP_TAB_WINDOW ((size_t)2 << 20)
+#define TP_PAGE_UP(n) (((n) + TP_PAGE_SIZE - 1) & ~(size_t)(TP_PAGE_SIZE - 1))
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  t->stacks = tp_os_map(sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, true);
-  t->tiers = tp_os_map(sizeof(uint64_t) * TP_LEAK_MAX_STACKS, true);
-  t->next = tp_os_map(sizeof(uint32_t) * TP_LEAK_MAX_STACKS, true);
-  t->index = tp_os_map(sizeof(uint64_t) * (TP_LEAK_INDEX_SLOTS + TP_LEAK_INDEX_SMALL), true);
-  t->ips = tp_os_map(sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, true);
-  t->mods = tp_os_map(sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, true);
-  t->modules = tp_os_map(sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, true);
-  t->paths = tp_os_map(TP_LEAK_PATH_BYTES, true);
-  if (!t->stacks || !t->tiers || !t->next || !t->index || !t->ips || !t->mods || !t->modules ||
-      !t->paths)
-    return false;
-  if (!tp_unwind_init()) return false;
+  void **const at[] = {(void **)&t->index_small, (void **)&t->modules, (void **)&t->paths,
+                       NULL /* the shape table */, (void **)&t->tiers, (void **)&t->stacks,
+                       (void **)&t->ips, (void **)&t->mods, (void **)&t->next,
+                       (void **)&t->index};
+  const size_t bytes[] = {sizeof(uint64_t) * TP_LEAK_INDEX_SMALL,
+                          sizeof(tp_module_t) * TP_LEAK_MAX_MODULES,
+                          TP_LEAK_PATH_BYTES,
+                          TP_UW_TABLE_BYTES,
+                          sizeof(uint64_t) * TP_LEAK_MAX_STACKS,
+                          sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS,
+                          sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES,
+                          sizeof(uint16_t) * TP_LEAK_MAX_FRAMES,
+                          sizeof(uint32_t) * TP_LEAK_MAX_STACKS,
+                          sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) total += TP_PAGE_UP(bytes[i]);
+  char *m = tp_os_map(total + TP_TAB_WINDOW - TP_PAGE_SIZE, true);
+  if (!m) return false;
+  m = (char *)(((uintptr_t)m + TP_TAB_WINDOW - 1) & ~(uintptr_t)(TP_TAB_WINDOW - 1));
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
+    if (at[i]) *at[i] = m;
+    else tp_unwind_init(m);
+    m += TP_PAGE_UP(bytes[i]);
+  }
   hash_key_init();
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
-  t->stacks[TP_STACK_OVERFLOW].key = 1;
-  t->paths[0] = '\0';
-  t->npaths = 1;
-  ssize_t k = readlink("/proc/self/exe", t->exe, sizeof t->exe - 1);
-  t->exe[k > 0 ? k : 0] = '\0';
+  t->npaths = 1; /* paths[0] is "": the main program's (tp_module_path) */
   dl_iterate_phdr(find_self, (void *)(uintptr_t)&tp_stack_init);
   return true;
 }
@@ -183,11 +205,26 @@ void tp_stack_fork_child(void) {
    * starts another. */
   int s = UNW_LOADING;
   atomic_compare_exchange_strong(&unw_state, &s, UNW_NONE);
+  s = 1; /* nor the one reading the program's path */
+  atomic_compare_exchange_strong(&tp_leak_tab.exe_state, &s, 0);
 }
 
-const char *tp_module_path(unsigned m) {
-  if (m >= atomic_load_explicit(&tp_leak_tab.nmodules, memory_order_acquire)) return "";
-  return tp_leak_tab.paths + tp_leak_tab.modules[m].path;
+/* The main program's path is read when a report first asks: the first
+ * look at /proc costs a process about 50 us (and, at start, every process
+ * paid it). Its module is kept as "" until then, which the loader's own
+ * name for it is. A reader that finds another reading waits for it. */
+const char *tp_module_path(const tp_module_t *m) {
+  tp_leak_tab_t *t = &tp_leak_tab;
+  if (m->path) return t->paths + m->path;
+  int s = 0;
+  if (atomic_compare_exchange_strong(&t->exe_state, &s, 1)) {
+    ssize_t k = readlink("/proc/self/exe", t->exe, sizeof t->exe - 1);
+    t->exe[k > 0 ? k : 0] = '\0';
+    atomic_store_explicit(&t->exe_state, 2, memory_order_release);
+  } else {
+    while (atomic_load_explicit(&t->exe_state, memory_order_acquire) != 2) sched_yield();
+  }
+  return t->exe;
 }
 
 /* ------------------------------------------------------------ modules */
@@ -200,7 +237,7 @@ static void module_unlock(void) { tp_spin_unlock(&tp_leak_tab.module_lock); }
 static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, uintptr_t hi) {
   tp_leak_tab_t *t = &tp_leak_tab;
   char abs[PATH_MAX];
-  if (!path || !path[0]) path = t->exe;
+  if (!path) path = ""; /* the main program's "": tp_module_path */
   /* dlopen("./libx.so") leaves a relative name: make it absolute now, the
    * program may change directory before the report reads the file. */
   else if (path[0] != '/' && strchr(path, '/') && realpath(path, abs)) path = abs;
@@ -213,12 +250,12 @@ static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, ui
       return m;
     }
   }
-  size_t len = strlen(path) + 1;
+  size_t len = path[0] ? strlen(path) + 1 : 0; /* "" is paths[0] */
   unsigned id = TP_LEAK_NO_MODULE;
   if (n < TP_LEAK_MAX_MODULES && n < TP_LEAK_NO_MODULE && t->npaths + len <= TP_LEAK_PATH_BYTES) {
     tp_module_t *e = &t->modules[n];
     memcpy(t->paths + t->npaths, path, len);
-    e->path = t->npaths;
+    e->path = len ? t->npaths : 0;
     e->base = base;
     e->lo = lo;
     e->hi = hi;
@@ -239,7 +276,7 @@ static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, ui
  * (entries are immutable once published); TP_LEAK_NO_MODULE if none. */
 static unsigned module_known(uintptr_t ip, uintptr_t base, const char *path) {
   const tp_leak_tab_t *t = &tp_leak_tab;
-  if (!path || !path[0]) path = t->exe;
+  if (!path) path = "";
   for (uint32_t m = atomic_load_explicit(&t->nmodules, memory_order_acquire); m-- > 0;) {
     const tp_module_t *e = &t->modules[m];
     /* A relative name was made absolute when it was added (module_intern). */
@@ -386,6 +423,10 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
                            uint32_t epoch) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint32_t id = atomic_fetch_add_explicit(&t->nstacks, 1, memory_order_relaxed);
+  /* Id 1's entry, for what does not fit once the table is full, is
+   * written with the first: before it, a process touches no page of the
+   * table (and there is no stack to overflow). */
+  if (id == TP_STACK_OVERFLOW + 1) t->stacks[TP_STACK_OVERFLOW].key = 1;
   if (id >= TP_LEAK_MAX_STACKS) {
     atomic_store_explicit(&t->nstacks, TP_LEAK_MAX_STACKS, memory_order_relaxed);
     return 0;
@@ -475,7 +516,7 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uin
   uint64_t key = (fhash ^ moved) | 1;
   uint32_t mine = 0, id = 0;
   if (t->captures_rare)
-    id = intern_in(t->index + TP_LEAK_INDEX_SLOTS, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
+    id = intern_in(t->index_small, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
                    ips, depth, key, fhash, epoch, &mine);
   else if (depth > TP_LEAK_LINE_INNER) {
     size_t line = (size_t)(outer ^ moved) & (TP_LEAK_INDEX_SLOTS - TP_LEAK_LINE_SLOTS);

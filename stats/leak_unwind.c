@@ -63,12 +63,11 @@ typedef struct {
 static char *uw_tab;
 static _Atomic uint64_t uw_gen; /* the loader's removals seen, low 15 bits */
 
+_Static_assert(sizeof(uw_slot_t) * UW_SLOTS == TP_UW_TABLE_BYTES, "leak_unwind.h says its size");
+
 static inline uw_slot_t *uw_slot(size_t off) { return (uw_slot_t *)(uw_tab + off); }
 
-bool tp_unwind_init(void) {
-  uw_tab = tp_os_map(sizeof(uw_slot_t) * UW_SLOTS, true);
-  return uw_tab != NULL;
-}
+void tp_unwind_init(void *mem) { uw_tab = mem; }
 
 /* ------------------------------------------------------------ the table */
 
@@ -422,7 +421,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
 #else
 /* The shapes above are x86-64's (its DWARF register numbers, its return
  * address at CFA - 8): elsewhere libunwind walks every stack. */
-bool tp_unwind_init(void) { return true; }
+void tp_unwind_init(void *mem) { (void)mem; }
 
 int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
   (void)ips;

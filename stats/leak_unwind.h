@@ -65,8 +65,10 @@ typedef struct tp_uw_memo_s {
 _Static_assert(sizeof(tp_uw_memo_t) <= 8192, "a memo fits two pages");
 _Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 
-/* Maps the table of frame shapes; false if the memory is refused. */
-bool tp_unwind_init(void);
+/* The table of frame shapes: TP_UW_TABLE_BYTES of zeroed memory at mem
+ * (page-aligned), the caller's. */
+#define TP_UW_TABLE_BYTES ((size_t)16 << 15)
+void tp_unwind_init(void *mem);
 /* The return addresses of the caller's stack, innermost first, as
  * unw_backtrace gives them (its caller's return address first), at most
  * max; -1 - k when a frame has a shape this unwinder does not follow (ask

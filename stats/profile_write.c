@@ -60,7 +60,7 @@ static void write_frames(tp_emitter_t *e, const tp_stack_t *s) {
     /* A return address may lie just past its function: look up the call. */
     if (mod && off && tp_elf_lookup(mod, off - 1, &fn, &fn_off)) fn_off++;
     tp_emit_object_begin(e, NULL);
-    tp_emit_scalar(e, &f_module, mod ? tp_v_str(tab->paths + mod->path) : tp_v_null());
+    tp_emit_scalar(e, &f_module, mod ? tp_v_str(tp_module_path(mod)) : tp_v_null());
     tp_emit_scalar(e, &f_offset, tp_v_u64(off));
     tp_emit_scalar(e, &f_function, fn ? tp_v_str(fn) : tp_v_null());
     tp_emit_scalar(e, &f_fn_offset, fn ? tp_v_u64(fn_off) : tp_v_null());

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "leak_unwind.h"
 
@@ -308,8 +309,10 @@ Test(unwind, prefix_says_same) {
   memo_says_same();
 }
 
-/* The table is mapped before any walk (as tp_stack_init does). */
+/* The table is given before any walk (as tp_stack_init does). */
 static void setup(void) __attribute__((constructor));
 static void setup(void) {
-  if (!tp_unwind_init()) abort();
+  void *m = mmap(NULL, TP_UW_TABLE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) abort();
+  tp_unwind_init(m);
 }
