@@ -5,9 +5,10 @@
 #include "sampler.h"
 
 __thread unsigned char tp_in_hook __attribute__((tls_model("initial-exec")));
-tp_hooks_t tp_hooks;
-bool tp_hooked;
-bool tp_hooks_every_get;
+/* Read by every process's slow path: with the start data. */
+TP_START_DATA tp_hooks_t tp_hooks;
+TP_START_DATA bool tp_hooked;
+TP_START_DATA bool tp_hooks_every_get;
 
 void tp_set_hooks(const tp_hooks_t *hooks, double sample_mean) {
   TP_CHECK(hooks->get && hooks->put, "tp_set_hooks: both hooks are required");

@@ -9,7 +9,7 @@
 
 TP_START_DATA bool tp_sampling;
 TP_START_DATA bool tp_fwd_hooked;
-static double tp_sample_mean;
+TP_HOOKED_DATA static double tp_sample_mean;
 
 /* The sampled blocks' memory (see "sampled blocks" below): chunks, each
  * serving one tier, and per tier a free list and the rest of its last
@@ -29,13 +29,13 @@ typedef struct {
   _Atomic size_t top;       /* blocks ever handed out: the states past it are 0 */
   unsigned tier;
 } tp_schunk_t;
-static tp_sstore_t tp_sstore[TP_MAX_TIERS];
+TP_HOOKED_DATA static tp_sstore_t tp_sstore[TP_MAX_TIERS];
 static tp_schunk_t tp_schunks[TP_SCHUNK_MAX]; /* entry i written before tp_nschunks > i */
-static _Atomic unsigned tp_nschunks;          /* written under tp_schunk_lock, read without it */
-static size_t tp_smapped;                     /* bytes of all the chunks' blocks */
-static _Atomic int tp_schunk_lock;            /* taken before a tier's */
+TP_HOOKED_DATA static _Atomic unsigned tp_nschunks;          /* written under tp_schunk_lock, read without it */
+TP_HOOKED_DATA static size_t tp_smapped;                     /* bytes of all the chunks' blocks */
+TP_HOOKED_DATA static _Atomic int tp_schunk_lock;            /* taken before a tier's */
 
-static uint64_t tp_sample_seed;
+TP_HOOKED_DATA static uint64_t tp_sample_seed;
 
 #define TP_SAMPLE_MAX ((int64_t)1 << 62) /* the longest interval drawn */
 

@@ -162,8 +162,10 @@ typedef struct tp_leak_tables_s {
   uint32_t fwd_used;                /* entries in fwd (fwd_lock) */
   /* The pages of fwd that ever held an entry, a bit each (fwd_lock): what
    * a reader of every entry looks at (a look at all of them, whether
-   * resident, was a good part of a short program's exit scan). */
-  uint64_t *fwd_pages; /* [TP_LEAK_FWD_PAGE_WORDS], right after fwd's slots */
+   * resident, was a good part of a short program's exit scan). Here, not
+   * after the slots: there they were a page of their own, in a 2 MiB
+   * window of their own, which costs a page table too (leak_stack.c). */
+  uint64_t fwd_pages[TP_LEAK_FWD_PAGE_WORDS];
   _Atomic int fwd_lock;             /* taken by hook code only, never by a dump */
   double mean;                      /* sample: mean interval in bytes */
   /* The stacks' live figures are kept (leak.c's counting): with a

@@ -43,15 +43,15 @@ typedef struct tp_leak_row_s {
 
 /* A stack has up to three rows, one per kind. */
 #define TP_LEAK_MAX_ROWS (3 * (size_t)TP_LEAK_MAX_STACKS)
-static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_ROWS] */
-static _Atomic long tp_report_owner;
+TP_HOOKED_DATA static tp_leak_row_t *tp_rows;   /* [TP_LEAK_MAX_ROWS] */
+TP_HOOKED_DATA static _Atomic long tp_report_owner;
 
 /* A stack's live blocks, count (x count_scale) and bytes, counted by the
  * report when the hooks keep no running figures (leak.c's counting). */
 typedef struct tp_live_acc_s {
   int64_t live, count, bytes;
 } tp_live_acc_t;
-static tp_live_acc_t *tp_live; /* [TP_LEAK_MAX_STACKS] */
+TP_HOOKED_DATA static tp_live_acc_t *tp_live; /* [TP_LEAK_MAX_STACKS] */
 
 bool tp_leak_report_init(void) {
   tp_rows = tp_os_map(sizeof(tp_leak_row_t) * TP_LEAK_MAX_ROWS, true);

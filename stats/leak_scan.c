@@ -59,12 +59,12 @@ enum { TAG_NONE = 0, TAG_REACH = 1, TAG_INDIRECT = 2, TAG_FREE = 3, TAG_LIVE = 4
 #define TP_DTV_MAX 65536       /* most DTV entries believed */
 #define TP_SCAN_SPS 4096       /* threads whose stack mappings are known */
 
-tp_scan_info_t tp_scan_info;
-tp_kind_acc_t *tp_scan_acc;
+TP_HOOKED_DATA tp_scan_info_t tp_scan_info;
+TP_HOOKED_DATA tp_kind_acc_t *tp_scan_acc;
 /* Entries of tp_scan_acc a scan may have written: [0, acc_hi). The table
  * is 18 MiB; zeroing it up to the last stack id would touch pages that
  * no block of a scan is ever accounted to. */
-static uint32_t acc_hi;
+TP_HOOKED_DATA static uint32_t acc_hi;
 
 typedef struct tp_range_s {
   uintptr_t lo, hi;
@@ -526,16 +526,17 @@ static void anon_skip(uintptr_t lo, uintptr_t hi, size_t *n) {
 }
 
 __attribute__((noinline)) bool tp_leak_scan(void) {
-  uint64_t t0 = now_ns();
   __builtin_unwind_init(); /* callee-saved registers onto this frame: scanned with the stack */
   uintptr_t self_sp = (uintptr_t)__builtin_frame_address(0);
   tp_scan_info = (tp_scan_info_t){0};
+  /* (Not timed: a program's first look at the clock maps the vDSO's
+   * pages, which cost more than this.) */
   if (tp_leak_mode == TP_LEAKS_SAMPLE && !tp_leak_any_charged()) {
     acc_clear();
     tp_scan_info.done = true;
-    tp_scan_info.ns = now_ns() - t0;
     return true;
   }
+  uint64_t t0 = now_ns();
   if (!scan_ready()) return false;
   /* Before the others stop: dl_iterate_phdr takes the loader's lock, which
    * a stopped thread might hold; and the thread loading libunwind, if

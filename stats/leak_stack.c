@@ -41,7 +41,7 @@
 #include "quiet_thread.h"
 #include "spin.h"
 
-tp_leak_tab_t tp_leak_tab;
+TP_HOOKED_DATA tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ libunwind */
 
@@ -363,7 +363,7 @@ static inline uint64_t mix64(uint64_t h) {
  * for the depth, filled at start (tp_stack_init; a mix of the position).
  * Each has its top bit set: a code address (below 2^48) xored with it is
  * never 0. */
-static uint64_t hash_key[TP_LEAK_MAX_DEPTH + 2];
+TP_HOOKED_DATA static uint64_t hash_key[TP_LEAK_MAX_DEPTH + 2];
 
 static void hash_key_init(void) {
   for (unsigned i = 0; i < sizeof hash_key / sizeof *hash_key; i++)

@@ -13,7 +13,7 @@
 #include "sampler.h"
 
 enum tp_leak_mode tp_leak_mode;
-tp_leak_tables_t tp_lk;
+TP_HOOKED_DATA tp_leak_tables_t tp_lk;
 
 /* Slots of tier t's side array: one per block its region can hold. */
 static size_t side_slots(unsigned t) {
@@ -31,9 +31,7 @@ bool tp_leak_tables_init(void) {
     tp_lk.side[t] = side;
     side += side_slots(t);
   }
-  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS +
-                           sizeof(uint64_t) * TP_LEAK_FWD_PAGE_WORDS, true);
-  if (tp_lk.fwd) tp_lk.fwd_pages = (uint64_t *)(tp_lk.fwd + TP_LEAK_FWD_SLOTS);
+  tp_lk.fwd = tp_os_map(sizeof(tp_fwd_t) * TP_LEAK_FWD_SLOTS, true);
   return tp_lk.fwd != NULL;
 }
 

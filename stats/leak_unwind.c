@@ -60,8 +60,8 @@ typedef struct {
   _Atomic uint64_t key, shape;
 } uw_slot_t;
 #define UW_OFF ((size_t)(UW_SLOTS - 1) * sizeof(uw_slot_t))
-static char *uw_tab;
-static _Atomic uint64_t uw_gen; /* the loader's removals seen, low 15 bits */
+TP_HOOKED_DATA static char *uw_tab;
+TP_HOOKED_DATA static _Atomic uint64_t uw_gen; /* the loader's removals seen, low 15 bits */
 
 _Static_assert(sizeof(uw_slot_t) * UW_SLOTS == TP_UW_TABLE_BYTES, "leak_unwind.h says its size");
 
