@@ -14,7 +14,8 @@ TP_HOOKED_DATA static double tp_sample_mean;
 /* The sampled blocks' memory (see "sampled blocks" below): chunks, each
  * serving one tier, and per tier a free list and the rest of its last
  * chunk. */
-#define TP_SCHUNK_MIN ((size_t)1 << 20) /* a chunk's least size */
+#define TP_SCHUNK_MIN ((size_t)64 << 10) /* a chunk's least size */
+#define TP_SREGION ((size_t)16 << 20)   /* the first chunks' mapping (below) */
 #define TP_SCHUNK_MAX 256               /* chunks: each an eighth of all mapped, at least */
 typedef struct {
   _Atomic int lock;   /* over the rest */
@@ -34,6 +35,9 @@ static tp_schunk_t tp_schunks[TP_SCHUNK_MAX]; /* entry i written before tp_nschu
 TP_HOOKED_DATA static _Atomic unsigned tp_nschunks;          /* written under tp_schunk_lock, read without it */
 TP_HOOKED_DATA static size_t tp_smapped;                     /* bytes of all the chunks' blocks */
 TP_HOOKED_DATA static _Atomic int tp_schunk_lock;            /* taken before a tier's */
+TP_HOOKED_DATA static char *tp_sregion;  /* the first chunks, from a 2 MiB boundary (tp_schunk_lock) */
+TP_HOOKED_DATA static size_t tp_sregion_used;
+TP_HOOKED_DATA static bool tp_sregion_tried;
 
 TP_HOOKED_DATA static uint64_t tp_sample_seed;
 
@@ -88,6 +92,12 @@ bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
  * chunk is at least an eighth of all those mapped before it, so they stay
  * few, and a look through them finds a pointer's chunk. As the pools do,
  * the memory is kept for the next sampled blocks, never given back.
+ * The first chunks are cut one after another from one mapping (16 MiB),
+ * the rest mapped each on its own: a program's first sampled blocks of
+ * every tier then lie in one or two 2 MiB windows of the address space,
+ * where a mapping per chunk put each tier's in a window of its own, and
+ * the first page touched in a window costs a page table as well
+ * (stats/leak_stack.c gives figures).
  *
  * Each block has a state word, in pages mapped with its chunk before the
  * blocks: 0 while free, TP_SAMPLED_UNTAGGED once handed out, then the tag
@@ -147,30 +157,37 @@ static void *take(unsigned t, size_t size) {
   return p;
 }
 
-/* A new chunk for tier t, its state words mapped with it; false when
- * refused. Mapped outside the lock. */
-static bool grow(unsigned t, size_t size) {
-  size_t want = __atomic_load_n(&tp_smapped, __ATOMIC_RELAXED) / 8;
-  if (want < 4 * size) want = 4 * size;
-  if (want < TP_SCHUNK_MIN) want = TP_SCHUNK_MIN;
-  want = (want + TP_SCHUNK_MIN - 1) & ~(TP_SCHUNK_MIN - 1);
-  size_t states = ((want / size) * sizeof(uint64_t) + TP_PAGE_SIZE - 1) & ~(size_t)(TP_PAGE_SIZE - 1);
-  char *m = tp_os_map(states + want, true);
-  if (!m) { /* RLIMIT_AS */
-    want = size < TP_PAGE_SIZE ? TP_PAGE_SIZE : size;
-    states = TP_PAGE_SIZE;
-    m = tp_os_map(states + want, true);
+/* Room for bytes from the first chunks' mapping (mapped at the first
+ * call), or NULL. tp_schunk_lock held. */
+static char *region_take(size_t bytes) {
+  if (!tp_sregion_tried) {
+    tp_sregion_tried = true;
+    const size_t window = (size_t)2 << 20;
+    char *m = tp_os_map(TP_SREGION + window - TP_PAGE_SIZE, true);
+    if (m) tp_sregion = (char *)(((uintptr_t)m + window - 1) & ~(uintptr_t)(window - 1));
   }
-  if (!m) return false;
-  bool keep = false, ok = true;
+  if (!tp_sregion || TP_SREGION - tp_sregion_used < bytes) return NULL;
+  char *m = tp_sregion + tp_sregion_used;
+  tp_sregion_used += bytes;
+  return m;
+}
+
+/* Makes m (states pages, then want bytes of blocks) tier t's chunk, or,
+ * m NULL, a piece of the first chunks' mapping if it has room. 2: done;
+ * 1: another thread's new chunk came first (m not used); 0: m NULL and no
+ * room; -1: no more chunks. */
+static int install(unsigned t, size_t size, char *m, size_t states, size_t want) {
+  int r;
   tp_spin_lock(&tp_schunk_lock);
   lock(t);
   tp_sstore_t *s = &tp_sstore[t];
   unsigned n = atomic_load_explicit(&tp_nschunks, memory_order_relaxed);
   if (s->end - s->cur >= size) {
-    /* Another thread's new chunk came first. */
+    r = 1;
   } else if (n == TP_SCHUNK_MAX) {
-    ok = false;
+    r = -1;
+  } else if (!m && !(m = region_take(states + want))) {
+    r = 0;
   } else {
     uintptr_t lo = (uintptr_t)m + states;
     tp_schunks[n] = (tp_schunk_t){.lo = lo, .hi = lo + want, .state = (void *)m, .tier = t};
@@ -179,12 +196,33 @@ static bool grow(unsigned t, size_t size) {
     s->cur = lo; /* (the last chunk has less than a block left) */
     s->end = lo + want;
     s->last = n;
-    keep = true;
+    r = 2;
   }
   unlock(t);
   tp_spin_unlock(&tp_schunk_lock);
-  if (!keep) tp_os_unmap(m, states + want);
-  return ok;
+  return r;
+}
+
+/* A new chunk for tier t, its state words with it; false when refused.
+ * A chunk of its own is mapped outside the locks. */
+static bool grow(unsigned t, size_t size) {
+  size_t want = __atomic_load_n(&tp_smapped, __ATOMIC_RELAXED) / 8;
+  if (want < 4 * size) want = 4 * size;
+  if (want < TP_SCHUNK_MIN) want = TP_SCHUNK_MIN;
+  want = (want + TP_SCHUNK_MIN - 1) & ~(TP_SCHUNK_MIN - 1);
+  size_t states = ((want / size) * sizeof(uint64_t) + TP_PAGE_SIZE - 1) & ~(size_t)(TP_PAGE_SIZE - 1);
+  int r = install(t, size, NULL, states, want);
+  if (r) return r > 0;
+  char *m = tp_os_map(states + want, true);
+  if (!m) { /* RLIMIT_AS */
+    want = size < TP_PAGE_SIZE ? TP_PAGE_SIZE : size;
+    states = TP_PAGE_SIZE;
+    m = tp_os_map(states + want, true);
+  }
+  if (!m) return false;
+  r = install(t, size, m, states, want);
+  if (r != 2) tp_os_unmap(m, states + want);
+  return r > 0;
 }
 
 void *tp_sampled_new(unsigned t) {
