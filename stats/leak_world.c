@@ -313,6 +313,26 @@ const tp_vma_t *tp_maps_find(const tp_maps_t *m, uintptr_t a) {
 
 /* ------------------------------------------------------------ resident pages */
 
+/* /proc/self/pagemap, open during a scan (report lock held); -1 if not. */
+static int pagemap_fd = -1;
+
+void tp_resident_open(void) { pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); }
+
+void tp_resident_close(void) {
+  if (pagemap_fd >= 0) close(pagemap_fd);
+  pagemap_fd = -1;
+}
+
+/* Pagemap's entries for n pages from pg: bit 63 present, 62 swapped. */
+static bool pagemap_read(uintptr_t pg, size_t n, unsigned char *vec) {
+  uint64_t e[TP_RESIDENT_CHUNK];
+  off_t at = (off_t)(pg / TP_PAGE_SIZE * sizeof e[0]);
+  if (pagemap_fd < 0 || pread(pagemap_fd, e, n * sizeof e[0], at) != (ssize_t)(n * sizeof e[0]))
+    return false;
+  for (size_t i = 0; i < n; i++) vec[i] = (e[i] >> 62) != 0;
+  return true;
+}
+
 void tp_resident_init(tp_resident_t *r, const void *lo, size_t bytes) {
   r->lo = r->end = (uintptr_t)lo;
   r->hi = (uintptr_t)lo + bytes;
@@ -322,8 +342,10 @@ bool tp_resident(tp_resident_t *r, uintptr_t pg) {
   if (pg < r->lo || pg >= r->end) {
     r->lo = pg;
     r->end = pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE < r->hi ? pg + TP_RESIDENT_CHUNK * TP_PAGE_SIZE : r->hi;
+    size_t n = (r->end - pg) / TP_PAGE_SIZE + ((r->end - pg) % TP_PAGE_SIZE != 0);
     /* mincore fails only on a page no longer mapped: nothing to read. */
-    if (mincore((void *)pg, r->end - pg, r->vec) != 0) memset(r->vec, 0, sizeof r->vec);
+    if (!pagemap_read(pg, n, r->vec) && mincore((void *)pg, r->end - pg, r->vec) != 0)
+      memset(r->vec, 0, sizeof r->vec);
   }
   return r->vec[(pg - r->lo) / TP_PAGE_SIZE] & 1;
 }

@@ -68,17 +68,22 @@ const tp_vma_t *tp_maps_find(const tp_maps_t *m, uintptr_t a);
  * NULL. */
 const tp_vma_t *tp_maps_next(const tp_maps_t *m, uintptr_t a);
 
-/* Which pages of a range are resident (mincore), for a table mapped
- * MAP_NORESERVE whole of which only the pages written hold anything:
- * reading the others would only fault in pages of zeros. A cursor over
- * [lo, hi), asked page by page in increasing order. */
-#define TP_RESIDENT_CHUNK 256 /* pages per mincore call */
+/* Which pages of a range may hold anything: in memory or swapped out.
+ * The others were never touched (zeros), or hold what their file has
+ * (initialised data no relocation wrote): reading them would only fault
+ * them in. From /proc/self/pagemap between tp_resident_open and
+ * tp_resident_close (a scan's), else mincore, which does not see a page
+ * swapped out. A cursor over [lo, hi), asked page by page in increasing
+ * order. */
+#define TP_RESIDENT_CHUNK 256 /* pages per look */
 
 typedef struct tp_resident_s {
   uintptr_t lo, hi, end;        /* the chunk [lo, end) answered; the range's end */
   unsigned char vec[TP_RESIDENT_CHUNK];
 } tp_resident_t;
 
+void tp_resident_open(void);
+void tp_resident_close(void);
 void tp_resident_init(tp_resident_t *r, const void *lo, size_t bytes);
 /* Whether page pg (page aligned, in the range) was ever touched. */
 bool tp_resident(tp_resident_t *r, uintptr_t pg);
