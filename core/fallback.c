@@ -110,7 +110,7 @@ static struct {
 } mi;
 
 enum { MI_NONE, MI_LOADING, MI_READY, MI_FAILED };
-static _Atomic int mi_state;
+TP_START_DATA static _Atomic int mi_state; /* read by every forwarded get and the exit scan */
 static pthread_t mi_loader; /* the thread loading it (MI_LOADING) */
 TP_START_DATA static _Atomic bool mi_may_load; /* the engine is up (tp_fwd_ready) */
 

@@ -78,15 +78,14 @@ typedef struct tp_node_s {
   uintptr_t lo, hi;
 } tp_node_t;
 
+/* The small fields first and the array last: a scan touches the first
+ * page or two of this (each page a process touches first costs it a page
+ * fault, scripts/touch-cost). */
 static struct {
   tp_world_t world;
   tp_maps_t maps;
-  tp_range_t roots[TP_SCAN_ROOTS];
   size_t nroots;
   uintptr_t skip[2][2];        /* tierpool's and mimalloc's spans: not roots */
-  /* What the pass over anonymous memory leaves out: those two spans and
-   * the modules' writable segments (roots already), page aligned. */
-  uintptr_t anon_skip[TP_SCAN_ROOTS + 2][2];
   uintptr_t ldso_fn;           /* an address inside ld.so */
   size_t tls_static;           /* bytes of static TLS below the thread pointer */
   /* per scan, mmap'd and unmapped */
@@ -105,6 +104,10 @@ static struct {
   uint8_t *ldso_stack;         /* [nstacks]: 1 if the stack's innermost frame is in ld.so */
   size_t ldso_bytes;
   uintptr_t self;              /* the leaked block being scanned (indirect pass) */
+  /* The modules' writable segments; once scanned, what the pass over
+   * anonymous memory leaves out, in their place: they (roots already) and
+   * the two spans, page aligned (anon_skips). */
+  tp_range_t roots[TP_SCAN_ROOTS + 2];
 } sc;
 
 static void unmap(void *p, size_t bytes) {
@@ -535,14 +538,21 @@ static uintptr_t own_stack_from(uintptr_t self_sp) {
   return v && scan_from > self_sp && scan_from < v->hi ? scan_from : self_sp;
 }
 
-/* Adds [lo, hi), widened to whole pages, to what the pass over anonymous
- * memory leaves out. */
-static void anon_skip(uintptr_t lo, uintptr_t hi, size_t *n) {
+/* Turns sc.roots, scanned, into the ranges the pass over anonymous
+ * memory leaves out; returns how many. */
+static size_t anon_skips(void) {
   _Static_assert(TP_SCAN_ROOTS + 2 <= TP_ANON_SKIP_MAX, "every root can be left out");
-  if (hi <= lo) return;
-  sc.anon_skip[*n][0] = lo & ~(uintptr_t)(TP_PAGE_SIZE - 1);
-  sc.anon_skip[*n][1] = (hi + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
-  (*n)++;
+  _Static_assert(sizeof(tp_range_t) == 2 * sizeof(uintptr_t), "a range is a pair of words");
+  size_t n = 0;
+  for (size_t i = 0; i < sc.nroots + 2; i++) {
+    uintptr_t lo = i < sc.nroots ? sc.roots[i].lo : sc.skip[i - sc.nroots][0];
+    uintptr_t hi = i < sc.nroots ? sc.roots[i].hi : sc.skip[i - sc.nroots][1];
+    if (hi <= lo) continue;
+    sc.roots[n++] = (tp_range_t){lo & ~(uintptr_t)(TP_PAGE_SIZE - 1),
+                                 (hi + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1)};
+  }
+  sc.nroots = 0; /* (no longer roots) */
+  return n;
 }
 
 __attribute__((noinline)) bool tp_leak_scan(void) {
@@ -594,10 +604,8 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
     sps[nsps++] = self_sp;
     for (uint32_t i = 0; i < w->n && nsps < TP_SCAN_SPS; i++)
       if (w->threads[i].sp) sps[nsps++] = w->threads[i].sp;
-    size_t nskip = 0;
-    for (int s = 0; s < 2; s++) anon_skip(sc.skip[s][0], sc.skip[s][1], &nskip);
-    for (size_t i = 0; i < sc.nroots; i++) anon_skip(sc.roots[i].lo, sc.roots[i].hi, &nskip);
-    tp_anon_roots(&sc.maps, &sc.anon_skip[0][0], nskip, sps, nsps, scan_root);
+    size_t nskip = anon_skips();
+    tp_anon_roots(&sc.maps, &sc.roots[0].lo, nskip, sps, nsps, scan_root);
     flood();
     classify(nstacks);
   }

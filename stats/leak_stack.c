@@ -151,13 +151,14 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 
 static void hash_key_init(void);
 
-/* The tables, in one mapping, in this order: a process's first capture
- * writes the start of nearly each of them, and the first page written in
- * a 2 MiB window of the address space costs the kernel a page table too:
- * about 35 us on some virtual machines, against 12 us for a page in a
- * window already in use, and a process in sample mode may capture only a
- * few stacks. As separate mappings, each of the eight tables began in a
- * window of its own; here, from a window's start, the small ones and the
+/* The tables and the frame-shape table (leak_unwind.c), in one mapping,
+ * in this order: a process's first capture writes the start of nearly
+ * each of them, and the first page written in a 2 MiB window of the
+ * address space costs the kernel a page table too: 22 to 31 us on some
+ * virtual machines, against 12 to 16 us for a page in a window already in
+ * use (scripts/touch-cost), and a process in sample mode may capture only
+ * a few stacks. As separate mappings, each of the nine began in a window
+ * of its own; here, from a window's start, the small ones and the
  * start of `tiers` share the first window, and the rest need one each for
  * stacks, ips and mods (their sizes put the others' starts past it).
  * `next` and the whole index, which sample mode does not use, come last.
