@@ -19,6 +19,11 @@
  *                    global, and big_kept_child, reachable through it
  *   reach cycle      cycle_node: two blocks pointing to each other, leaked:
  *                    both indirect (as LeakSanitizer counts them)
+ *   reach swapped    swapped_anon_kept: its only pointer in a page of
+ *                    anonymous memory, swapped_global_kept: in a page of
+ *                    .bss, both pages then paged out (MADV_PAGEOUT): both
+ *                    reachable. Prints "swapped N" on stderr, N of the two
+ *                    pages the kernel put in swap (none without swap)
  *   reach repeat N   N rounds of: alt_a and alt_b called in turn from one
  *                    call site (through a pointer), each leaking a block;
  *                    rec_alloc at recursion depth round % 7 from from_x or
@@ -35,14 +40,20 @@
  * the compiler keeps every store where it is written.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tp_test.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 #define HIDE ((uintptr_t)0x5a5a5a5a5a5a5a5aull) /* a pointer XORed with it is no pointer */
 
@@ -84,6 +95,21 @@ __attribute__((noinline)) void *big_kept(void) { return malloc(8u << 20); }
 __attribute__((noinline)) void *big_child(void) { return malloc(72); }
 __attribute__((noinline)) void *big_kept_child(void) { return malloc(88); }
 __attribute__((noinline)) void *cycle_node(void) { return malloc(56); }
+__attribute__((noinline)) void *swapped_anon_kept(void) { return malloc(152); }
+__attribute__((noinline)) void *swapped_global_kept(void) { return malloc(120); }
+
+static char swap_page[4096] __attribute__((aligned(4096))); /* a page of .bss of its own */
+static char *volatile g_anon_page;
+
+/* Whether the kernel keeps page p in swap (/proc/self/pagemap, bit 62). */
+static int swapped(const void *p) {
+  uint64_t e = 0;
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t k = pread(fd, &e, sizeof e, (off_t)((uintptr_t)p / 4096 * sizeof e));
+  close(fd);
+  return k == (ssize_t)sizeof e && (e >> 62 & 1);
+}
 __attribute__((noinline)) char *badfree_block(void) { return malloc(40); }
 __attribute__((noinline)) char *big_badfree_block(void) { return malloc(2u << 20); }
 __attribute__((noinline)) void badfree_release(char *p) {
@@ -135,6 +161,15 @@ __attribute__((noinline)) static void run(const char *what, int n) {
     void **kept = big_kept();
     kept[12345] = big_kept_child();
     g_kept = kept;
+  } else if (!strcmp(what, "swapped")) {
+    char *anon = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (anon == MAP_FAILED) abort();
+    g_anon_page = anon;
+    *(void *volatile *)anon = swapped_anon_kept();
+    *(void *volatile *)swap_page = swapped_global_kept();
+    madvise(anon, 4096, MADV_PAGEOUT);
+    madvise(swap_page, 4096, MADV_PAGEOUT);
+    fprintf(stderr, "swapped %d\n", swapped(anon) + swapped(swap_page));
   } else if (!strcmp(what, "cycle")) {
     void **a = cycle_node(), **b = cycle_node();
     a[0] = b;
