@@ -251,9 +251,21 @@ uint32_t tp_stack_capture(void);
 void tp_stack_unwinder_wait(void);
 /* Resets the module lock and the loading of libunwind in a fork child. */
 void tp_stack_fork_child(void);
+
+/* ------------------------------------------------------------ leak_modules.c */
+
 /* The path of module m, the main program's read when first asked (a
  * report's: /proc/self/exe is not read in a process that never reports). */
 const char *tp_module_path(const tp_module_t *m);
+/* Ties each of n frames to its module (TP_LEAK_NO_MODULE: none), adding
+ * modules not met before. */
+void tp_resolve_modules(const uintptr_t *ips, uint16_t *mods, unsigned n);
+/* The PT_LOAD span of one loaded object ([0, 0) if it has none). */
+struct dl_phdr_info;
+void tp_load_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi);
+/* The PT_LOAD span of the loaded object one of whose segments holds addr
+ * ([0, 0) if none, or addr 0), and whether it is the main program. */
+void tp_object_span(uintptr_t addr, uintptr_t out[2], bool *main_program);
 
 /* ------------------------------------------------------------- leak_elf.c */
 

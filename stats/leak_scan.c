@@ -116,36 +116,6 @@ static void unmap(void *p, size_t bytes) {
 
 /* ------------------------------------------------------------ set-up */
 
-static int self_span(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  uintptr_t *want = arg; /* {address, lo out, hi out} */
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && want[0] - a < ph->p_memsz) {
-      uintptr_t lo = UINTPTR_MAX, hi = 0;
-      for (int j = 0; j < info->dlpi_phnum; j++) {
-        const ElfW(Phdr) *q = &info->dlpi_phdr[j];
-        if (q->p_type != PT_LOAD) continue;
-        uintptr_t b = info->dlpi_addr + q->p_vaddr;
-        if (b < lo) lo = b;
-        if (b + q->p_memsz > hi) hi = b + q->p_memsz;
-      }
-      want[1] = lo;
-      want[2] = hi;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-static void span_of(uintptr_t addr, uintptr_t out[2]) {
-  uintptr_t want[3] = {addr, 0, 0};
-  if (addr) dl_iterate_phdr(self_span, want);
-  out[0] = want[1];
-  out[1] = want[2];
-}
-
 /* What the scan needs from ld.so, and its table, looked up at its first
  * run, which is at rest (at exit or from the API, never in a signal
  * handler): a process that never scans pays for none of it (the lookup
@@ -153,7 +123,7 @@ static void span_of(uintptr_t addr, uintptr_t out[2]) {
  * every process's start under leak tracking). */
 static bool scan_ready(void) {
   if (tp_scan_acc) return true;
-  span_of((uintptr_t)&tp_leak_scan, sc.skip[0]);
+  tp_object_span((uintptr_t)&tp_leak_scan, sc.skip[0], NULL);
   /* glibc's own answer for the static TLS size (what LSan asks too); a
    * generous default without it. */
   void (*info)(size_t *, size_t *);
@@ -572,7 +542,7 @@ __attribute__((noinline)) bool tp_leak_scan(void) {
    * any, blocks the stop signal. */
   tp_stack_unwinder_wait();
   sc.nroots = 0;
-  span_of(tp_fwd_code(), sc.skip[1]); /* mimalloc's, once it is loaded */
+  tp_object_span(tp_fwd_code(), sc.skip[1], NULL); /* mimalloc's, once it is loaded */
   dl_iterate_phdr(module_roots, NULL);
   tp_resident_open(); /* before the others stop: open takes no lock, but why risk it */
   tp_world_t *w = &sc.world;

@@ -15,10 +15,7 @@
  * preloading). Without it, a stack tp_unwind gives up on keeps the frames
  * it followed.
  *
- * Locks: the index is lock-free. Appending a module takes module_lock; on
- * an older glibc without _dl_find_object that happens inside
- * dl_iterate_phdr's callback, so the order is always "loader lock, then
- * ours"; nothing here waits for the loader while holding module_lock.
+ * The index is lock-free. The modules are leak_modules.c's.
  */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
@@ -121,34 +118,6 @@ void tp_stack_unwinder_wait(void) {
 
 /* ------------------------------------------------------------ memory */
 
-/* The PT_LOAD span of one loaded object. */
-static void load_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi) {
-  *lo = UINTPTR_MAX;
-  *hi = 0;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD) continue;
-    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-    if (a < *lo) *lo = a;
-    if (a + ph->p_memsz > *hi) *hi = a + ph->p_memsz;
-  }
-  if (*lo > *hi) *lo = *hi = 0;
-}
-
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  uintptr_t me = (uintptr_t)arg, lo, hi;
-  load_span(info, &lo, &hi);
-  if (me - lo >= hi - lo) return 0;
-  /* Linked into the program itself (the unit tests): skip nothing, the
-   * program's own frames would go too. */
-  if (info->dlpi_name && info->dlpi_name[0]) {
-    tp_leak_tab.self_lo = lo;
-    tp_leak_tab.self_hi = hi;
-  }
-  return 1;
-}
-
 static void hash_key_init(void);
 
 /* The tables and the frame-shape table (leak_unwind.c), in one mapping,
@@ -196,7 +165,15 @@ bool tp_stack_init(void) {
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
   t->npaths = 1; /* paths[0] is "": the main program's (tp_module_path) */
-  dl_iterate_phdr(find_self, (void *)(uintptr_t)&tp_stack_init);
+  /* Linked into the program itself (the unit tests): skip nothing, the
+   * program's own frames would go too. */
+  bool main_program;
+  uintptr_t self[2];
+  tp_object_span((uintptr_t)&tp_stack_init, self, &main_program);
+  if (!main_program) {
+    t->self_lo = self[0];
+    t->self_hi = self[1];
+  }
   return true;
 }
 
@@ -208,144 +185,6 @@ void tp_stack_fork_child(void) {
   atomic_compare_exchange_strong(&unw_state, &s, UNW_NONE);
   s = 1; /* nor the one reading the program's path */
   atomic_compare_exchange_strong(&tp_leak_tab.exe_state, &s, 0);
-}
-
-/* The main program's path is read when a report first asks: the first
- * look at /proc costs a process about 50 us (and, at start, every process
- * paid it). Its module is kept as "" until then, which the loader's own
- * name for it is. A reader that finds another reading waits for it. */
-const char *tp_module_path(const tp_module_t *m) {
-  tp_leak_tab_t *t = &tp_leak_tab;
-  if (m->path) return t->paths + m->path;
-  int s = 0;
-  if (atomic_compare_exchange_strong(&t->exe_state, &s, 1)) {
-    ssize_t k = readlink("/proc/self/exe", t->exe, sizeof t->exe - 1);
-    t->exe[k > 0 ? k : 0] = '\0';
-    atomic_store_explicit(&t->exe_state, 2, memory_order_release);
-  } else {
-    while (atomic_load_explicit(&t->exe_state, memory_order_acquire) != 2) sched_yield();
-  }
-  return t->exe;
-}
-
-/* ------------------------------------------------------------ modules */
-
-static void module_lock(void) { tp_spin_lock(&tp_leak_tab.module_lock); }
-static void module_unlock(void) { tp_spin_unlock(&tp_leak_tab.module_lock); }
-
-/* The id of the module loaded at base with this span and path, added if
- * new. May be called inside dl_iterate_phdr's callback (the fallback). */
-static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, uintptr_t hi) {
-  tp_leak_tab_t *t = &tp_leak_tab;
-  char abs[PATH_MAX];
-  if (!path) path = ""; /* the main program's "": tp_module_path */
-  /* dlopen("./libx.so") leaves a relative name: make it absolute now, the
-   * program may change directory before the report reads the file. */
-  else if (path[0] != '/' && strchr(path, '/') && realpath(path, abs)) path = abs;
-  module_lock();
-  uint32_t n = atomic_load_explicit(&t->nmodules, memory_order_relaxed);
-  for (uint32_t m = n; m-- > 0;) {
-    const tp_module_t *e = &t->modules[m];
-    if (e->base == base && e->lo == lo && e->hi == hi && !strcmp(t->paths + e->path, path)) {
-      module_unlock();
-      return m;
-    }
-  }
-  size_t len = path[0] ? strlen(path) + 1 : 0; /* "" is paths[0] */
-  unsigned id = TP_LEAK_NO_MODULE;
-  if (n < TP_LEAK_MAX_MODULES && n < TP_LEAK_NO_MODULE && t->npaths + len <= TP_LEAK_PATH_BYTES) {
-    tp_module_t *e = &t->modules[n];
-    memcpy(t->paths + t->npaths, path, len);
-    e->path = len ? t->npaths : 0;
-    e->base = base;
-    e->lo = lo;
-    e->hi = hi;
-    t->npaths += (uint32_t)len;
-    atomic_store_explicit(&t->nmodules, n + 1, memory_order_release);
-    id = n;
-  }
-  module_unlock();
-  return id;
-}
-
-/* _dl_find_object (glibc 2.35) answers "which object holds this address"
- * without a lock, for unwinders; dl_iterate_phdr (which takes the loader's
- * lock) is the fallback on an older glibc. */
-#pragma weak _dl_find_object
-
-/* A module already in the table that holds ip, found without the lock
- * (entries are immutable once published); TP_LEAK_NO_MODULE if none. */
-static unsigned module_known(uintptr_t ip, uintptr_t base, const char *path) {
-  const tp_leak_tab_t *t = &tp_leak_tab;
-  if (!path) path = "";
-  for (uint32_t m = atomic_load_explicit(&t->nmodules, memory_order_acquire); m-- > 0;) {
-    const tp_module_t *e = &t->modules[m];
-    /* A relative name was made absolute when it was added (module_intern). */
-    if (ip - e->lo < e->hi - e->lo && e->base == base &&
-        (path[0] != '/' || !strcmp(t->paths + e->path, path)))
-      return m;
-  }
-  return TP_LEAK_NO_MODULE;
-}
-
-static unsigned module_of(uintptr_t ip) {
-  struct dl_find_object r;
-  if (_dl_find_object((void *)ip, &r) != 0 || !r.dlfo_link_map) return TP_LEAK_NO_MODULE;
-  const struct link_map *lm = r.dlfo_link_map;
-  unsigned m = module_known(ip, lm->l_addr, lm->l_name);
-  if (m != TP_LEAK_NO_MODULE) return m;
-  return module_intern(lm->l_name, lm->l_addr, (uintptr_t)r.dlfo_map_start,
-                       (uintptr_t)r.dlfo_map_end);
-}
-
-typedef struct tp_find_s {
-  const uintptr_t *ips;
-  uint16_t *mods;
-  unsigned n, left;
-} tp_find_t;
-
-static int find_modules(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  tp_find_t *f = arg;
-  uintptr_t lo, hi;
-  load_span(info, &lo, &hi);
-  unsigned id = TP_LEAK_NO_MODULE + 1; /* not interned yet */
-  for (unsigned i = 0; i < f->n; i++) {
-    if (f->mods[i] != TP_LEAK_NO_MODULE || f->ips[i] - lo >= hi - lo) continue;
-    /* In the span; check the segment itself (a span may have holes). */
-    bool in = false;
-    for (int s = 0; s < info->dlpi_phnum && !in; s++) {
-      const ElfW(Phdr) *ph = &info->dlpi_phdr[s];
-      in = ph->p_type == PT_LOAD && f->ips[i] - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
-    }
-    if (!in) continue;
-    if (id > TP_LEAK_NO_MODULE) id = module_intern(info->dlpi_name, info->dlpi_addr, lo, hi);
-    f->mods[i] = (uint16_t)id;
-    f->left--;
-  }
-  return f->left == 0; /* stop once every frame is placed */
-}
-
-/* Ties each frame to its module. */
-static void resolve_modules(const uintptr_t *ips, uint16_t *mods, unsigned n) {
-  for (unsigned i = 0; i < n; i++) mods[i] = TP_LEAK_NO_MODULE;
-  if (!_dl_find_object) {
-    tp_find_t f = {ips, mods, n, n};
-    dl_iterate_phdr(find_modules, &f);
-    return;
-  }
-  const tp_leak_tab_t *t = &tp_leak_tab;
-  for (unsigned i = 0; i < n; i++) {
-    /* Frames next to each other are often in one module. */
-    if (i && mods[i - 1] != TP_LEAK_NO_MODULE) {
-      const tp_module_t *e = &t->modules[mods[i - 1]];
-      if (ips[i] - e->lo < e->hi - e->lo) {
-        mods[i] = mods[i - 1];
-        continue;
-      }
-    }
-    mods[i] = (uint16_t)module_of(ips[i]);
-  }
 }
 
 /* ------------------------------------------------------------ interning */
@@ -435,7 +274,7 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
   uint32_t f0 = atomic_fetch_add_explicit(&t->nframes, depth, memory_order_relaxed);
   if ((uint64_t)f0 + depth > TP_LEAK_MAX_FRAMES) return 0; /* id wasted: key stays 0 */
   memcpy(&t->ips[f0], ips, depth * sizeof *ips);
-  resolve_modules(ips, &t->mods[f0], depth);
+  tp_resolve_modules(ips, &t->mods[f0], depth);
   tp_stack_t *s = &t->stacks[id];
   s->fhash = fhash;
   s->epoch = epoch;
