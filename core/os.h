@@ -28,6 +28,12 @@ static inline void tp_os_touch_for_write(void *word) {
 /* Readable, writable, zeroed pages. noreserve: no swap accounting (for
  * sparse side arrays). NULL when refused. */
 void *tp_os_map(size_t bytes, bool noreserve);
+/* bytes of them from a 2 MiB boundary (MAP_NORESERVE), in a mapping that
+ * much larger, whose part before the boundary is never touched: tables a
+ * process touches only at their start, which then share one page table
+ * (the first page touched in a 2 MiB window costs one more). Never
+ * unmapped. NULL when refused. */
+void *tp_os_map_window(size_t bytes);
 void tp_os_unmap(void *p, size_t bytes);
 /* Copies up to max of the mappings tp_os_map made that are still mapped,
  * as [lo, hi) pairs (unsorted); returns how many. */

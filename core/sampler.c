@@ -162,9 +162,7 @@ static void *take(unsigned t, size_t size) {
 static char *region_take(size_t bytes) {
   if (!tp_sregion_tried) {
     tp_sregion_tried = true;
-    const size_t window = (size_t)2 << 20;
-    char *m = tp_os_map(TP_SREGION + window - TP_PAGE_SIZE, true);
-    if (m) tp_sregion = (char *)(((uintptr_t)m + window - 1) & ~(uintptr_t)(window - 1));
+    tp_sregion = tp_os_map_window(TP_SREGION);
   }
   if (!tp_sregion || TP_SREGION - tp_sregion_used < bytes) return NULL;
   char *m = tp_sregion + tp_sregion_used;

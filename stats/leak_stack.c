@@ -130,10 +130,7 @@ static void hash_key_init(void);
  * of its own; here, from a window's start, the small ones and the
  * start of `tiers` share the first window, and the rest need one each for
  * stacks, ips and mods (their sizes put the others' starts past it).
- * `next` and the whole index, which sample mode does not use, come last.
- * (The window's start is found in a mapping 2 MiB larger; the rest of it
- * is never touched.) */
-#define TP_TAB_WINDOW ((size_t)2 << 20)
+ * `next` and the whole index, which sample mode does not use, come last. */
 #define TP_PAGE_UP(n) (((n) + TP_PAGE_SIZE - 1) & ~(size_t)(TP_PAGE_SIZE - 1))
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
@@ -153,9 +150,8 @@ bool tp_stack_init(void) {
                           sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS};
   size_t total = 0;
   for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) total += TP_PAGE_UP(bytes[i]);
-  char *m = tp_os_map(total + TP_TAB_WINDOW - TP_PAGE_SIZE, true);
+  char *m = tp_os_map_window(total);
   if (!m) return false;
-  m = (char *)(((uintptr_t)m + TP_TAB_WINDOW - 1) & ~(uintptr_t)(TP_TAB_WINDOW - 1));
   for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
     if (at[i]) *at[i] = m;
     else tp_unwind_init(m);
