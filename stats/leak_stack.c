@@ -20,9 +20,7 @@
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <libunwind.h>
-#include <limits.h>
 #include <link.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +34,6 @@
 #include "log.h"
 #include "os.h"
 #include "quiet_thread.h"
-#include "spin.h"
-
-TP_HOOKED_DATA tp_leak_tab_t tp_leak_tab;
 
 /* ------------------------------------------------------------ libunwind */
 

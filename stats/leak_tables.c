@@ -1,6 +1,7 @@
 /* leak_tables.c - the tables leak tracking keeps per block, and what they
  * mean: the mode, the per-tier side arrays, the table of forwarded blocks,
- * and the weights of a sampled block (see leak_int.h).
+ * and the weights of a sampled block (see leak_int.h); and the stack
+ * table's descriptor, tp_leak_tab.
  *
  * They are written by the hooks (leak.c) and read by the reachability scan
  * (leak_scan.c), the report (leak_report.c) and the profile (profile.c):
@@ -14,6 +15,9 @@
 
 enum tp_leak_mode tp_leak_mode;
 TP_HOOKED_DATA tp_leak_tables_t tp_lk;
+/* The stack table's descriptor: leak_stack.c fills it, leak_modules.c
+ * adds the modules; here, below both. */
+TP_HOOKED_DATA tp_leak_tab_t tp_leak_tab;
 
 /* Slots of tier t's side array: one per block its region can hold. */
 static size_t side_slots(unsigned t) {
