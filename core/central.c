@@ -161,7 +161,7 @@ static bool map_front(unsigned t, uintptr_t end) {
     uintptr_t to = (end + TP_COMMIT_GRANULE - 1) & ~(TP_COMMIT_GRANULE - 1);
     if (to > region_end || to < end) to = region_end;
     if (!tp_os_map_at((void *)from, to - from)) {
-      to = (end + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+      to = TP_PAGE_UP(end);
       ok = tp_os_map_at((void *)from, to - from);
     }
     if (ok) atomic_store_explicit(&ct->commit, to - rs, memory_order_release);
@@ -191,7 +191,7 @@ static bool commit(unsigned t, uintptr_t start, uintptr_t end) {
   if (to > region_end || to < end) to = region_end;
   if (!tp_os_commit((void *)from, to - from)) {
     /* Try just what is needed before giving up. */
-    to = (end + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1);
+    to = TP_PAGE_UP(end);
     if (!tp_os_commit((void *)from, to - from)) return false;
   }
   uint64_t want = to - rs;

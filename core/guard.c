@@ -24,7 +24,7 @@ void tp_guard_init(void) {
   if (tp_config.harden == TP_HARDEN_FULL) {
     for (unsigned t = 0; t < tp_layout.ntiers; t++) {
       size_t blocks = tp_region_size() / tp_tier_size(t);
-      size_t bytes = (blocks / 8 + TP_PAGE_SIZE - 1) & ~(TP_PAGE_SIZE - 1);
+      size_t bytes = TP_PAGE_UP(blocks / 8);
       void *m = tp_os_map(bytes, true);
       if (!m) {
         tp_warn("TIERPOOL_HARDEN=full: no memory for the state bits; using the default checks");

@@ -13,6 +13,8 @@
 #pragma GCC visibility push(hidden)
 
 #define TP_PAGE_SIZE ((size_t)4096)
+/* n rounded up to whole pages. */
+#define TP_PAGE_UP(n) (((n) + TP_PAGE_SIZE - 1) & ~(TP_PAGE_SIZE - 1))
 
 /* Address space only: PROT_NONE, MAP_NORESERVE. NULL when refused. */
 void *tp_os_reserve(size_t bytes);

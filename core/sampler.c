@@ -35,9 +35,8 @@ static tp_schunk_t tp_schunks[TP_SCHUNK_MAX]; /* entry i written before tp_nschu
 TP_HOOKED_DATA static _Atomic unsigned tp_nschunks;          /* written under tp_schunk_lock, read without it */
 TP_HOOKED_DATA static size_t tp_smapped;                     /* bytes of all the chunks' blocks */
 TP_HOOKED_DATA static _Atomic int tp_schunk_lock;            /* taken before a tier's */
-TP_HOOKED_DATA static char *tp_sregion;  /* the first chunks, from a 2 MiB boundary (tp_schunk_lock) */
-TP_HOOKED_DATA static size_t tp_sregion_used;
-TP_HOOKED_DATA static bool tp_sregion_tried;
+TP_HOOKED_DATA static char *tp_sregion;  /* the first chunks, from a 2 MiB boundary (or NULL) */
+TP_HOOKED_DATA static size_t tp_sregion_used; /* tp_schunk_lock */
 
 TP_HOOKED_DATA static uint64_t tp_sample_seed;
 
@@ -46,6 +45,7 @@ TP_HOOKED_DATA static uint64_t tp_sample_seed;
 void tp_sampler_start(double mean) {
   tp_sample_mean = mean > 1 ? mean : 1;
   tp_sample_seed = tp_random_seed();
+  tp_sregion = tp_os_map_window(TP_SREGION); /* mapped, not touched; NULL: chunks of their own */
   tp_sampling = true;
 }
 
@@ -157,13 +157,9 @@ static void *take(unsigned t, size_t size) {
   return p;
 }
 
-/* Room for bytes from the first chunks' mapping (mapped at the first
- * call), or NULL. tp_schunk_lock held. */
+/* Room for bytes from the first chunks' mapping, or NULL. tp_schunk_lock
+ * held. */
 static char *region_take(size_t bytes) {
-  if (!tp_sregion_tried) {
-    tp_sregion_tried = true;
-    tp_sregion = tp_os_map_window(TP_SREGION);
-  }
   if (!tp_sregion || TP_SREGION - tp_sregion_used < bytes) return NULL;
   char *m = tp_sregion + tp_sregion_used;
   tp_sregion_used += bytes;
@@ -208,7 +204,7 @@ static bool grow(unsigned t, size_t size) {
   if (want < 4 * size) want = 4 * size;
   if (want < TP_SCHUNK_MIN) want = TP_SCHUNK_MIN;
   want = (want + TP_SCHUNK_MIN - 1) & ~(TP_SCHUNK_MIN - 1);
-  size_t states = ((want / size) * sizeof(uint64_t) + TP_PAGE_SIZE - 1) & ~(size_t)(TP_PAGE_SIZE - 1);
+  size_t states = TP_PAGE_UP((want / size) * sizeof(uint64_t));
   int r = install(t, size, NULL, states, want);
   if (r) return r > 0;
   char *m = tp_os_map(states + want, true);

@@ -360,8 +360,13 @@ static void scan_module_root(uintptr_t lo, uintptr_t hi) {
   tp_resident_t r;
   uintptr_t pg = lo & ~(uintptr_t)(TP_PAGE_SIZE - 1);
   tp_resident_init(&r, (void *)pg, hi - pg);
-  for (; pg < hi; pg += TP_PAGE_SIZE)
-    if (tp_resident(&r, pg)) scan_root(pg > lo ? pg : lo, pg + TP_PAGE_SIZE < hi ? pg + TP_PAGE_SIZE : hi);
+  uintptr_t run = 0; /* the start of the run of pages read, 0: none */
+  for (; pg < hi; pg += TP_PAGE_SIZE) {
+    bool in = tp_resident(&r, pg);
+    if (in && !run) run = pg > lo ? pg : lo;
+    if (!in && run) scan_root(run, pg), run = 0;
+  }
+  if (run) scan_root(run, hi);
 }
 
 static void flood(void) {
@@ -518,8 +523,7 @@ static size_t anon_skips(void) {
     uintptr_t lo = i < sc.nroots ? sc.roots[i].lo : sc.skip[i - sc.nroots][0];
     uintptr_t hi = i < sc.nroots ? sc.roots[i].hi : sc.skip[i - sc.nroots][1];
     if (hi <= lo) continue;
-    sc.roots[n++] = (tp_range_t){lo & ~(uintptr_t)(TP_PAGE_SIZE - 1),
-                                 (hi + TP_PAGE_SIZE - 1) & ~(uintptr_t)(TP_PAGE_SIZE - 1)};
+    sc.roots[n++] = (tp_range_t){lo & ~(uintptr_t)(TP_PAGE_SIZE - 1), TP_PAGE_UP(hi)};
   }
   sc.nroots = 0; /* (no longer roots) */
   return n;

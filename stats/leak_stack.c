@@ -126,7 +126,6 @@ static void hash_key_init(void);
  * start of `tiers` share the first window, and the rest need one each for
  * stacks, ips and mods (their sizes put the others' starts past it).
  * `next` and the whole index, which sample mode does not use, come last. */
-#define TP_PAGE_UP(n) (((n) + TP_PAGE_SIZE - 1) & ~(size_t)(TP_PAGE_SIZE - 1))
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   void **const at[] = {(void **)&t->index_small, (void **)&t->modules, (void **)&t->paths,
