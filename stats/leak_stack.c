@@ -323,11 +323,11 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
  * a deep recursion a miss in L2 (the tree workload's index lookups were a
  * quarter of its time), where most now find the line their neighbours
  * just read. A line already full of other stacks costs 8 compares before
- * the random slot. Sample mode: the small part first, two pages that
- * its first few hundred stacks share, where each would map a page of its
+ * the random slot. Sample mode: the small part first, one page that its
+ * first couple of hundred stacks share, where each would map a page of its
  * own in the whole index (with 16 pages, `workloads tree 14` mapped 16
- * of them for its 25 sampled stacks; a first touch costs as much as a
- * few captures, leak_unwind.c). */
+ * of them for its 25 sampled stacks; with two, both; a first touch costs
+ * as much as a few captures, leak_unwind.c). */
 static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uint32_t guess,
                        uint32_t last) {
   tp_leak_tab_t *t = &tp_leak_tab;

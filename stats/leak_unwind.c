@@ -41,33 +41,59 @@
 
 #if defined(__x86_64__)
 
-#define UW_SLOTS (1u << 15)
+#define UW_MIN_SHIFT 8  /* the first table: 256 slots, one page */
+#define UW_MAX_SHIFT 15 /* the last: 32768 slots, 512 KiB */
 #define UW_PROBES 16
 #define UW_CLAIM (1ull << 63) /* a slot being written */
+#define UW_RA_MASK ((1ull << 48) - 1)
 
 /* A slot: key = (generation << 48) | return address (0: empty), and the
- * shape. A return address's home slot is at byte offset ra & UW_OFF in
- * the table, its bits 4 to 18: a frame's chain of dependent steps is one
- * mask and a load, and its key and shape share a line. Return addresses
- * in one 4 KiB of code share a page of the table, so a process that
- * captures only a few stacks (sample mode) maps a page for each piece of
- * code its stacks pass through, not two for each return address (one for
- * the keys, one for the shapes, as when they were two arrays): that first
- * touch of a page costs several microseconds on some virtual machines,
- * more than a hundred captures from warm tables. Return addresses within
- * 16 bytes of each other (two calls in a row) take neighbouring slots. */
+ * shape. A return address's home slot is at byte offset ra & off in the
+ * table (off: its size less a slot), the address's bits 4 and up: a
+ * frame's chain of dependent steps is one mask and a load, and its key and
+ * shape share a line. Return addresses within 16 bytes of each other (two
+ * calls in a row) take neighbouring slots. */
 typedef struct {
   _Atomic uint64_t key, shape;
 } uw_slot_t;
-#define UW_OFF ((size_t)(UW_SLOTS - 1) * sizeof(uw_slot_t))
-TP_HOOKED_DATA static char *uw_tab;
+
+/* The table grows. A process that captures a few stacks (sample mode)
+ * passes through a few dozen return addresses, and a fixed table of 32768
+ * slots gave each piece of code they lie in a page of its own (`workloads
+ * tree 14`: 8 pages): the first write to a page costs 12 to 37 us on some
+ * virtual machines (scripts/touch-cost), more than a hundred captures from
+ * warm tables. The first table is one page; when half full, its entries
+ * are copied into one four times as large (the last step twice), laid
+ * right after it in the same room, and the lookups move to it; the old
+ * one stays as it was. The table is a cache: an entry added to the old
+ * table while the new one is filled is lost, and found again at its next
+ * miss.
+ *
+ * A lookup reads the table's address and its size less a slot (the home
+ * slot's mask) as two words, each time: kept in registers for the walk,
+ * they pushed other values to the stack (13 instructions more a capture
+ * in `all` mode, callgrind, `workloads tree 12`). The two may come from
+ * either side of a move: the new table with the old mask looks in its
+ * first part, and the old table with the new mask reads past it into the
+ * new one, inside the room. Either finds only true entries, and may add
+ * one where it is not looked for: memory-safe, and at worst a miss. */
+TP_HOOKED_DATA static char *_Atomic uw_tab;
+TP_HOOKED_DATA static _Atomic size_t uw_off;
+TP_HOOKED_DATA static _Atomic uint32_t uw_used;  /* entries added to the current table */
+TP_HOOKED_DATA static _Atomic uint8_t uw_growing;
 TP_HOOKED_DATA static _Atomic uint64_t uw_gen; /* the loader's removals seen, low 15 bits */
 
-_Static_assert(sizeof(uw_slot_t) * UW_SLOTS == TP_UW_TABLE_BYTES, "leak_unwind.h says its size");
+#define UW_BYTES(shift) (sizeof(uw_slot_t) << (shift))
+_Static_assert(UW_BYTES(8) + UW_BYTES(10) + UW_BYTES(12) + UW_BYTES(14) + UW_BYTES(15) ==
+                   TP_UW_TABLE_BYTES,
+               "leak_unwind.h says the room the tables take");
 
-static inline uw_slot_t *uw_slot(size_t off) { return (uw_slot_t *)(uw_tab + off); }
+static inline uw_slot_t *uw_slot(char *tab, size_t off) { return (uw_slot_t *)(tab + off); }
 
-void tp_unwind_init(void *mem) { uw_tab = mem; }
+void tp_unwind_init(void *mem) {
+  atomic_store_explicit(&uw_off, UW_BYTES(UW_MIN_SHIFT) - sizeof(uw_slot_t), memory_order_relaxed);
+  atomic_store_explicit(&uw_tab, mem, memory_order_release);
+}
 
 /* ------------------------------------------------------------ the table */
 
@@ -79,18 +105,51 @@ static int read_subs(struct dl_phdr_info *info, size_t size, void *arg) {
   return 1;
 }
 
+/* The entries of generation gen in table tab (off: its mask), into the
+ * next one, which then becomes the table (one thread at a time; another
+ * that finds the table growing goes on with the old one). */
+static __attribute__((noinline)) void uw_grow(char *tab, size_t off, uint64_t gen) {
+  if (atomic_exchange_explicit(&uw_growing, 1, memory_order_acquire)) return;
+  if (atomic_load_explicit(&uw_tab, memory_order_relaxed) == tab) {
+    size_t bytes = off + sizeof(uw_slot_t), nbytes = bytes * 4;
+    if (nbytes > UW_BYTES(UW_MAX_SHIFT)) nbytes = UW_BYTES(UW_MAX_SHIFT);
+    char *nt = tab + bytes;
+    size_t noff = nbytes - sizeof(uw_slot_t);
+    uint32_t kept = 0;
+    for (size_t o = 0; o <= off; o += sizeof(uw_slot_t)) {
+      uint64_t k = atomic_load_explicit(&uw_slot(tab, o)->key, memory_order_acquire);
+      if (k == 0 || (k & UW_CLAIM) || (k >> 48) != gen) continue;
+      uint64_t sh = atomic_load_explicit(&uw_slot(tab, o)->shape, memory_order_relaxed);
+      for (unsigned probe = 0; probe < UW_PROBES; probe++) {
+        uw_slot_t *e = uw_slot(nt, ((k & UW_RA_MASK) + probe * sizeof(uw_slot_t)) & noff);
+        if (atomic_load_explicit(&e->key, memory_order_relaxed)) continue;
+        atomic_store_explicit(&e->shape, sh, memory_order_relaxed);
+        atomic_store_explicit(&e->key, k, memory_order_relaxed);
+        kept++;
+        break;
+      }
+    }
+    atomic_store_explicit(&uw_used, kept, memory_order_relaxed);
+    atomic_store_explicit(&uw_tab, nt, memory_order_release); /* publishes the entries */
+    atomic_store_explicit(&uw_off, noff, memory_order_release);
+  }
+  atomic_store_explicit(&uw_growing, 0, memory_order_release);
+}
+
 /* The shape of the frame that returns to ra, from the table or computed
  * and added: that of ra - 1, the call instruction's last byte (a call may
  * be a function's last instruction). The table keys on ra itself, which
  * keeps a subtraction out of every frame's chain of dependent steps. */
 static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *genp) {
   uint64_t gen = *genp;
+  char *tab = atomic_load_explicit(&uw_tab, memory_order_acquire);
+  size_t mask = atomic_load_explicit(&uw_off, memory_order_relaxed);
   size_t h = (size_t)ra, free_off = SIZE_MAX;
   if (ra >> 48) return tp_cfi_shape(ra - 1); /* beyond the key's 48 bits: not kept */
   for (unsigned probe = 0; probe < UW_PROBES; probe++) {
-    size_t off = (h + probe * sizeof(uw_slot_t)) & UW_OFF;
-    uint64_t k = atomic_load_explicit(&uw_slot(off)->key, memory_order_acquire);
-    if (k == (gen << 48 | ra)) return atomic_load_explicit(&uw_slot(off)->shape, memory_order_relaxed);
+    size_t off = (h + probe * sizeof(uw_slot_t)) & mask;
+    uint64_t k = atomic_load_explicit(&uw_slot(tab, off)->key, memory_order_acquire);
+    if (k == (gen << 48 | ra)) return atomic_load_explicit(&uw_slot(tab, off)->shape, memory_order_relaxed);
     if (k == 0 || (!(k & UW_CLAIM) && (k >> 48) != gen)) { /* empty, or of an older generation */
       free_off = off;
       break;
@@ -106,12 +165,16 @@ static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *gen
   }
   uint64_t shape = tp_cfi_shape(ra - 1);
   if (free_off != SIZE_MAX) {
-    uw_slot_t *e = uw_slot(free_off);
+    uw_slot_t *e = uw_slot(tab, free_off);
     uint64_t k = atomic_load_explicit(&e->key, memory_order_relaxed);
     if ((k == 0 || (!(k & UW_CLAIM) && (k >> 48) != gen)) &&
         atomic_compare_exchange_strong(&e->key, &k, UW_CLAIM | gen << 48 | ra)) {
       atomic_store_explicit(&e->shape, shape, memory_order_relaxed);
       atomic_store_explicit(&e->key, gen << 48 | ra, memory_order_release);
+      size_t slots = mask / sizeof(uw_slot_t) + 1;
+      if (slots < (1u << UW_MAX_SHIFT) &&
+          atomic_fetch_add_explicit(&uw_used, 1, memory_order_relaxed) + 1 > slots / 2)
+        uw_grow(tab, mask, gen);
     }
   }
   return shape;
@@ -123,7 +186,8 @@ static __attribute__((noinline)) uint64_t shape_slow(uintptr_t ra, uint64_t *gen
  * spread well enough (call sites of one function land apart). *gen is the
  * walk's reading of uw_gen, moved on when a miss finds an object gone. */
 static inline __attribute__((always_inline)) uint64_t shape_of(uintptr_t ra, uint64_t *gen) {
-  const uw_slot_t *e = uw_slot((size_t)ra & UW_OFF);
+  const uw_slot_t *e = uw_slot(atomic_load_explicit(&uw_tab, memory_order_acquire),
+                               (size_t)ra & atomic_load_explicit(&uw_off, memory_order_relaxed));
   if (atomic_load_explicit(&e->key, memory_order_acquire) == (*gen << 48 | ra))
     return atomic_load_explicit(&e->shape, memory_order_relaxed);
   return shape_slow(ra, gen);

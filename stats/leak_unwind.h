@@ -65,9 +65,10 @@ typedef struct tp_uw_memo_s {
 _Static_assert(sizeof(tp_uw_memo_t) <= 8192, "a memo fits two pages");
 _Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 
-/* The table of frame shapes: TP_UW_TABLE_BYTES of zeroed memory at mem
- * (page-aligned), the caller's. */
-#define TP_UW_TABLE_BYTES ((size_t)16 << 15)
+/* The tables of frame shapes, the first and the ones it grows into:
+ * TP_UW_TABLE_BYTES of zeroed memory at mem (page-aligned), the caller's. */
+#define TP_UW_TABLE_BYTES \
+  (((size_t)16 << 8) + ((size_t)16 << 10) + ((size_t)16 << 12) + ((size_t)16 << 14) + ((size_t)16 << 15))
 void tp_unwind_init(void *mem);
 /* The return addresses of the caller's stack, innermost first, as
  * unw_backtrace gives them (its caller's return address first), at most
