@@ -59,9 +59,8 @@ TP_RESIDENT void *tp_os_map(size_t bytes, bool noreserve) {
 }
 
 void *tp_os_map_window(size_t bytes) {
-  const uintptr_t window = (uintptr_t)2 << 20;
-  char *m = tp_os_map(bytes + window - TP_PAGE_SIZE, true);
-  return m ? (void *)(((uintptr_t)m + window - 1) & ~(window - 1)) : NULL;
+  char *m = tp_os_map(bytes + TP_WINDOW - TP_PAGE_SIZE, true);
+  return m ? (void *)(((uintptr_t)m + TP_WINDOW - 1) & ~(TP_WINDOW - 1)) : NULL;
 }
 
 void tp_os_unmap(void *p, size_t bytes) {

@@ -15,6 +15,9 @@
 #define TP_PAGE_SIZE ((size_t)4096)
 /* n rounded up to whole pages. */
 #define TP_PAGE_UP(n) (((n) + TP_PAGE_SIZE - 1) & ~(TP_PAGE_SIZE - 1))
+/* What one page table maps on x86-64: a window of the address space whose
+ * first page touched costs the kernel a page table as well. */
+#define TP_WINDOW ((size_t)2 << 20)
 
 /* Address space only: PROT_NONE, MAP_NORESERVE. NULL when refused. */
 void *tp_os_reserve(size_t bytes);

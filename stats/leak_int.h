@@ -48,7 +48,7 @@
 #define TP_LEAK_LINE_SLOTS 8             /* an index line: 64 bytes */
 #define TP_LEAK_MAX_FRAMES (1u << 22)    /* frames of all stacks together */
 #define TP_LEAK_MAX_MODULES 4096
-#define TP_LEAK_PATH_BYTES (1u << 20)    /* module paths, NUL-terminated */
+#define TP_LEAK_PATH_BYTES (1u << 19)    /* module paths, NUL-terminated (128 bytes a module) */
 #define TP_LEAK_NO_MODULE 0xffffu        /* a frame outside every module (JIT code) */
 #define TP_STACK_NONE 0u                 /* id 0: no stack (not charged) */
 #define TP_STACK_OVERFLOW 1u             /* charged when the table is full */

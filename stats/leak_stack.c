@@ -115,42 +115,59 @@ void tp_stack_unwinder_wait(void) {
 
 static void hash_key_init(void);
 
-/* The tables and the frame-shape table (leak_unwind.c), in one mapping,
- * in this order: a process's first capture writes the start of nearly
- * each of them, and the first page written in a 2 MiB window of the
- * address space costs the kernel a page table too: 22 to 31 us on some
- * virtual machines, against 12 to 16 us for a page in a window already in
- * use (scripts/touch-cost), and a process in sample mode may capture only
- * a few stacks. As separate mappings, each of the nine began in a window
- * of its own; here, from a window's start, the small ones and the
- * start of `tiers` share the first window, and the rest need one each for
- * stacks, ips and mods (their sizes put the others' starts past it).
- * `next` and the whole index, which sample mode does not use, come last. */
+/* The tables and the frame-shape table (leak_unwind.c), in one mapping.
+ * A process's first capture writes near the start of nearly each of them,
+ * and the first page written in a 2 MiB window of the address space costs
+ * the kernel a page table too: on some virtual machines a page costs 12
+ * to 16 us and a new window 25 to 40 us more, again at exit
+ * (scripts/touch-cost), more than the capture itself, and a process in
+ * sample mode may capture only a few stacks. The big tables (over 2 MiB)
+ * each began in a window of its own: with the small ones, six windows
+ * for `workloads tree 14`'s first capture (with the sampler's memory).
+ *
+ * So the frame pool (ips, mods) is filled from its top down (make_entry),
+ * and a table filled from the top ends where one filled from the bottom,
+ * or the small tables, begin, inside one window: mods' top and tiers'
+ * start share a window, 1 MiB of each; ips' top (392 KiB), the small
+ * tables and stacks' start (32 KiB, 512 stacks) share another. `next` and
+ * the whole index, which sample mode does not use, come last, each in
+ * windows of its own. Unused address space in front of mods and of ips
+ * puts their ends where they belong. */
+#define END_ANY SIZE_MAX
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  void **const at[] = {(void **)&t->index_small, (void **)&t->modules, (void **)&t->paths,
-                       NULL /* the shape table */, (void **)&t->tiers, (void **)&t->stacks,
-                       (void **)&t->ips, (void **)&t->mods, (void **)&t->next,
-                       (void **)&t->index};
-  const size_t bytes[] = {sizeof(uint64_t) * TP_LEAK_INDEX_SMALL,
-                          sizeof(tp_module_t) * TP_LEAK_MAX_MODULES,
-                          TP_LEAK_PATH_BYTES,
-                          TP_UW_TABLE_BYTES,
+  char *shape = NULL;
+  char **const at[] = {(char **)&t->mods, (char **)&t->tiers, (char **)&t->ips,
+                       (char **)&t->index_small, (char **)&t->modules, &shape, &t->paths,
+                       (char **)&t->stacks, (char **)&t->next, (char **)&t->index};
+  const size_t bytes[] = {sizeof(uint16_t) * TP_LEAK_MAX_FRAMES,
                           sizeof(uint64_t) * TP_LEAK_MAX_STACKS,
-                          sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS,
                           sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES,
-                          sizeof(uint16_t) * TP_LEAK_MAX_FRAMES,
+                          sizeof(uint64_t) * TP_LEAK_INDEX_SMALL,
+                          sizeof(tp_module_t) * TP_LEAK_MAX_MODULES,
+                          TP_UW_TABLE_BYTES,
+                          TP_LEAK_PATH_BYTES,
+                          sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS,
                           sizeof(uint32_t) * TP_LEAK_MAX_STACKS,
                           sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS};
-  size_t total = 0;
-  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) total += TP_PAGE_UP(bytes[i]);
+  /* Where in its window a table ends (END_ANY: right after the last). */
+  const size_t ends[] = {TP_WINDOW / 2, END_ANY, 392 << 10, END_ANY, END_ANY, END_ANY,
+                         END_ANY, END_ANY, END_ANY, END_ANY};
+  _Static_assert((392 << 10) + sizeof(uint64_t) * TP_LEAK_INDEX_SMALL +
+                         sizeof(tp_module_t) * TP_LEAK_MAX_MODULES + TP_UW_TABLE_BYTES +
+                         TP_LEAK_PATH_BYTES + (32 << 10) <= TP_WINDOW,
+                 "ips' top, the small tables and stacks' first 32 KiB fit in one window");
+  size_t off[sizeof bytes / sizeof bytes[0]], total = 0;
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
+    size_t n = TP_PAGE_UP(bytes[i]);
+    if (ends[i] != END_ANY) total += (ends[i] + TP_WINDOW - (total + n) % TP_WINDOW) % TP_WINDOW;
+    off[i] = total;
+    total += n;
+  }
   char *m = tp_os_map_window(total);
   if (!m) return false;
-  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
-    if (at[i]) *at[i] = m;
-    else tp_unwind_init(m);
-    m += TP_PAGE_UP(bytes[i]);
-  }
+  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) *at[i] = m + off[i];
+  tp_unwind_init(shape);
   hash_key_init();
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
@@ -261,8 +278,14 @@ static uint32_t make_entry(const uintptr_t *ips, unsigned depth, uint64_t key, u
     atomic_store_explicit(&t->nstacks, TP_LEAK_MAX_STACKS, memory_order_relaxed);
     return 0;
   }
-  uint32_t f0 = atomic_fetch_add_explicit(&t->nframes, depth, memory_order_relaxed);
-  if ((uint64_t)f0 + depth > TP_LEAK_MAX_FRAMES) return 0; /* id wasted: key stays 0 */
+  /* The pool fills from its top down (tp_stack_init); a stack's frames
+   * are in order from frame0 up. */
+  uint32_t used = atomic_fetch_add_explicit(&t->nframes, depth, memory_order_relaxed);
+  if ((uint64_t)used + depth > TP_LEAK_MAX_FRAMES) { /* id wasted: key stays 0 */
+    atomic_store_explicit(&t->nframes, TP_LEAK_MAX_FRAMES, memory_order_relaxed); /* no wrap */
+    return 0;
+  }
+  uint32_t f0 = TP_LEAK_MAX_FRAMES - used - depth;
   memcpy(&t->ips[f0], ips, depth * sizeof *ips);
   tp_resolve_modules(ips, &t->mods[f0], depth);
   tp_stack_t *s = &t->stacks[id];
