@@ -95,6 +95,10 @@ void tp_unwind_init(void *mem) {
   atomic_store_explicit(&uw_tab, mem, memory_order_release);
 }
 
+size_t tp_unwind_slots(void) {
+  return atomic_load_explicit(&uw_off, memory_order_relaxed) / sizeof(uw_slot_t) + 1;
+}
+
 /* ------------------------------------------------------------ the table */
 
 /* The loader's count of unloaded objects (low 15 bits), read from the
@@ -486,6 +490,7 @@ __attribute__((noinline)) int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *m
 /* The shapes above are x86-64's (its DWARF register numbers, its return
  * address at CFA - 8): elsewhere libunwind walks every stack. */
 void tp_unwind_init(void *mem) { (void)mem; }
+size_t tp_unwind_slots(void) { return 0; }
 
 int tp_unwind(uintptr_t *ips, int max, tp_uw_memo_t *memo, bool *same) {
   (void)ips;

@@ -70,6 +70,8 @@ _Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 #define TP_UW_TABLE_BYTES \
   (((size_t)16 << 8) + ((size_t)16 << 10) + ((size_t)16 << 12) + ((size_t)16 << 14) + ((size_t)16 << 15))
 void tp_unwind_init(void *mem);
+/* Slots of the table in use (it grows; for tests). */
+size_t tp_unwind_slots(void);
 /* The return addresses of the caller's stack, innermost first, as
  * unw_backtrace gives them (its caller's return address first), at most
  * max; -1 - k when a frame has a shape this unwinder does not follow (ask

@@ -309,6 +309,66 @@ Test(unwind, prefix_says_same) {
   memo_says_same();
 }
 
+/* Walks through many return addresses: NHOPS functions, each calling
+ * hop_next from a call site of its own (a return address each), and
+ * hop_next calling a hop chosen from a seed. The shape table starts at 256
+ * slots and grows when half full (at 128 and 512 entries): the walks go
+ * on through each growth, and must agree with libunwind all along. */
+#define NHOPS 600
+typedef void (*hop_fn)(int d, unsigned seed, snap_t *s);
+static hop_fn hops[NHOPS];
+
+__attribute__((noinline)) static void hop_next(int d, unsigned seed, snap_t *s) {
+  if (d == 0) {
+    snap(s, MAXF);
+    assert_same(s);
+  } else {
+    hops[(seed >> 8) % NHOPS](d - 1, seed * 1103515245u + 12345u, s);
+  }
+  after += d;
+}
+
+#define HOP(i)                                                                                     \
+  __attribute__((noinline)) static void hop##i(int d, unsigned seed, snap_t *s) {                  \
+    hop_next(d, seed, s);                                                                          \
+    after += i;                                                                                    \
+  }
+#define HOP_REF(i) hop##i,
+#define D10(M, p) M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) M(p##5) M(p##6) M(p##7) M(p##8) M(p##9)
+#define D100(M, p)                                                                                 \
+  D10(M, p##0) D10(M, p##1) D10(M, p##2) D10(M, p##3) D10(M, p##4) D10(M, p##5) D10(M, p##6)       \
+  D10(M, p##7) D10(M, p##8) D10(M, p##9)
+D100(HOP, 1) D100(HOP, 2) D100(HOP, 3) D100(HOP, 4) D100(HOP, 5) D100(HOP, 6)
+static const hop_fn hop_list[NHOPS] = {D100(HOP_REF, 1) D100(HOP_REF, 2) D100(HOP_REF, 3)
+                                           D100(HOP_REF, 4) D100(HOP_REF, 5) D100(HOP_REF, 6)};
+
+static void *hop_walks(void *arg) {
+  static __thread snap_t s;
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  for (int w = 0; w < 400; w++) {
+    hop_next(20, seed, &s);
+    seed = seed * 69069u + 1u;
+  }
+  return NULL;
+}
+
+Test(unwind, table_grows) {
+  memcpy(hops, hop_list, sizeof hops);
+  cr_assert_eq(tp_unwind_slots(), 256, "the table starts at a page");
+  hop_walks((void *)1);
+  cr_assert_geq(tp_unwind_slots(), 4096, "600 return addresses and more: grown twice (%zu slots)",
+                tp_unwind_slots());
+}
+
+/* Two threads walk while the table grows under them. */
+Test(unwind, table_grows_threads) {
+  memcpy(hops, hop_list, sizeof hops);
+  pthread_t t[2];
+  for (uintptr_t i = 0; i < 2; i++) pthread_create(&t[i], NULL, hop_walks, (void *)(i + 7));
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  cr_assert_geq(tp_unwind_slots(), 4096, "grown twice (%zu slots)", tp_unwind_slots());
+}
+
 /* The table is given before any walk (as tp_stack_init does). */
 static void setup(void) __attribute__((constructor));
 static void setup(void) {
