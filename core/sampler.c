@@ -37,10 +37,17 @@ TP_HOOKED_DATA static size_t tp_smapped;                     /* bytes of all the
 TP_HOOKED_DATA static _Atomic int tp_schunk_lock;            /* taken before a tier's */
 TP_HOOKED_DATA static char *tp_sregion;  /* the first chunks, from a 2 MiB boundary (or NULL) */
 TP_HOOKED_DATA static size_t tp_sregion_used; /* tp_schunk_lock */
+TP_HOOKED_DATA static char *tp_sfirst;   /* before them: tp_sampler_first_area's (or NULL) */
+TP_HOOKED_DATA static size_t tp_sfirst_size, tp_sfirst_used; /* tp_schunk_lock */
 
 TP_HOOKED_DATA static uint64_t tp_sample_seed;
 
 #define TP_SAMPLE_MAX ((int64_t)1 << 62) /* the longest interval drawn */
+
+void tp_sampler_first_area(void *area, size_t bytes) {
+  tp_sfirst = area;
+  tp_sfirst_size = bytes;
+}
 
 void tp_sampler_start(double mean) {
   tp_sample_mean = mean > 1 ? mean : 1;
@@ -92,11 +99,14 @@ bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
  * chunk is at least an eighth of all those mapped before it, so they stay
  * few, and a look through them finds a pointer's chunk. As the pools do,
  * the memory is kept for the next sampled blocks, never given back.
- * The first chunks are cut one after another from one mapping (16 MiB),
- * the rest mapped each on its own: a program's first sampled blocks of
- * every tier then lie in one or two 2 MiB windows of the address space,
- * where a mapping per chunk put each tier's in a window of its own, and
- * the first page touched in a window costs a page table as well
+ * The first chunks are cut one after another from an area the leak
+ * tables leave for them in a window of their own (tp_sampler_first_area:
+ * 256 KiB, the first chunks of two or three tiers), then from one mapping
+ * (16 MiB), the rest mapped each on its own: a program's first sampled
+ * blocks of every tier then lie in one or two 2 MiB windows of the
+ * address space, the first ones in a window its first capture writes
+ * anyway, where a mapping per chunk put each tier's in a window of its
+ * own, and the first page touched in a window costs a page table as well
  * (stats/leak_stack.c gives figures).
  *
  * Each block has a state word, in pages mapped with its chunk before the
@@ -157,9 +167,14 @@ static void *take(unsigned t, size_t size) {
   return p;
 }
 
-/* Room for bytes from the first chunks' mapping, or NULL. tp_schunk_lock
- * held. */
+/* Room for bytes from the first area, else the first chunks' mapping, or
+ * NULL. tp_schunk_lock held. */
 static char *region_take(size_t bytes) {
+  if (tp_sfirst && tp_sfirst_size - tp_sfirst_used >= bytes) {
+    char *m = tp_sfirst + tp_sfirst_used;
+    tp_sfirst_used += bytes;
+    return m;
+  }
   if (!tp_sregion || TP_SREGION - tp_sregion_used < bytes) return NULL;
   char *m = tp_sregion + tp_sregion_used;
   tp_sregion_used += bytes;

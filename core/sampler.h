@@ -43,6 +43,10 @@ extern bool tp_fwd_hooked;
 /* Turns the sampler on with that mean interval in bytes (> 0). At init,
  * before other threads run. */
 void tp_sampler_start(double mean);
+/* bytes of zeroed memory at area (page-aligned, the engine's own, never
+ * given back) for the sampled blocks' first chunks, before the sampler's
+ * own mapping; called before tp_sampler_start, if at all. */
+void tp_sampler_first_area(void *area, size_t bytes);
 /* A fresh count for live cache c: an exponential draw of the mean, or
  * INT64_MAX with the sampler off. */
 int64_t tp_sampler_interval(tp_cache_t *c);

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "os.h"
 #include "quiet_thread.h"
+#include "sampler.h"
 
 /* ------------------------------------------------------------ libunwind */
 
@@ -122,25 +123,29 @@ static void hash_key_init(void);
  * to 16 us and a new window 25 to 40 us more, again at exit
  * (scripts/touch-cost), more than the capture itself, and a process in
  * sample mode may capture only a few stacks. The big tables (over 2 MiB)
- * each began in a window of its own: with the small ones, six windows
- * for `workloads tree 14`'s first capture (with the sampler's memory).
+ * each began in a window of its own: with the small ones and the
+ * sampler's memory, six windows for `workloads tree 14`'s first capture;
+ * two now.
  *
  * So the frame pool (ips, mods) is filled from its top down (make_entry),
  * and a table filled from the top ends where one filled from the bottom,
- * or the small tables, begin, inside one window: mods' top and tiers'
- * start share a window, 1 MiB of each; ips' top (392 KiB), the small
- * tables and stacks' start (32 KiB, 512 stacks) share another. `next` and
- * the whole index, which sample mode does not use, come last, each in
- * windows of its own. Unused address space in front of mods and of ips
- * puts their ends where they belong. */
+ * or the small tables, begin, inside one window: mods' top (768 KiB), the
+ * sampler's first chunks (256 KiB, core/sampler.c) and tiers' first 1 MiB
+ * share a window; ips' top (392 KiB), the small tables and stacks' start
+ * (32 KiB, 512 stacks) share another. `next` and the whole index, which
+ * sample mode does not use, come last, each in windows of its own.
+ * Unused address space in front of mods and of ips puts their ends where
+ * they belong. */
 #define END_ANY SIZE_MAX
+#define TP_SAMPLER_FIRST ((size_t)256 << 10)
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
-  char *shape = NULL;
-  char **const at[] = {(char **)&t->mods, (char **)&t->tiers, (char **)&t->ips,
+  char *shape = NULL, *sampler = NULL;
+  char **const at[] = {(char **)&t->mods, &sampler, (char **)&t->tiers, (char **)&t->ips,
                        (char **)&t->index_small, (char **)&t->modules, &shape, &t->paths,
                        (char **)&t->stacks, (char **)&t->next, (char **)&t->index};
   const size_t bytes[] = {sizeof(uint16_t) * TP_LEAK_MAX_FRAMES,
+                          TP_SAMPLER_FIRST,
                           sizeof(uint64_t) * TP_LEAK_MAX_STACKS,
                           sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES,
                           sizeof(uint64_t) * TP_LEAK_INDEX_SMALL,
@@ -151,8 +156,8 @@ bool tp_stack_init(void) {
                           sizeof(uint32_t) * TP_LEAK_MAX_STACKS,
                           sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS};
   /* Where in its window a table ends (END_ANY: right after the last). */
-  const size_t ends[] = {TP_WINDOW / 2, END_ANY, 392 << 10, END_ANY, END_ANY, END_ANY,
-                         END_ANY, END_ANY, END_ANY, END_ANY};
+  const size_t ends[] = {TP_WINDOW / 2 - TP_SAMPLER_FIRST, END_ANY, END_ANY, 392 << 10, END_ANY,
+                         END_ANY, END_ANY, END_ANY, END_ANY, END_ANY, END_ANY};
   _Static_assert((392 << 10) + sizeof(uint64_t) * TP_LEAK_INDEX_SMALL +
                          sizeof(tp_module_t) * TP_LEAK_MAX_MODULES + TP_UW_TABLE_BYTES +
                          TP_LEAK_PATH_BYTES + (32 << 10) <= TP_WINDOW,
@@ -168,6 +173,7 @@ bool tp_stack_init(void) {
   if (!m) return false;
   for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) *at[i] = m + off[i];
   tp_unwind_init(shape);
+  tp_sampler_first_area(sampler, TP_SAMPLER_FIRST);
   hash_key_init();
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
