@@ -128,7 +128,7 @@ static __attribute__((noinline)) void uw_grow(char *tab, size_t off, uint64_t ge
         uw_slot_t *e = uw_slot(nt, ((k & UW_RA_MASK) + probe * sizeof(uw_slot_t)) & noff);
         if (atomic_load_explicit(&e->key, memory_order_relaxed)) continue;
         atomic_store_explicit(&e->shape, sh, memory_order_relaxed);
-        atomic_store_explicit(&e->key, k, memory_order_relaxed);
+        atomic_store_explicit(&e->key, k, memory_order_release); /* after its shape */
         kept++;
         break;
       }
