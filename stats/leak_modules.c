@@ -104,10 +104,12 @@ static unsigned module_intern(const char *path, uintptr_t base, uintptr_t lo, ui
   }
   size_t len = path[0] ? strlen(path) + 1 : 0; /* "" is paths[0] */
   unsigned id = TP_LEAK_NO_MODULE;
-  if (n < TP_LEAK_MAX_MODULES && n < TP_LEAK_NO_MODULE && t->npaths + len <= TP_LEAK_PATH_BYTES) {
+  /* The paths fill from the top down (tp_stack_init), above paths[0]. */
+  if (n < TP_LEAK_MAX_MODULES && n < TP_LEAK_NO_MODULE && t->npaths + len < TP_LEAK_PATH_BYTES) {
     tp_module_t *e = &t->modules[n];
-    memcpy(t->paths + t->npaths, path, len);
-    e->path = len ? t->npaths : 0;
+    uint32_t at = TP_LEAK_PATH_BYTES - t->npaths - (uint32_t)len;
+    memcpy(t->paths + at, path, len);
+    e->path = len ? at : 0;
     e->base = base;
     e->lo = lo;
     e->hi = hi;

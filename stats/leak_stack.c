@@ -127,57 +127,73 @@ static void hash_key_init(void);
  * sampler's memory, six windows for `workloads tree 14`'s first capture;
  * two now.
  *
- * So the frame pool (ips, mods) is filled from its top down (make_entry),
- * and a table filled from the top ends where one filled from the bottom,
- * or the small tables, begin, inside one window: mods' top (768 KiB), the
- * sampler's first chunks (256 KiB, core/sampler.c) and tiers' first 1 MiB
- * share a window; ips' top (392 KiB), the small tables and stacks' start
- * (32 KiB, 512 stacks) share another. `next` and the whole index, which
- * sample mode does not use, come last, each in windows of its own.
- * Unused address space in front of mods and of ips puts their ends where
- * they belong. */
+ * So the frame pool (ips, mods) and the module paths fill from their top
+ * down (make_entry, leak_modules.c), and a table that fills from its top
+ * ends where one that fills from its bottom begins, halfway into a page,
+ * so that the two share that page, in a window the small tables share
+ * too: mods' top and tiers' start share a page and a window; ips' top and
+ * the module table's start share a page, and a window with sample mode's
+ * part of the index and the frame-shape table's first (half a page each,
+ * one page), the sampler's first chunks (256 KiB, core/sampler.c), and
+ * the paths' top with the stack table's start (a page). Its first capture
+ * writes five pages of the tables in two windows, where it wrote ten in
+ * five. `next` and the whole index, which sample mode does not use, come
+ * last, each in windows of its own. Unused address space before mods and
+ * before ips puts their ends where they belong. */
 #define END_ANY SIZE_MAX
 #define TP_SAMPLER_FIRST ((size_t)256 << 10)
+#define TP_IPS_END (((size_t)296 << 10) + TP_PAGE_SIZE / 2) /* in its window: 37,000 frames */
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   char *shape = NULL, *sampler = NULL;
-  char **const at[] = {(char **)&t->mods, &sampler, (char **)&t->tiers, (char **)&t->ips,
-                       (char **)&t->index_small, (char **)&t->modules, &shape, &t->paths,
-                       (char **)&t->stacks, (char **)&t->next, (char **)&t->index};
-  const size_t bytes[] = {sizeof(uint16_t) * TP_LEAK_MAX_FRAMES,
-                          TP_SAMPLER_FIRST,
-                          sizeof(uint64_t) * TP_LEAK_MAX_STACKS,
-                          sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES,
-                          sizeof(uint64_t) * TP_LEAK_INDEX_SMALL,
-                          sizeof(tp_module_t) * TP_LEAK_MAX_MODULES,
-                          TP_UW_TABLE_BYTES,
-                          TP_LEAK_PATH_BYTES,
-                          sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS,
-                          sizeof(uint32_t) * TP_LEAK_MAX_STACKS,
-                          sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS};
-  /* Where in its window a table ends (END_ANY: right after the last). */
-  const size_t ends[] = {TP_WINDOW / 2 - TP_SAMPLER_FIRST, END_ANY, END_ANY, 392 << 10, END_ANY,
-                         END_ANY, END_ANY, END_ANY, END_ANY, END_ANY, END_ANY};
-  _Static_assert((392 << 10) + sizeof(uint64_t) * TP_LEAK_INDEX_SMALL +
-                         sizeof(tp_module_t) * TP_LEAK_MAX_MODULES + TP_UW_TABLE_BYTES +
-                         TP_LEAK_PATH_BYTES + (32 << 10) <= TP_WINDOW,
+  /* end: where the table ends, in a window (per TP_WINDOW) or a page (per
+   * TP_PAGE_SIZE); END_ANY: right after the last, aligned. */
+  static const struct {
+    size_t bytes, align, end, per;
+  } lay[] = {
+      {sizeof(uint16_t) * TP_LEAK_MAX_FRAMES, 2, TP_WINDOW / 2 + TP_PAGE_SIZE / 2, TP_WINDOW}, /* mods */
+      {sizeof(uint64_t) * TP_LEAK_MAX_STACKS, 8, END_ANY, 0},                      /* tiers */
+      {sizeof(uintptr_t) * TP_LEAK_MAX_FRAMES, 8, TP_IPS_END, TP_WINDOW},          /* ips */
+      {sizeof(tp_module_t) * TP_LEAK_MAX_MODULES, 8, END_ANY, 0},                  /* modules */
+      {sizeof(uint64_t) * TP_LEAK_INDEX_SMALL, TP_PAGE_SIZE, END_ANY, 0},          /* index_small */
+      {TP_UW_TABLE_BYTES, 16, END_ANY, 0},                                         /* shape */
+      {TP_SAMPLER_FIRST, TP_PAGE_SIZE, END_ANY, 0},                                /* sampler */
+      {TP_LEAK_PATH_BYTES, 1, TP_PAGE_SIZE / 2, TP_PAGE_SIZE},                     /* paths */
+      {sizeof(tp_stack_t) * TP_LEAK_MAX_STACKS, 64, END_ANY, 0},                   /* stacks */
+      {sizeof(uint32_t) * TP_LEAK_MAX_STACKS, TP_PAGE_SIZE, END_ANY, 0},           /* next */
+      {sizeof(uint64_t) * TP_LEAK_INDEX_SLOTS, TP_PAGE_SIZE, END_ANY, 0},          /* index */
+  };
+  char **const at[] = {(char **)&t->mods,   (char **)&t->tiers,       (char **)&t->ips,
+                       (char **)&t->modules, (char **)&t->index_small, &shape,
+                       &sampler,             &t->paths,                (char **)&t->stacks,
+                       (char **)&t->next,    (char **)&t->index};
+  _Static_assert(sizeof lay / sizeof lay[0] == sizeof at / sizeof at[0], "a place for each");
+  /* ips' top, the module table, a half page's gap, sample mode's index,
+   * the frame-shape tables, up to a page's gap, the sampler's area, half a
+   * page's gap, the paths, and 512 stacks. */
+  _Static_assert(TP_IPS_END + sizeof(tp_module_t) * TP_LEAK_MAX_MODULES + TP_PAGE_SIZE / 2 +
+                         sizeof(uint64_t) * TP_LEAK_INDEX_SMALL + TP_UW_TABLE_BYTES +
+                         TP_PAGE_SIZE + TP_SAMPLER_FIRST + TP_PAGE_SIZE / 2 +
+                         TP_LEAK_PATH_BYTES + 512 * sizeof(tp_stack_t) <=
+                     TP_WINDOW,
                  "ips' top, the small tables and stacks' first 32 KiB fit in one window");
-  size_t off[sizeof bytes / sizeof bytes[0]], total = 0;
-  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) {
-    size_t n = TP_PAGE_UP(bytes[i]);
-    if (ends[i] != END_ANY) total += (ends[i] + TP_WINDOW - (total + n) % TP_WINDOW) % TP_WINDOW;
+  size_t off[sizeof lay / sizeof lay[0]], total = 0;
+  for (size_t i = 0; i < sizeof lay / sizeof lay[0]; i++) {
+    total = (total + lay[i].align - 1) & ~(lay[i].align - 1);
+    if (lay[i].end != END_ANY)
+      total += (lay[i].end + lay[i].per - (total + lay[i].bytes) % lay[i].per) % lay[i].per;
     off[i] = total;
-    total += n;
+    total += lay[i].bytes;
   }
   char *m = tp_os_map_window(total);
   if (!m) return false;
-  for (size_t i = 0; i < sizeof bytes / sizeof bytes[0]; i++) *at[i] = m + off[i];
+  for (size_t i = 0; i < sizeof lay / sizeof lay[0]; i++) *at[i] = m + off[i];
   tp_unwind_init(shape);
   tp_sampler_first_area(sampler, TP_SAMPLER_FIRST);
   hash_key_init();
   /* Id 0 means "no stack"; id 1 takes what does not fit once the table is full. */
   atomic_store(&t->nstacks, TP_STACK_OVERFLOW + 1);
-  t->npaths = 1; /* paths[0] is "": the main program's (tp_module_path) */
+  t->npaths = 0; /* paths[0] is "": the main program's (tp_module_path) */
   /* Linked into the program itself (the unit tests): skip nothing, the
    * program's own frames would go too. */
   bool main_program;
@@ -352,11 +368,12 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
  * a deep recursion a miss in L2 (the tree workload's index lookups were a
  * quarter of its time), where most now find the line their neighbours
  * just read. A line already full of other stacks costs 8 compares before
- * the random slot. Sample mode: the small part first, one page that its
- * first couple of hundred stacks share, where each would map a page of its
- * own in the whole index (with 16 pages, `workloads tree 14` mapped 16
- * of them for its 25 sampled stacks; with two, both; a first touch costs
- * as much as a few captures, leak_unwind.c). */
+ * the random slot. Sample mode: the small part first, half a page (it
+ * shares its page with the frame-shape table's first) that its first
+ * hundred or so stacks share, where each would map a page of its own in
+ * the whole index (with 16 pages, `workloads tree 14` mapped 16 of them
+ * for its 25 sampled stacks; with two, both; a first touch costs as much
+ * as a few captures, leak_unwind.c). */
 static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uint32_t guess,
                        uint32_t last) {
   tp_leak_tab_t *t = &tp_leak_tab;
