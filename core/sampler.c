@@ -1,5 +1,6 @@
 /* sampler.c - the draws of the byte countdown (sampler.h). */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "os.h"
@@ -26,7 +27,7 @@ typedef struct {
                                              * other tiers do not meet */
 typedef struct {
   uintptr_t lo, hi;         /* its blocks */
-  _Atomic uint64_t *state;  /* a word per block (below), in the pages before lo */
+  _Atomic uint64_t *state;  /* lo: block j's word (below) is state[-1 - j], before lo */
   _Atomic size_t top;       /* blocks ever handed out: the states past it are 0 */
   unsigned tier;
 } tp_schunk_t;
@@ -109,8 +110,8 @@ bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
  * own, and the first page touched in a window costs a page table as well
  * (stats/leak_stack.c gives figures).
  *
- * Each block has a state word, in pages mapped with its chunk before the
- * blocks: 0 while free, TP_SAMPLED_UNTAGGED once handed out, then the tag
+ * Each block has a state word, mapped with its chunk just before the
+ * blocks (filling downward, grow): 0 while free, TP_SAMPLED_UNTAGGED once handed out, then the tag
  * the layer above gives it (its stack and length). The state, not a table
  * of live blocks under a lock, answers "is p a live sampled block?" for
  * every forwarded free, and the layer above keeps no entry of its own for
@@ -145,7 +146,7 @@ static _Atomic uint64_t *state_of(const void *p, unsigned *t) {
   unsigned shift = k->tier + TP_MIN_SHIFT;
   if (off & (((size_t)1 << shift) - 1)) return NULL;
   *t = k->tier;
-  return &k->state[off >> shift];
+  return &k->state[-1 - (ptrdiff_t)(off >> shift)];
 }
 
 /* A block of tier t (size bytes): a freed one, or from the rest of the
@@ -181,11 +182,11 @@ static char *region_take(size_t bytes) {
   return m;
 }
 
-/* Makes m (states pages, then want bytes of blocks) tier t's chunk, or,
- * m NULL, a piece of the first chunks' mapping if it has room. 2: done;
- * 1: another thread's new chunk came first (m not used); 0: m NULL and no
- * room; -1: no more chunks. */
-static int install(unsigned t, size_t size, char *m, size_t states, size_t want) {
+/* Makes m (states bytes, then want bytes of blocks, total bytes in all)
+ * tier t's chunk, or, m NULL, a piece of the first chunks' mapping if it
+ * has room. 2: done; 1: another thread's new chunk came first (m not
+ * used); 0: m NULL and no room; -1: no more chunks. */
+static int install(unsigned t, size_t size, char *m, size_t states, size_t want, size_t total) {
   int r;
   tp_spin_lock(&tp_schunk_lock);
   lock(t);
@@ -195,11 +196,11 @@ static int install(unsigned t, size_t size, char *m, size_t states, size_t want)
     r = 1;
   } else if (n == TP_SCHUNK_MAX) {
     r = -1;
-  } else if (!m && !(m = region_take(states + want))) {
+  } else if (!m && !(m = region_take(total))) {
     r = 0;
   } else {
     uintptr_t lo = (uintptr_t)m + states;
-    tp_schunks[n] = (tp_schunk_t){.lo = lo, .hi = lo + want, .state = (void *)m, .tier = t};
+    tp_schunks[n] = (tp_schunk_t){.lo = lo, .hi = lo + want, .state = (void *)lo, .tier = t};
     atomic_store_explicit(&tp_nschunks, n + 1, memory_order_release);
     __atomic_store_n(&tp_smapped, tp_smapped + want, __ATOMIC_RELAXED);
     s->cur = lo; /* (the last chunk has less than a block left) */
@@ -213,24 +214,30 @@ static int install(unsigned t, size_t size, char *m, size_t states, size_t want)
 }
 
 /* A new chunk for tier t, its state words with it; false when refused.
- * A chunk of its own is mapped outside the locks. */
+ * A chunk of its own is mapped outside the locks. The words fill
+ * downward from the blocks' start, and the blocks of a tier below a page
+ * start halfway into one: a tier's first block and its word share a page
+ * (a page fewer for a process's first sampled block to touch). */
 static bool grow(unsigned t, size_t size) {
   size_t want = __atomic_load_n(&tp_smapped, __ATOMIC_RELAXED) / 8;
   if (want < 4 * size) want = 4 * size;
   if (want < TP_SCHUNK_MIN) want = TP_SCHUNK_MIN;
   want = (want + TP_SCHUNK_MIN - 1) & ~(TP_SCHUNK_MIN - 1);
-  size_t states = TP_PAGE_UP((want / size) * sizeof(uint64_t));
-  int r = install(t, size, NULL, states, want);
+  size_t half = size < TP_PAGE_SIZE ? TP_PAGE_SIZE / 2 : 0; /* then blocks align to it */
+  size_t states = TP_PAGE_UP((want / size) * sizeof(uint64_t)) + half;
+  size_t total = states + want + half; /* whole pages */
+  int r = install(t, size, NULL, states, want, total);
   if (r) return r > 0;
-  char *m = tp_os_map(states + want, true);
+  char *m = tp_os_map(total, true);
   if (!m) { /* RLIMIT_AS */
     want = size < TP_PAGE_SIZE ? TP_PAGE_SIZE : size;
-    states = TP_PAGE_SIZE;
-    m = tp_os_map(states + want, true);
+    states = TP_PAGE_SIZE + half;
+    total = states + want + half;
+    m = tp_os_map(total, true);
   }
   if (!m) return false;
-  r = install(t, size, m, states, want);
-  if (r != 2) tp_os_unmap(m, states + want);
+  r = install(t, size, m, states, want, total);
+  if (r != 2) tp_os_unmap(m, total);
   return r > 0;
 }
 
@@ -287,7 +294,7 @@ size_t tp_sampled_each(void (*fn)(void *p, unsigned t, uint64_t tag, void *ctx),
     const tp_schunk_t *k = &tp_schunks[i];
     size_t top = atomic_load_explicit(&k->top, memory_order_acquire);
     for (size_t j = 0; j < top; j++) {
-      uint64_t v = atomic_load_explicit(&k->state[j], memory_order_relaxed);
+      uint64_t v = atomic_load_explicit(&k->state[-1 - (ptrdiff_t)j], memory_order_relaxed);
       if (!v) continue;
       if (fn) fn((void *)(k->lo + (j << (k->tier + TP_MIN_SHIFT))), k->tier, v, ctx);
       live++;
