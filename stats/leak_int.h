@@ -42,7 +42,7 @@
 /* An index slot: the key's bits above the id's, and the id. */
 #define TP_LEAK_ID_MASK ((uint64_t)TP_LEAK_MAX_STACKS - 1)
 #define TP_LEAK_INDEX_SLOTS (1u << 19)   /* index load stays under 1/2 */
-#define TP_LEAK_INDEX_SMALL (1u << 8)    /* sample mode's first part (2 KiB, half a page), after it */
+#define TP_LEAK_INDEX_SMALL (1u << 9)    /* sample mode's first part (4 KiB, a page), after it */
 #define TP_LEAK_SMALL_PROBES 16          /* slots of it a stack looks at */
 #define TP_LEAK_LINE_INNER 3             /* innermost frames that vary in an index line */
 #define TP_LEAK_LINE_SLOTS 8             /* an index line: 64 bytes */

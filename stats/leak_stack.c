@@ -133,16 +133,15 @@ static void hash_key_init(void);
  * so that the two share that page, in a window the small tables share
  * too: mods' top and tiers' start share a page and a window; ips' top and
  * the module table's start share a page, and a window with sample mode's
- * part of the index and the frame-shape table's first (half a page each,
- * one page), the sampler's first chunks (256 KiB, core/sampler.c), and
- * the paths' top with the stack table's start (a page). Its first capture
- * writes five pages of the tables in two windows, where it wrote ten in
- * five. `next` and the whole index, which sample mode does not use, come
+ * part of the index and the frame-shape table's first (a page each), the
+ * sampler's first chunks (256 KiB, core/sampler.c), and the paths' top
+ * with the stack table's start (a page). Its first capture writes six
+ * pages of the tables in two windows, where it wrote ten in five. `next` and the whole index, which sample mode does not use, come
  * last, each in windows of its own. Unused address space before mods and
  * before ips puts their ends where they belong. */
 #define END_ANY SIZE_MAX
 #define TP_SAMPLER_FIRST ((size_t)256 << 10)
-#define TP_IPS_END (((size_t)296 << 10) + TP_PAGE_SIZE / 2) /* in its window: 37,000 frames */
+#define TP_IPS_END (((size_t)120 << 10) + TP_PAGE_SIZE / 2) /* in its window: 15,000 frames */
 bool tp_stack_init(void) {
   tp_leak_tab_t *t = &tp_leak_tab;
   char *shape = NULL, *sampler = NULL;
@@ -368,12 +367,11 @@ intern_in(_Atomic uint64_t *tab, size_t mask, size_t limit, const uintptr_t *ips
  * a deep recursion a miss in L2 (the tree workload's index lookups were a
  * quarter of its time), where most now find the line their neighbours
  * just read. A line already full of other stacks costs 8 compares before
- * the random slot. Sample mode: the small part first, half a page (it
- * shares its page with the frame-shape table's first) that its first
- * hundred or so stacks share, where each would map a page of its own in
- * the whole index (with 16 pages, `workloads tree 14` mapped 16 of them
- * for its 25 sampled stacks; with two, both; a first touch costs as much
- * as a few captures, leak_unwind.c). */
+ * the random slot. Sample mode: the small part first, one page that its
+ * first couple of hundred stacks share, where each would map a page of its
+ * own in the whole index (with 16 pages, `workloads tree 14` mapped 16
+ * of them for its 25 sampled stacks; with two, both; a first touch costs
+ * as much as a few captures, leak_unwind.c). */
 static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uint32_t guess,
                        uint32_t last) {
   tp_leak_tab_t *t = &tp_leak_tab;

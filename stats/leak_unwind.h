@@ -68,7 +68,7 @@ _Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 /* The tables of frame shapes, the first and the ones it grows into:
  * TP_UW_TABLE_BYTES of zeroed memory at mem (page-aligned), the caller's. */
 #define TP_UW_TABLE_BYTES \
-  (((size_t)16 << 7) + ((size_t)16 << 9) + ((size_t)16 << 11) + ((size_t)16 << 13) + ((size_t)16 << 15))
+  (((size_t)16 << 8) + ((size_t)16 << 10) + ((size_t)16 << 12) + ((size_t)16 << 14) + ((size_t)16 << 15))
 void tp_unwind_init(void *mem);
 /* Slots of the table in use (it grows; for tests). */
 size_t tp_unwind_slots(void);

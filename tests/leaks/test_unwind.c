@@ -311,8 +311,8 @@ Test(unwind, prefix_says_same) {
 
 /* Walks through many return addresses: NHOPS functions, each calling
  * hop_next from a call site of its own (a return address each), and
- * hop_next calling a hop chosen from a seed. The shape table starts at 128
- * slots and grows when half full (at 64 and 256 entries): the walks go
+ * hop_next calling a hop chosen from a seed. The shape table starts at 256
+ * slots and grows when half full (at 128 and 512 entries): the walks go
  * on through each growth, and must agree with libunwind all along. */
 #define NHOPS 600
 typedef void (*hop_fn)(int d, unsigned seed, snap_t *s);
@@ -354,9 +354,9 @@ static void *hop_walks(void *arg) {
 
 Test(unwind, table_grows) {
   memcpy(hops, hop_list, sizeof hops);
-  cr_assert_eq(tp_unwind_slots(), 128, "the table starts at half a page");
+  cr_assert_eq(tp_unwind_slots(), 256, "the table starts at a page");
   hop_walks((void *)1);
-  cr_assert_geq(tp_unwind_slots(), 2048, "600 return addresses and more: grown twice (%zu slots)",
+  cr_assert_geq(tp_unwind_slots(), 4096, "600 return addresses and more: grown twice (%zu slots)",
                 tp_unwind_slots());
 }
 
@@ -366,7 +366,7 @@ Test(unwind, table_grows_threads) {
   pthread_t t[2];
   for (uintptr_t i = 0; i < 2; i++) pthread_create(&t[i], NULL, hop_walks, (void *)(i + 7));
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
-  cr_assert_geq(tp_unwind_slots(), 2048, "grown twice (%zu slots)", tp_unwind_slots());
+  cr_assert_geq(tp_unwind_slots(), 4096, "grown twice (%zu slots)", tp_unwind_slots());
 }
 
 /* The table is given before any walk (as tp_stack_init does). */
