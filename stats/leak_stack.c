@@ -135,9 +135,10 @@ static void hash_key_init(void);
  * the module table's start share a page, and a window with sample mode's
  * part of the index and the frame-shape table's first (a page each), the
  * sampler's first chunks (256 KiB, core/sampler.c), and the paths' top
- * with the stack table's start (a page). Its first capture writes six
- * pages of the tables in two windows, where it wrote ten in five. `next` and the whole index, which sample mode does not use, come
- * last, each in windows of its own. Unused address space before mods and
+ * with the stack table's start (a page). A first capture and its sampled
+ * block write six pages in two windows, where they wrote 18 in five.
+ * `next` and the whole index, which sample mode does not use, come last,
+ * each in windows of its own. Unused address space before mods and
  * before ips puts their ends where they belong. */
 #define END_ANY SIZE_MAX
 #define TP_SAMPLER_FIRST ((size_t)256 << 10)
