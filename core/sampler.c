@@ -111,8 +111,9 @@ bool tp_sampler_due_slow(tp_cache_t *c, size_t n) {
  * (stats/leak_stack.c gives figures).
  *
  * Each block has a state word, mapped with its chunk just before the
- * blocks (filling downward, grow): 0 while free, TP_SAMPLED_UNTAGGED once handed out, then the tag
- * the layer above gives it (its stack and length). The state, not a table
+ * blocks (filling downward, grow): 0 while free, TP_SAMPLED_UNTAGGED once
+ * handed out, then the tag the layer above gives it (its stack and
+ * length). The state, not a table
  * of live blocks under a lock, answers "is p a live sampled block?" for
  * every forwarded free, and the layer above keeps no entry of its own for
  * the block: a sampled get and its put each take its tier's lock once,
@@ -170,16 +171,16 @@ static void *take(unsigned t, size_t size) {
 
 /* Room for bytes from the first area, else the first chunks' mapping, or
  * NULL. tp_schunk_lock held. */
-static char *region_take(size_t bytes) {
-  if (tp_sfirst && tp_sfirst_size - tp_sfirst_used >= bytes) {
-    char *m = tp_sfirst + tp_sfirst_used;
-    tp_sfirst_used += bytes;
-    return m;
-  }
-  if (!tp_sregion || TP_SREGION - tp_sregion_used < bytes) return NULL;
-  char *m = tp_sregion + tp_sregion_used;
-  tp_sregion_used += bytes;
+static char *bump(char *base, size_t size, size_t *used, size_t bytes) {
+  if (!base || size - *used < bytes) return NULL;
+  char *m = base + *used;
+  *used += bytes;
   return m;
+}
+
+static char *region_take(size_t bytes) {
+  char *m = bump(tp_sfirst, tp_sfirst_size, &tp_sfirst_used, bytes);
+  return m ? m : bump(tp_sregion, TP_SREGION, &tp_sregion_used, bytes);
 }
 
 /* Makes m (states bytes, then want bytes of blocks, total bytes in all)
