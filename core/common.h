@@ -28,10 +28,15 @@
 #define TP_START_DATA __attribute__((section(".data.tp_start")))
 /* Globals written when a layer installs hooks (leak tracking, the heap
  * profile: at start, on its first capture, at its exit report), together
- * in the zeroed data: a page or two that such a process touches, where
- * spread among the other globals they were a page each (a first touch
- * costs several microseconds on some virtual machines). */
+ * in a page of the zeroed data that such a process touches, where spread
+ * among the other globals they were a page each (a first touch costs
+ * several microseconds on some virtual machines). The link puts them
+ * there (preload/hooked.ld): each unit of a link-time-optimised build
+ * placed its own part of the section apart. */
 #define TP_HOOKED_DATA __attribute__((section(".bss.tp_hooked")))
+/* After them (preload/hooked.ld): an array whose first entries are written
+ * as early, the rest later or never. */
+#define TP_HOOKED_TAIL __attribute__((section(".bss.tp_hooked_tail")))
 
 #ifndef TP_COUNTERS
 #define TP_COUNTERS 1

@@ -23,8 +23,10 @@ typedef struct {
   unsigned last;      /* the tier's last chunk */
   void *free;         /* freed blocks, linked through their word 0 */
   uintptr_t cur, end; /* the rest of its last chunk */
-} __attribute__((aligned(64))) tp_sstore_t; /* a line each: threads sampling
-                                             * other tiers do not meet */
+} __attribute__((aligned(32))) tp_sstore_t; /* two tiers a line: sampled gets
+                                             * are rare, and a line each made
+                                             * the hooked globals more than a
+                                             * page (preload/hooked.ld) */
 typedef struct {
   uintptr_t lo, hi;         /* its blocks */
   _Atomic uint64_t *state;  /* lo: block j's word (below) is state[-1 - j], before lo */
@@ -32,7 +34,7 @@ typedef struct {
   unsigned tier;
 } tp_schunk_t;
 TP_HOOKED_DATA static tp_sstore_t tp_sstore[TP_MAX_TIERS];
-static tp_schunk_t tp_schunks[TP_SCHUNK_MAX]; /* entry i written before tp_nschunks > i */
+TP_HOOKED_TAIL static tp_schunk_t tp_schunks[TP_SCHUNK_MAX]; /* entry i written before tp_nschunks > i */
 TP_HOOKED_DATA static _Atomic unsigned tp_nschunks;          /* written under tp_schunk_lock, read without it */
 TP_HOOKED_DATA static size_t tp_smapped;                     /* bytes of all the chunks' blocks */
 TP_HOOKED_DATA static _Atomic int tp_schunk_lock;            /* taken before a tier's */

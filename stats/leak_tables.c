@@ -13,7 +13,7 @@
 #include "os.h"
 #include "sampler.h"
 
-enum tp_leak_mode tp_leak_mode;
+TP_HOOKED_DATA enum tp_leak_mode tp_leak_mode;
 TP_HOOKED_DATA tp_leak_tables_t tp_lk;
 /* The stack table's descriptor: leak_stack.c fills it, leak_modules.c
  * adds the modules; here, below both. */
