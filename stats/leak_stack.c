@@ -416,8 +416,12 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uin
 static tp_uw_memo_t *walk_memo(void) {
   static char refused; /* a cache whose memo could not be mapped */
   tp_cache_t *c = tp_tls;
-  if (tp_leak_tab.captures_rare || c->kind != TP_CACHE_LIVE) return NULL;
+  if (tp_leak_tab.captures_rare || c->kind != TP_CACHE_LIVE) {
+    tp_unwind_touch(); /* a load and a branch a capture, in sample mode */
+    return NULL;
+  }
   if (!c->uw_memo) {
+    tp_unwind_touch();
     tp_uw_memo_t *m = tp_os_map(sizeof(tp_uw_memo_t), false);
     if (m) { /* the prefix: tierpool's own frames */
       m->self_lo = tp_leak_tab.self_lo;

@@ -72,6 +72,9 @@ _Static_assert(TP_UW_MEMO_ROOM <= 255, "at_cfa holds a step's place in a byte");
 void tp_unwind_init(void *mem);
 /* Slots of the table in use (it grows; for tests). */
 size_t tp_unwind_slots(void);
+/* Before a walk that may be the process's first: the first table's page
+ * written (see leak_unwind.c). */
+void tp_unwind_touch(void);
 /* The return addresses of the caller's stack, innermost first, as
  * unw_backtrace gives them (its caller's return address first), at most
  * max; -1 - k when a frame has a shape this unwinder does not follow (ask
