@@ -377,21 +377,19 @@ static uint32_t intern(const uintptr_t *ips, unsigned depth, uint32_t epoch, uin
                        uint32_t last) {
   tp_leak_tab_t *t = &tp_leak_tab;
   uint64_t outer, fhash = frames_hash(ips, depth, &outer);
-  /* The stack that came after the thread's last one the last time, its
-   * entry asked for before the walk: the same frames' hash in the same
-   * period is that stack, with no look in the index. The hash, not the
-   * frames: the index and the report (which merges periods by fhash)
-   * take a stack's hash for the stack already, and the frames lie
-   * anywhere in a pool of megabytes (`all` mode's `tree 14`: 32k
-   * stacks), where comparing them was 15% of the time (perf), nearly all
-   * of it the wait for their lines. */
-  if (guess) {
-    const tp_stack_t *g = &t->stacks[guess];
-    if (g->fhash == fhash && g->depth == depth && g->epoch == epoch && g->key) return guess;
-  }
   /* fhash is mixed already: a period only needs to move it elsewhere. */
   uint64_t moved = (uint64_t)epoch * 0x9e3779b97f4a7c15ull;
   uint64_t key = (fhash ^ moved) | 1;
+  /* The stack that came after the thread's last one the last time, its
+   * entry asked for before the walk: the same key (the frames' hash, the
+   * depth in it, and the period) is that stack, with no look in the
+   * index; an entry that lost a race has key 0. The key, not the frames:
+   * the index and the report (which merges periods by fhash) take a
+   * stack's hash for the stack already, and the frames lie anywhere in a
+   * pool of megabytes (`all` mode's `tree 14`: 32k stacks), where
+   * comparing them was 15% of the time (perf), nearly all of it the wait
+   * for their lines. */
+  if (guess && t->stacks[guess].key == key) return guess;
   uint32_t mine = 0, id = 0;
   if (t->captures_rare)
     id = intern_in(t->index_small, TP_LEAK_INDEX_SMALL - 1, TP_LEAK_SMALL_PROBES,
